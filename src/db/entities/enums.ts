@@ -1,0 +1,54 @@
+/** The closed vocabularies of the domain (DESIGN.md §3), shared by entities, API and chat. */
+export const REPOSITORY_PROVIDERS = ['github', 'gitlab', 'bitbucket', 'git'] as const;
+export const TEST_GATE_MODES = ['block', 'warn'] as const;
+export const SERVER_TRANSPORTS = ['ssh', 'local'] as const;
+export const CONNECTION_STATUSES = ['unknown', 'successful', 'failed'] as const;
+export const ENVIRONMENT_TIERS = ['production', 'staging', 'testing', 'development', 'other'] as const;
+export const ENVIRONMENT_STATES = ['available', 'stopping', 'stopped'] as const;
+export const COMMIT_BEHAVIOURS = ['do_nothing', 'create_new_build', 'update_previous_build'] as const;
+export const HOOK_ACTIONS = ['clone', 'install', 'activate', 'purge'] as const;
+export const HOOK_TIMINGS = ['before', 'after'] as const;
+export const DEPLOYMENT_KINDS = ['deploy', 'promote', 'rollback'] as const;
+export const DEPLOYMENT_STATUSES = [
+  'awaiting_approval',
+  'queued',
+  'running',
+  'finished',
+  'failed',
+  'cancelled',
+  'rejected',
+  'expired',
+] as const;
+/** Statuses that hold an environment's run slot (enforced by a partial unique index). */
+export const ACTIVE_DEPLOYMENT_STATUSES = ['queued', 'running'] as const;
+export const STEP_STATUSES = ['pending', 'running', 'finished', 'failed', 'cancelled', 'skipped'] as const;
+export const APPROVAL_REQUEST_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'cancelled'] as const;
+export const APPROVAL_DECISIONS = ['approve', 'reject'] as const;
+export const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const;
+export const HEARTBEAT_STATUSES = ['new', 'healthy', 'missing'] as const;
+export const NOTIFICATION_PLATFORMS = ['slack', 'discord', 'teams', 'webhook', 'email'] as const;
+export const CHAT_PLATFORMS = ['slack', 'discord', 'teams', 'web'] as const;
+export const PIPELINE_STEP_KINDS = ['deploy', 'confirmation', 'run-smoke', 'webhook-trigger'] as const;
+export const AUDIT_RESULTS = ['ok', 'refused', 'failed'] as const;
+
+export type RepositoryProvider = (typeof REPOSITORY_PROVIDERS)[number];
+export type TestGateMode = (typeof TEST_GATE_MODES)[number];
+export type ServerTransport = (typeof SERVER_TRANSPORTS)[number];
+export type EnvironmentTier = (typeof ENVIRONMENT_TIERS)[number];
+export type EnvironmentState = (typeof ENVIRONMENT_STATES)[number];
+export type CommitBehaviour = (typeof COMMIT_BEHAVIOURS)[number];
+export type HookAction = (typeof HOOK_ACTIONS)[number];
+export type HookTiming = (typeof HOOK_TIMINGS)[number];
+export type DeploymentKind = (typeof DEPLOYMENT_KINDS)[number];
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+export type StepStatus = (typeof STEP_STATUSES)[number];
+export type Role = (typeof ROLES)[number];
+export type HeartbeatStatus = (typeof HEARTBEAT_STATUSES)[number];
+export type NotificationPlatform = (typeof NOTIFICATION_PLATFORMS)[number];
+export type ChatPlatform = (typeof CHAT_PLATFORMS)[number];
+export type PipelineStepKind = (typeof PIPELINE_STEP_KINDS)[number];
+export type AuditResult = (typeof AUDIT_RESULTS)[number];
+
+export function roleAtLeast(held: Role, needed: Role): boolean {
+  return ROLES.indexOf(held) >= ROLES.indexOf(needed);
+}

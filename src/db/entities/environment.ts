@@ -1,0 +1,36 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { createdAt, updatedAt, uuidPrimaryKey } from './common.js';
+import { COMMIT_BEHAVIOURS, ENVIRONMENT_STATES, ENVIRONMENT_TIERS, ROLES } from './enums.js';
+import { Project } from './project.js';
+import { Server } from './server.js';
+
+export const Environment = defineEntity({
+  name: 'Environment',
+  tableName: 'environments',
+  uniques: [{ properties: ['project', 'name'] }, { properties: ['project', 'slug'] }],
+  properties: {
+    id: uuidPrimaryKey(),
+    project: () => p.manyToOne(Project).deleteRule('cascade'),
+    name: p.string().length(255),
+    slug: p.string().length(64),
+    tier: p.enum(ENVIRONMENT_TIERS).default('other'),
+    branch: p.string().length(255),
+    externalUrl: p.text().nullable(),
+    description: p.text().nullable(),
+    state: p.enum(ENVIRONMENT_STATES).default('available'),
+    /** GitLab's auto_stop_setting: stop at `autoStopAt` always, or only while there is no action. */
+    autoStopSetting: p.enum(['always', 'with_action'] as const).default('always'),
+    autoStopAt: p.datetime().nullable(),
+    commitBehaviour: p.enum(COMMIT_BEHAVIOURS).default('do_nothing'),
+    approvalsRequired: p.integer().default(0).check('approvals_required >= 0 and approvals_required <= 10'),
+    approverRole: p.enum(ROLES).default('approver'),
+    approvalTtlMinutes: p.integer().default(30).check('approval_ttl_minutes >= 1 and approval_ttl_minutes <= 10080'),
+    /** Review apps: the environment this one was cloned from, and whether to destroy it when stopped. */
+    clonedFrom: () => p.manyToOne(Environment).nullable().deleteRule('set null'),
+    autoDestroy: p.boolean().default(false),
+    servers: () => p.manyToMany(Server).pivotTable('environment_servers'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+});
+export type IEnvironment = InferEntity<typeof Environment>;

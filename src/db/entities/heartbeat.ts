@@ -1,0 +1,39 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { createdAt, updatedAt, uuidPrimaryKey } from './common.js';
+import { HEARTBEAT_STATUSES } from './enums.js';
+import { Project } from './project.js';
+
+export const Heartbeat = defineEntity({
+  name: 'Heartbeat',
+  tableName: 'heartbeats',
+  uniques: [{ properties: ['project', 'name'] }],
+  // The sweep reads only what is due: its cost follows the number due, not the total.
+  indexes: [{ name: 'heartbeats_due', properties: ['nextDueAt'], where: "status <> 'missing'" }],
+  checks: [
+    {
+      name: 'heartbeats_one_schedule',
+      expression: '(interval_minutes is null) <> (cron is null)',
+    },
+  ],
+  properties: {
+    id: uuidPrimaryKey(),
+    project: () => p.manyToOne(Project).deleteRule('cascade'),
+    name: p.string().length(255),
+    /** At least 128 random bits, URL-safe; the ping URL is /heartbeats/<token>. */
+    token: p.string().length(64).unique(),
+    /** Envoyer's intervals (10, 30, 60, 1440, 10080, 44640 minutes) … */
+    intervalMinutes: p.integer().nullable(),
+    /** … or a cron expression in a time zone. */
+    cron: p.string().length(120).nullable(),
+    timezone: p.string().length(64).default('UTC'),
+    graceMinutes: p.integer().default(0).check('grace_minutes >= 0 and grace_minutes <= 44640'),
+    status: p.enum(HEARTBEAT_STATUSES).default('new'),
+    lastCheckInAt: p.datetime().nullable(),
+    nextDueAt: p.datetime().nullable(),
+    /** Set while a missing-alert waits for a running deployment of the project to end. */
+    alertHeldSince: p.datetime().nullable(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+});
+export type IHeartbeat = InferEntity<typeof Heartbeat>;
