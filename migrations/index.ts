@@ -6,4 +6,6 @@ import { Migration20261122043956_initial } from './Migration20261122043956_initi
  * build and the TypeScript sources run the very same list. Never edit a released migration:
  * add a new one (`npm run migration:create`) and list it below.
  */
-export const MIGRATIONS: MigrationObject[] = [{ name: 'Migration20261122043956_initial', class: Migration20261122043956_initial }];
+export const MIGRATIONS: MigrationObject[] = [
+  { name: 'Migration20261122043956_initial', class: Migration20261122043956_initial },
+];

@@ -67,7 +67,10 @@ const schema = z.object({
         z.array(
           z
             .string()
-            .regex(/^[a-z]+:[^:\s]+:[^:\s]+$/, 'each entry must look like platform:workspace:user, e.g. slack:T123:U456'),
+            .regex(
+              /^[a-z]+:[^:\s]+:[^:\s]+$/,
+              'each entry must look like platform:workspace:user, e.g. slack:T123:U456',
+            ),
         ),
       )
       .optional(),
@@ -97,8 +100,12 @@ export type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
-    throw new SlipwayError('config_invalid', `Invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`,
+    );
+    throw new SlipwayError('config_invalid', `Invalid configuration:\n  ${problems.join('\n  ')}`, {
+      problems,
+    });
   }
   const raw = parsed.data;
   if (raw.DATABASE_URL && !raw.SLIPWAY_SECRET_KEY) {

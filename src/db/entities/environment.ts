@@ -24,7 +24,10 @@ export const Environment = defineEntity({
     commitBehaviour: p.enum(COMMIT_BEHAVIOURS).default('do_nothing'),
     approvalsRequired: p.integer().default(0).check('approvals_required >= 0 and approvals_required <= 10'),
     approverRole: p.enum(ROLES).default('approver'),
-    approvalTtlMinutes: p.integer().default(30).check('approval_ttl_minutes >= 1 and approval_ttl_minutes <= 10080'),
+    approvalTtlMinutes: p
+      .integer()
+      .default(30)
+      .check('approval_ttl_minutes >= 1 and approval_ttl_minutes <= 10080'),
     /** Review apps: the environment this one was cloned from, and whether to destroy it when stopped. */
     clonedFrom: () => p.manyToOne(Environment).nullable().deleteRule('set null'),
     autoDestroy: p.boolean().default(false),

@@ -1,4 +1,4 @@
-import { ApprovalRequest, Approval } from './approval.js';
+import { Approval, ApprovalRequest } from './approval.js';
 import { AuditEvent } from './audit-event.js';
 import { Deployment, DeploymentStep } from './deployment.js';
 import { Environment } from './environment.js';

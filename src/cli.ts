@@ -1,0 +1,105 @@
+import './node-version-check.js';
+import { parseArgs } from 'node:util';
+import { loadConfig, SETTINGS_HELP } from './config.js';
+import { openDatabase } from './db/database.js';
+import { isSlipwayError } from './errors.js';
+import { createLogger } from './logger.js';
+import { startSlipway } from './main.js';
+
+const USAGE = `Slipway — chat-ops deploys: /deploy and /promote from chat, git releases over SSH.
+
+Usage: slipway <command>
+
+Commands:
+  start              run the service (HTTP, workers, schedules); migrations are applied first
+  migrate            apply pending database migrations and exit
+  migration:check    exit 1 if the entities and the database schema differ (a migration is missing)
+  migration:create   write a new migration for the difference (developers)
+  --help             this text
+
+Settings (environment variables):
+${SETTINGS_HELP.map(([name, meaning]) => `  ${name.padEnd(31)} ${meaning}`).join('\n')}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: { help: { type: 'boolean', short: 'h' } },
+  });
+  const command = positionals[0];
+  if (values.help || !command || command === 'help') {
+    process.stdout.write(USAGE);
+    return command || values.help ? 0 : 1;
+  }
+
+  const config = loadConfig();
+  const logger = createLogger(config);
+
+  switch (command) {
+    case 'start': {
+      const slipway = await startSlipway(config, logger);
+      await new Promise<void>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals) => {
+          logger.info({ signal }, 'shutting down');
+          const force = setTimeout(() => {
+            logger.error('shutdown took too long; exiting');
+            process.exit(1);
+          }, config.SLIPWAY_SHUTDOWN_TIMEOUT_MS + 5000);
+          force.unref();
+          void slipway.stop().then(resolve);
+        };
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
+      });
+      logger.info('stopped');
+      return 0;
+    }
+    case 'migrate': {
+      // openDatabase applies pending migrations.
+      const database = await openDatabase(config, logger);
+      await database.close();
+      return 0;
+    }
+    case 'migration:check':
+    case 'migration:create': {
+      const database = await openDatabase(config, logger);
+      try {
+        if (command === 'migration:check') {
+          const drifts = await database.orm.migrator.checkSchema();
+          process.stdout.write(
+            drifts
+              ? 'Schema drift: the entities need a new migration.\n'
+              : 'No drift: the schema matches the entities.\n',
+          );
+          return drifts ? 1 : 0;
+        }
+        const result = await database.orm.migrator.create('migrations', false, false, positionals[1]);
+        process.stdout.write(
+          result.fileName
+            ? `Wrote migrations/${result.fileName}; list it in migrations/index.ts.\n`
+            : 'No changes: nothing to migrate.\n',
+        );
+        return 0;
+      } finally {
+        await database.close();
+      }
+    }
+    default:
+      process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
+      return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (isSlipwayError(error)) {
+      process.stderr.write(`slipway: ${error.message}\n`);
+    } else {
+      process.stderr.write(`slipway: ${(error as Error)?.stack ?? String(error)}\n`);
+    }
+    process.exit(1);
+  },
+);
