@@ -36,10 +36,13 @@ export const REDACTED_PATHS = [
   'headers.authorization',
 ];
 
-export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'LOG_FORMAT'>): Logger {
+export function createLogger(
+  config: Pick<Config, 'LOG_LEVEL' | 'LOG_FORMAT'>,
+  destination?: pino.DestinationStream,
+): Logger {
   const pretty =
-    config.LOG_FORMAT === 'pretty' || (config.LOG_FORMAT === 'auto' && process.stdout.isTTY === true);
-  return pino({
+    !destination && (config.LOG_FORMAT === 'pretty' || (config.LOG_FORMAT === 'auto' && process.stdout.isTTY === true));
+  const options: pino.LoggerOptions = {
     level: config.LOG_LEVEL,
     base: { service: 'slipway' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
@@ -51,7 +54,8 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'LOG_FORMAT'>): 
           },
         }
       : {}),
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Hides the password in a database URL so it can be logged. */

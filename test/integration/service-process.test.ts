@@ -1,0 +1,90 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, runSlipway, type ServiceProcess, waitForStatus } from '../support/service-process.js';
+
+async function stopWithin(service: ServiceProcess, ms: number) {
+  const started = Date.now();
+  service.child.kill('SIGTERM');
+  const result = await service.exited;
+  return { ...result, elapsed: Date.now() - started };
+}
+
+describe('the service as a real process on the embedded database', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts on an empty data folder, keeps its data across a restart, and stops cleanly on SIGTERM', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'slipway-service-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const pgPort = await freePort();
+    const env = { SLIPWAY_DATA_DIR: dataDir, PORT: String(port), SLIPWAY_EMBEDDED_PG_PORT: String(pgPort) };
+
+    const first = runSlipway(['start'], env);
+    await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, 60_000, first);
+    expect(first.output()).toContain(`data in ${join(dataDir, 'postgres')}`);
+    expect(first.output()).toMatch(/SLIPWAY_SECRET_KEY is not set: generated one/);
+    expect((await stat(join(dataDir, 'secret.key'))).mode & 0o777).toBe(0o600);
+    const key = await readFile(join(dataDir, 'secret.key'), 'utf8');
+
+    // Something a user would have made: a row in the embedded database.
+    const password = (await readFile(join(dataDir, 'postgres.password'), 'utf8')).trim();
+    const url = `postgres://slipway:${password}@127.0.0.1:${pgPort}/slipway`;
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(
+      "insert into members (id, display_name) values ('00000000-0000-4000-8000-000000000001', 'Grace')",
+    );
+    await client.end();
+
+    const firstStop = await stopWithin(first, 5000);
+    expect(firstStop.code).toBe(0);
+    expect(firstStop.elapsed).toBeLessThan(5000);
+
+    const second = runSlipway(['start'], env);
+    await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, 60_000, second);
+    expect(second.output()).toContain('database schema up to date');
+    expect(second.output()).not.toMatch(/generated one/);
+    expect(await readFile(join(dataDir, 'secret.key'), 'utf8')).toBe(key);
+    const again = new pg.Client({ connectionString: url });
+    await again.connect();
+    const rows = await again.query('select display_name from members');
+    await again.end();
+    expect(rows.rows).toEqual([{ display_name: 'Grace' }]);
+
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/slipway_process_resident_memory_bytes \d+/);
+    expect(metrics).toMatch(/slipway_http_requests_total\{method="GET",route="\/readyz",status="200"\}/);
+
+    const secondStop = await stopWithin(second, 5000);
+    expect(secondStop.code).toBe(0);
+    expect(secondStop.elapsed).toBeLessThan(5000);
+    // The embedded PostgreSQL went down with it.
+    await expect(readFile(join(dataDir, 'postgres', 'postmaster.pid'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('exits non-zero with a message naming the bad variable', async () => {
+    const bad = runSlipway(['start'], { PORT: 'abc' });
+    const result = await bad.exited;
+    expect(result.code).not.toBe(0);
+    expect(bad.output()).toMatch(/PORT: must be a number/);
+
+    const shortKey = runSlipway(['start'], { SLIPWAY_SECRET_KEY: Buffer.alloc(16).toString('base64') });
+    expect((await shortKey.exited).code).not.toBe(0);
+    expect(shortKey.output()).toMatch(/SLIPWAY_SECRET_KEY: must be 32 random bytes/);
+  });
+
+  it('prints its commands and every setting with --help', async () => {
+    const help = runSlipway(['--help'], {});
+    expect((await help.exited).code).toBe(0);
+    expect(help.output()).toMatch(/DATABASE_URL/);
+    expect(help.output()).toMatch(/migration:check/);
+  });
+});
