@@ -1,5 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
-import { Migration20261122043956_initial } from './Migration20261122043956_initial.js';
+import { Migration20261122045635_initial } from './Migration20261122045635_initial.js';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so that the compiled
@@ -7,5 +7,5 @@ import { Migration20261122043956_initial } from './Migration20261122043956_initi
  * add a new one (`npm run migration:create`) and list it below.
  */
 export const MIGRATIONS: MigrationObject[] = [
-  { name: 'Migration20261122043956_initial', class: Migration20261122043956_initial },
+  { name: 'Migration20261122045635_initial', class: Migration20261122045635_initial },
 ];

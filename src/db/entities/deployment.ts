@@ -41,8 +41,13 @@ export const Deployment = defineEntity({
     /** Where it was asked from (slack, web, api, github, …). */
     source: p.string().length(32),
     forced: p.boolean().default(false),
-    /** Why it failed, for people (`interrupted`, the failing step, …). */
+    /** Why it failed, for people: the failing step and server, or that the worker was interrupted. */
     failureReason: p.text().nullable(),
+    /** Why it failed, for programs: `interrupted`, `command_failed`, `health_check_failed`, … */
+    failureCode: p.string().length(50).nullable(),
+    /** Set by /cancel; the process running the deployment sees it and stops before activation. */
+    cancelRequestedAt: p.datetime().nullable(),
+    cancelRequestedBy: p.string().length(255).nullable(),
     /** Which process runs it, and when that process last said it was alive (crash detection). */
     runnerId: p.string().length(100).nullable(),
     runnerSeenAt: p.datetime().nullable(),

@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261122043956_initial extends Migration {
-  override name = 'Migration20261122043956_initial';
+export class Migration20261122045635_initial extends Migration {
+  override name = 'Migration20261122045635_initial';
 
   override up(): void | Promise<void> {
     this.addSql(
@@ -150,7 +150,7 @@ export class Migration20261122043956_initial extends Migration {
     this.addSql(`alter table "locks" add constraint "locks_one_per_environment" unique ("environment_id");`);
 
     this.addSql(
-      `create table "deployments" ("id" uuid not null, "number" serial, "project_id" uuid not null, "environment_id" uuid not null, "kind" text not null default 'deploy', "status" text not null, "ref" varchar(255) not null, "commit_hash" varchar(64) null, "commit_author" varchar(255) null, "commit_message" text null, "release_name" varchar(100) null, "target_release" varchar(100) null, "promoted_from_id" uuid null, "requested_by_id" uuid null, "requested_by_name" varchar(255) not null, "source" varchar(32) not null, "forced" boolean not null default false, "failure_reason" text null, "runner_id" varchar(100) null, "runner_seen_at" timestamptz null, "created_at" timestamptz not null default now(), "queued_at" timestamptz null, "started_at" timestamptz null, "finished_at" timestamptz null, primary key ("id"));`,
+      `create table "deployments" ("id" uuid not null, "number" serial, "project_id" uuid not null, "environment_id" uuid not null, "kind" text not null default 'deploy', "status" text not null, "ref" varchar(255) not null, "commit_hash" varchar(64) null, "commit_author" varchar(255) null, "commit_message" text null, "release_name" varchar(100) null, "target_release" varchar(100) null, "promoted_from_id" uuid null, "requested_by_id" uuid null, "requested_by_name" varchar(255) not null, "source" varchar(32) not null, "forced" boolean not null default false, "failure_reason" text null, "failure_code" varchar(50) null, "cancel_requested_at" timestamptz null, "cancel_requested_by" varchar(255) null, "runner_id" varchar(100) null, "runner_seen_at" timestamptz null, "created_at" timestamptz not null default now(), "queued_at" timestamptz null, "started_at" timestamptz null, "finished_at" timestamptz null, primary key ("id"));`,
     );
     this.addSql(`alter table "deployments" add constraint "deployments_number_unique" unique ("number");`);
     this.addSql(
