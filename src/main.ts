@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
+import { CommitResolver } from './core/commit-resolver.js';
+import { DeploymentExecutor } from './core/deployment-executor.js';
+import { DeploymentPlanBuilder } from './core/deployment-plan-builder.js';
+import { DeploymentReaper } from './core/deployment-reaper.js';
+import { DeploymentService } from './core/deployment-service.js';
+import { ProjectSetup } from './core/project-setup.js';
+import { RunLiveness } from './core/run-liveness.js';
 import type { SecretBox } from './core/secret-box.js';
+import { DeploymentRunner } from './engine/index.js';
+import { DeploymentQueue } from './jobs/deployment-queue.js';
 import { type Database, openDatabase } from './db/database.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
@@ -19,6 +28,7 @@ export interface Slipway {
   queue: JobQueue;
   http: FastifyInstance;
   metrics: Metrics;
+  services: { deployments: DeploymentService; projects: ProjectSetup; reaper: DeploymentReaper; executor: DeploymentExecutor };
   /** This process's identity, recorded on the deployments it runs (crash detection). */
   instanceId: string;
   /** Stops taking work, lets in-flight work finish or hands it back, closes everything. */
@@ -33,10 +43,38 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
   const stack: (() => Promise<void>)[] = [() => database.close()];
   let shuttingDown = false;
   try {
+    const instanceId = randomUUID();
+    // Closed in reverse: the queue waits for running handlers, which still hold liveness locks.
+    const liveness = await RunLiveness.open(database.url, logger);
+    stack.push(() => liveness.close());
     const queue = await startJobQueue(database.url, logger);
     stack.push(() => stopJobQueue(queue, config.SLIPWAY_SHUTDOWN_TIMEOUT_MS));
 
     const metrics = createMetrics();
+    const runner = new DeploymentRunner();
+    const plans = new DeploymentPlanBuilder(secrets, config);
+    const deploymentQueue = new DeploymentQueue(queue);
+    await deploymentQueue.setup();
+    const onEnded = (deployment: { kind: string; status: string }) =>
+      metrics.deployments.inc({ kind: deployment.kind, status: deployment.status });
+    const executor = new DeploymentExecutor({ orm: database.orm, runner, plans, liveness, instanceId, logger, onEnded });
+    const reaper = new DeploymentReaper({ orm: database.orm, runner, plans, logger, onEnded });
+    const services = {
+      deployments: new DeploymentService(database.orm, deploymentQueue, new CommitResolver(), secrets),
+      projects: new ProjectSetup(secrets),
+      reaper,
+      executor,
+    };
+    // Deployments left running by a process that died are settled before new work starts.
+    await reaper.reap();
+    const reaping = setInterval(() => {
+      reaper.reap().catch((error: unknown) => logger.error({ err: error }, 'reaper failed'));
+    }, 15_000);
+    stack.push(async () => clearInterval(reaping));
+    await deploymentQueue.work(config.SLIPWAY_WORKER_CONCURRENCY, (id) => executor.execute(id));
+    // At shutdown, running deployments stop before activation and go back to the queue.
+    stack.push(async () => executor.stopAll());
+
     const http = createHttpServer({ logger, metrics });
     registerHealthRoutes(http, database.orm, () => shuttingDown);
     await http.listen({ host: config.HOST, port: config.PORT });
@@ -58,7 +96,8 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       queue,
       http,
       metrics,
-      instanceId: randomUUID(),
+      services,
+      instanceId,
       stop: () => {
         stopping ??= (async () => {
           shuttingDown = true;
