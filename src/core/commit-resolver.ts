@@ -49,7 +49,7 @@ export class CommitResolver {
   private async lsRemote(repository: string, patterns: string[], privateKey?: string): Promise<string> {
     const keyDir = privateKey ? await mkdtemp(join(tmpdir(), 'slipway-git-')) : undefined;
     try {
-      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, GIT_TERMINAL_PROMPT: '0' };
+      const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0' };
       if (keyDir && privateKey) {
         const keyPath = join(keyDir, 'id');
         await writeFile(keyPath, privateKey, { mode: 0o600 });

@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { loadConfig } from '../../src/config.js';
+import type { Actor } from '../../src/core/actor.js';
+import { CommitResolver } from '../../src/core/commit-resolver.js';
+import { DeploymentExecutor } from '../../src/core/deployment-executor.js';
+import { DeploymentPlanBuilder } from '../../src/core/deployment-plan-builder.js';
+import { DeploymentReaper } from '../../src/core/deployment-reaper.js';
+import { DeploymentService } from '../../src/core/deployment-service.js';
+import { ProjectSetup } from '../../src/core/project-setup.js';
+import { RunLiveness } from '../../src/core/run-liveness.js';
+import { SecretBox } from '../../src/core/secret-box.js';
+import { SECRET_PURPOSE } from '../../src/core/secret-purposes.js';
+import { Deployment, type IDeployment, type IProject, Project } from '../../src/db/entities/index.js';
+import type { Orm } from '../../src/db/orm.js';
+import { DeploymentRunner } from '../../src/engine/index.js';
+import { DeploymentQueue } from '../../src/jobs/deployment-queue.js';
+import { type JobQueue, startJobQueue, stopJobQueue } from '../../src/jobs/queue.js';
+import { createLogger } from '../../src/logger.js';
+import type { SshHosts } from '../harness/sshd.js';
+import { openTestOrm, type TestDatabase } from './database.js';
+
+export const ADA: Actor = { memberId: null, name: 'Ada', source: 'test' };
+
+/** The core's deployment pieces wired as in main.ts, on a test database, in this process. */
+export async function startDeployStack(database: TestDatabase, options: { work?: boolean } = {}) {
+  const secretKey = randomBytes(32).toString('base64');
+  const config = loadConfig({ DATABASE_URL: database.url, SLIPWAY_SECRET_KEY: secretKey, SLIPWAY_SSH_CONNECT_TIMEOUT_MS: '5000' });
+  const logger = createLogger({ LOG_LEVEL: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent', LOG_FORMAT: 'json' });
+  const secrets = SecretBox.fromBase64(secretKey);
+  const orm: Orm = await openTestOrm(database);
+  const boss: JobQueue = await startJobQueue(database.url, logger);
+  const queue = new DeploymentQueue(boss);
+  await queue.setup();
+  const liveness = await RunLiveness.open(database.url, logger);
+  const runner = new DeploymentRunner();
+  const plans = new DeploymentPlanBuilder(secrets, config);
+  const executor = new DeploymentExecutor({ orm, runner, plans, liveness, instanceId: `test-${secretKey.slice(0, 6)}`, logger });
+  const reaper = new DeploymentReaper({ orm, runner, plans, logger });
+  const deployments = new DeploymentService(orm, queue, new CommitResolver(), secrets);
+  const projects = new ProjectSetup(secrets);
+  if (options.work !== false) await queue.work(4, (id) => executor.execute(id));
+
+  return {
+    secretKey,
+    secrets,
+    orm,
+    deployments,
+    projects,
+    executor,
+    reaper,
+    em: () => orm.em.fork() as EntityManager,
+    /** A project on `hosts` whose servers log in with the harness's client key. */
+    async project(hosts: SshHosts, repository: string, setup: { name?: string; servers?: number; subPath?: string; installCommand?: string; envFile?: string } = {}) {
+      const em = orm.em.fork() as EntityManager;
+      const project = await projects.createProject(em, ADA, {
+        name: setup.name ?? `app-${randomBytes(3).toString('hex')}`,
+        repository,
+        installCommand: setup.installCommand ?? null,
+        releasesToKeep: 3,
+      });
+      // The hosts trust the harness's client key; give the project that key instead of its own.
+      project.sshPrivateKey = secrets.seal(hosts.clientPrivateKey, SECRET_PURPOSE.projectSshKey);
+      await em.flush();
+      const servers = [];
+      for (const host of hosts.hosts.slice(0, setup.servers ?? hosts.hosts.length)) {
+        const plan = host.server({ subPath: setup.subPath ?? project.name });
+        servers.push(
+          await projects.addServer(em, ADA, project, {
+            name: `web-${host.index + 1}`,
+            host: plan.host,
+            port: plan.port,
+            connectAs: plan.user,
+            deployPath: plan.deployPath,
+          }),
+        );
+      }
+      const environment = await projects.createEnvironment(em, ADA, project, { name: 'production', tier: 'production', branch: 'main', servers });
+      if (setup.envFile) await projects.setEnvironmentFile(em, ADA, project, setup.envFile);
+      return { project, servers, environment, deployPaths: servers.map((server) => server.deployPath) };
+    },
+    async waitFor(id: string, done: (deployment: IDeployment) => boolean, timeoutMs = 60_000): Promise<IDeployment> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const deployment = await orm.em.fork().findOneOrFail(Deployment, { id });
+        if (done(deployment)) return deployment;
+        if (Date.now() > deadline) throw new Error(`deployment ${id} is still ${deployment.status}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async reload(project: IProject) {
+      return orm.em.fork().findOneOrFail(Project, { id: project.id });
+    },
+    async stop() {
+      executor.stopAll();
+      await stopJobQueue(boss, 5000);
+      await liveness.close();
+      await orm.close(true);
+    },
+  };
+}
+
+export const ended = (deployment: IDeployment) => !['queued', 'running', 'awaiting_approval'].includes(deployment.status);
