@@ -9,12 +9,12 @@ import { DeploymentService } from './core/deployment-service.js';
 import { ProjectSetup } from './core/project-setup.js';
 import { RunLiveness } from './core/run-liveness.js';
 import type { SecretBox } from './core/secret-box.js';
-import { DeploymentRunner } from './engine/index.js';
-import { DeploymentQueue } from './jobs/deployment-queue.js';
 import { type Database, openDatabase } from './db/database.js';
+import { DeploymentRunner } from './engine/index.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { createHttpServer } from './http/server.js';
+import { DeploymentQueue } from './jobs/deployment-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
 import { loadSecretBox } from './secret-key.js';
@@ -28,7 +28,12 @@ export interface Slipway {
   queue: JobQueue;
   http: FastifyInstance;
   metrics: Metrics;
-  services: { deployments: DeploymentService; projects: ProjectSetup; reaper: DeploymentReaper; executor: DeploymentExecutor };
+  services: {
+    deployments: DeploymentService;
+    projects: ProjectSetup;
+    reaper: DeploymentReaper;
+    executor: DeploymentExecutor;
+  };
   /** This process's identity, recorded on the deployments it runs (crash detection). */
   instanceId: string;
   /** Stops taking work, lets in-flight work finish or hands it back, closes everything. */
@@ -57,7 +62,15 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     await deploymentQueue.setup();
     const onEnded = (deployment: { kind: string; status: string }) =>
       metrics.deployments.inc({ kind: deployment.kind, status: deployment.status });
-    const executor = new DeploymentExecutor({ orm: database.orm, runner, plans, liveness, instanceId, logger, onEnded });
+    const executor = new DeploymentExecutor({
+      orm: database.orm,
+      runner,
+      plans,
+      liveness,
+      instanceId,
+      logger,
+      onEnded,
+    });
     const reaper = new DeploymentReaper({ orm: database.orm, runner, plans, logger, onEnded });
     const services = {
       deployments: new DeploymentService(database.orm, deploymentQueue, new CommitResolver(), secrets),

@@ -29,7 +29,10 @@ export class CommitResolver {
     validateRef(ref);
     if (FULL_SHA.test(ref)) return { hash: ref, kind: 'commit' };
     if (/^[0-9a-f]{7,39}$/.test(ref)) {
-      throw new SlipwayError('invalid_input', `"${ref}" looks like a short commit id: give the full 40-character sha, a branch or a tag.`);
+      throw new SlipwayError(
+        'invalid_input',
+        `"${ref}" looks like a short commit id: give the full 40-character sha, a branch or a tag.`,
+      );
     }
     const patterns = [`refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`];
     const output = await this.lsRemote(repository, patterns, privateKey);
@@ -62,8 +65,14 @@ export class CommitResolver {
       });
       return stdout;
     } catch (error) {
-      const detail = ((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split('\n').slice(-2).join(' ');
-      throw new SlipwayError('command_failed', `Could not read ${repository}: ${detail}`, undefined, { cause: error });
+      const detail = ((error as { stderr?: string }).stderr ?? (error as Error).message)
+        .trim()
+        .split('\n')
+        .slice(-2)
+        .join(' ');
+      throw new SlipwayError('command_failed', `Could not read ${repository}: ${detail}`, undefined, {
+        cause: error,
+      });
     } finally {
       if (keyDir) await rm(keyDir, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@ import { Deployment, type IDeployment } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import type { DeploymentResult, DeploymentRunner, RollbackResult, RunFailure } from '../engine/index.js';
 import type { Logger } from '../logger.js';
-import { planServer, type DeploymentPlanBuilder } from './deployment-plan-builder.js';
+import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
 import { checkHealth } from './health-check.js';
 import type { RunLiveness } from './run-liveness.js';
 import { StepRecorder } from './step-recorder.js';
@@ -68,7 +68,11 @@ export class DeploymentExecutor {
         outcome = await this.run(em, deployment, startedAt, controller.signal);
       } catch (error) {
         log.error({ err: error }, 'deployment crashed');
-        outcome = { status: 'failed', code: 'internal', reason: `Slipway could not run it: ${(error as Error).message}` };
+        outcome = {
+          status: 'failed',
+          code: 'internal',
+          reason: `Slipway could not run it: ${(error as Error).message}`,
+        };
       } finally {
         clearInterval(watch);
         this.running.delete(deploymentId);
@@ -85,7 +89,12 @@ export class DeploymentExecutor {
     for (const controller of this.running.values()) controller.abort('shutdown');
   }
 
-  private async run(em: EntityManager, deployment: IDeployment, startedAt: Date, signal: AbortSignal): Promise<Outcome> {
+  private async run(
+    em: EntityManager,
+    deployment: IDeployment,
+    startedAt: Date,
+    signal: AbortSignal,
+  ): Promise<Outcome> {
     const { runner, plans, logger } = this.deps;
     if (deployment.kind === 'rollback') {
       const servers = plans.servers(deployment).map(planServer);
@@ -97,7 +106,11 @@ export class DeploymentExecutor {
       );
       if (result.status === 'finished') {
         const target = result.servers[0]?.currentRelease ?? null;
-        await em.nativeUpdate(Deployment, { id: deployment.id }, { releaseName: target, targetRelease: target });
+        await em.nativeUpdate(
+          Deployment,
+          { id: deployment.id },
+          { releaseName: target, targetRelease: target },
+        );
       }
       return fromResult(result);
     }
@@ -111,7 +124,11 @@ export class DeploymentExecutor {
     const health = await checkHealth(deployment.project.healthCheckUrl);
     if (health.healthy) return fromResult(result);
     if (!deployment.project.rollbackOnHealthFailure) {
-      return { status: 'failed', code: 'health_check_failed', reason: `Health check failed: ${health.detail}.` };
+      return {
+        status: 'failed',
+        code: 'health_check_failed',
+        reason: `Health check failed: ${health.detail}.`,
+      };
     }
     const previous = result.servers[0]?.previousRelease ?? null;
     const rollback = await runner.rollback(
@@ -162,24 +179,46 @@ export class DeploymentExecutor {
       values,
     );
     if (updated === 0) {
-      this.deps.logger.warn({ deploymentId: deployment.id }, 'deployment was taken over (reaped) while it ran');
+      this.deps.logger.warn(
+        { deploymentId: deployment.id },
+        'deployment was taken over (reaped) while it ran',
+      );
       return;
     }
     if (handedBack) {
-      this.deps.logger.info({ deploymentId: deployment.id }, 'deployment handed back to the queue at shutdown');
+      this.deps.logger.info(
+        { deploymentId: deployment.id },
+        'deployment handed back to the queue at shutdown',
+      );
       throw new Error('shutting down: the deployment goes back to the queue');
     }
     em.clear();
-    const ended = await em.findOneOrFail(Deployment, { id: deployment.id }, { populate: ['project', 'environment'] });
-    this.deps.logger.info({ deploymentId: deployment.id, status: ended.status, reason: ended.failureReason }, 'deployment ended');
+    const ended = await em.findOneOrFail(
+      Deployment,
+      { id: deployment.id },
+      { populate: ['project', 'environment'] },
+    );
+    this.deps.logger.info(
+      { deploymentId: deployment.id, status: ended.status, reason: ended.failureReason },
+      'deployment ended',
+    );
     this.deps.onEnded?.(ended);
   }
 }
 
 function fromResult(result: DeploymentResult | RollbackResult): Outcome {
   if (result.status === 'finished') return { status: 'finished', code: null, reason: null };
-  if (result.status === 'cancelled') return { status: 'cancelled', code: 'cancelled', reason: 'Cancelled before activation; no server was switched.' };
-  return { status: 'failed', code: result.failure?.errorCode ?? 'command_failed', reason: describeFailure(result.failure) };
+  if (result.status === 'cancelled')
+    return {
+      status: 'cancelled',
+      code: 'cancelled',
+      reason: 'Cancelled before activation; no server was switched.',
+    };
+  return {
+    status: 'failed',
+    code: result.failure?.errorCode ?? 'command_failed',
+    reason: describeFailure(result.failure),
+  };
 }
 
 function describeFailure(failure: RunFailure | null): string {

@@ -1,7 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.js';
 import { Hook, type IDeployment, type IServer, LinkedFolder } from '../db/entities/index.js';
-import { type ConnectionSettings, type DeploymentPlan, formatReleaseName, type PlanServer } from '../engine/index.js';
+import {
+  type ConnectionSettings,
+  type DeploymentPlan,
+  formatReleaseName,
+  type PlanServer,
+} from '../engine/index.js';
 import { SlipwayError } from '../errors.js';
 import type { SecretBox } from './secret-box.js';
 import { SECRET_PURPOSE } from './secret-purposes.js';
@@ -31,9 +36,14 @@ export class DeploymentPlanBuilder {
 
   /** The deployment's environment's servers that receive code; populated by the caller. */
   servers(deployment: IDeployment): IServer[] {
-    const servers = deployment.environment.servers.getItems().filter((server) => server.receivesCodeDeployments);
+    const servers = deployment.environment.servers
+      .getItems()
+      .filter((server) => server.receivesCodeDeployments);
     if (servers.length === 0) {
-      throw new SlipwayError('invalid_input', `${deployment.environment.name} has no servers that receive code deployments.`);
+      throw new SlipwayError(
+        'invalid_input',
+        `${deployment.environment.name} has no servers that receive code deployments.`,
+      );
     }
     return servers.sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -13,7 +13,13 @@ import { RUNNER_IS_GONE_SQL } from './run-liveness.js';
  */
 export class DeploymentReaper {
   constructor(
-    private readonly deps: { orm: Orm; runner: DeploymentRunner; plans: DeploymentPlanBuilder; logger: Logger; onEnded?: (deployment: IDeployment) => void },
+    private readonly deps: {
+      orm: Orm;
+      runner: DeploymentRunner;
+      plans: DeploymentPlanBuilder;
+      logger: Logger;
+      onEnded?: (deployment: IDeployment) => void;
+    },
   ) {}
 
   async reap(): Promise<string[]> {
@@ -27,7 +33,10 @@ export class DeploymentReaper {
     );
     for (const { id } of rows) {
       await this.reconcile(id).catch((error: unknown) =>
-        this.deps.logger.error({ err: error, deploymentId: id }, 'could not inspect the servers of an interrupted deployment'),
+        this.deps.logger.error(
+          { err: error, deploymentId: id },
+          'could not inspect the servers of an interrupted deployment',
+        ),
       );
     }
     return rows.map((row) => row.id);
@@ -49,12 +58,19 @@ export class DeploymentReaper {
     const names = new Map(servers.map((server) => [server.id, server.name]));
     deployment.failureReason = `Interrupted: the Slipway process running it stopped. ${describe(inspections, names, release)}`;
     await em.flush();
-    this.deps.logger.warn({ deploymentId, reason: deployment.failureReason }, 'interrupted deployment reaped');
+    this.deps.logger.warn(
+      { deploymentId, reason: deployment.failureReason },
+      'interrupted deployment reaped',
+    );
     this.deps.onEnded?.(deployment);
   }
 }
 
-function describe(inspections: ServerInspection[], names: Map<string, string>, release: string | null): string {
+function describe(
+  inspections: ServerInspection[],
+  names: Map<string, string>,
+  release: string | null,
+): string {
   const parts = inspections.map((inspection) => {
     const name = names.get(inspection.serverId) ?? inspection.serverId;
     if (inspection.error) return `${name}: could not be inspected (${inspection.error})`;

@@ -87,15 +87,25 @@ export class DeploymentService {
         deployment.finishedAt = new Date();
         deployment.cancelRequestedAt = new Date();
         deployment.cancelRequestedBy = actor.name;
-        await tx.nativeUpdate(ApprovalRequest, { deployment, status: 'pending' }, { status: 'cancelled', closedAt: new Date() });
+        await tx.nativeUpdate(
+          ApprovalRequest,
+          { deployment, status: 'pending' },
+          { status: 'cancelled', closedAt: new Date() },
+        );
       } else if (deployment.status === 'running') {
         if (deployment.cancelRequestedAt) {
-          throw new SlipwayError('conflict', `${label} is already being cancelled (asked by ${deployment.cancelRequestedBy}).`);
+          throw new SlipwayError(
+            'conflict',
+            `${label} is already being cancelled (asked by ${deployment.cancelRequestedBy}).`,
+          );
         }
         deployment.cancelRequestedAt = new Date();
         deployment.cancelRequestedBy = actor.name;
       } else {
-        throw new SlipwayError('conflict', `${label} is ${deployment.status.replace('_', ' ')}; only a queued or running deployment can be cancelled.`);
+        throw new SlipwayError(
+          'conflict',
+          `${label} is ${deployment.status.replace('_', ' ')}; only a queued or running deployment can be cancelled.`,
+        );
       }
       recordAudit(tx, actor, {
         action: 'deployment.cancel',
@@ -114,12 +124,21 @@ export class DeploymentService {
 
   private async checkDeployable(em: EntityManager, actor: Actor, environment: IEnvironment): Promise<void> {
     if (environment.state !== 'available') {
-      throw new SlipwayError('conflict', `${environment.name} is ${environment.state}; start it again before deploying to it.`);
+      throw new SlipwayError(
+        'conflict',
+        `${environment.name} is ${environment.state}; start it again before deploying to it.`,
+      );
     }
     if (environment.servers.length === 0) {
-      throw new SlipwayError('invalid_input', `${environment.name} has no servers to deploy to; add one first.`);
+      throw new SlipwayError(
+        'invalid_input',
+        `${environment.name} has no servers to deploy to; add one first.`,
+      );
     }
-    const lock = await em.findOne(Lock, { environment, $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }] });
+    const lock = await em.findOne(Lock, {
+      environment,
+      $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }],
+    });
     if (lock && (!actor.memberId || lock.holder?.id !== actor.memberId)) {
       const since = lock.createdAt.toISOString().replace('T', ' ').slice(0, 16);
       throw new SlipwayError(
@@ -196,7 +215,9 @@ export async function findDeployment(em: EntityManager, idOrNumber: string): Pro
     : /^[0-9a-f-]{36}$/i.test(idOrNumber)
       ? { id: idOrNumber }
       : undefined;
-  const deployment = where ? await em.findOne(Deployment, where, { populate: ['project', 'environment'] }) : null;
+  const deployment = where
+    ? await em.findOne(Deployment, where, { populate: ['project', 'environment'] })
+    : null;
   if (!deployment) throw new SlipwayError('not_found', `There is no deployment ${idOrNumber}.`);
   return deployment;
 }

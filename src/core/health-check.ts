@@ -10,9 +10,13 @@ export async function checkHealth(
   let detail = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) });
+      const response = await fetch(url, {
+        redirect: 'manual',
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      });
       await response.body?.cancel();
-      if (response.status >= 200 && response.status < 400) return { healthy: true, detail: `HTTP ${response.status}` };
+      if (response.status >= 200 && response.status < 400)
+        return { healthy: true, detail: `HTTP ${response.status}` };
       detail = `HTTP ${response.status}`;
     } catch (error) {
       detail = (error as Error).message;

@@ -6,7 +6,9 @@ import { SlipwayError } from '../errors.js';
 export async function findProject(em: EntityManager, name: string): Promise<IProject> {
   const project = await em.findOne(Project, { name });
   if (project) return project;
-  const names = (await em.find(Project, {}, { fields: ['name'], orderBy: { name: 'asc' }, limit: 20 })).map((p) => p.name);
+  const names = (await em.find(Project, {}, { fields: ['name'], orderBy: { name: 'asc' }, limit: 20 })).map(
+    (p) => p.name,
+  );
   throw new SlipwayError(
     'not_found',
     names.length
@@ -15,10 +17,16 @@ export async function findProject(em: EntityManager, name: string): Promise<IPro
   );
 }
 
-export async function findEnvironment(em: EntityManager, project: IProject, name: string): Promise<IEnvironment> {
+export async function findEnvironment(
+  em: EntityManager,
+  project: IProject,
+  name: string,
+): Promise<IEnvironment> {
   const environment = await em.findOne(Environment, { project, name }, { populate: ['servers'] });
   if (environment) return environment;
-  const names = (await em.find(Environment, { project }, { fields: ['name'], orderBy: { name: 'asc' } })).map((e) => e.name);
+  const names = (await em.find(Environment, { project }, { fields: ['name'], orderBy: { name: 'asc' } })).map(
+    (e) => e.name,
+  );
   throw new SlipwayError(
     'not_found',
     names.length

@@ -4,17 +4,22 @@ import {
   Environment,
   type EnvironmentTier,
   Hook,
-  type IProject,
-  type IServer,
   type HookAction,
   type HookTiming,
+  type IProject,
+  type IServer,
   LinkedFolder,
   Project,
   type RepositoryProvider,
   Server,
   type ServerTransport,
 } from '../db/entities/index.js';
-import { generateProjectKeyPair, validatePathSegment, validateRef, validateRepository } from '../engine/index.js';
+import {
+  generateProjectKeyPair,
+  validatePathSegment,
+  validateRef,
+  validateRepository,
+} from '../engine/index.js';
 import { SlipwayError } from '../errors.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
@@ -71,7 +76,13 @@ export class ProjectSetup {
       sshPrivateKey: this.secrets.seal(keys.privateKey, SECRET_PURPOSE.projectSshKey),
       sshPublicKey: keys.publicKey,
     });
-    recordAudit(em, actor, { action: 'project.create', result: 'ok', projectId: project.id, targetType: 'project', targetId: project.id });
+    recordAudit(em, actor, {
+      action: 'project.create',
+      result: 'ok',
+      projectId: project.id,
+      targetType: 'project',
+      targetId: project.id,
+    });
     await withConstraintErrors(() => em.flush(), {
       projects_name_unique: `A project named ${input.name} already exists.`,
     });
@@ -82,11 +93,21 @@ export class ProjectSetup {
     em: EntityManager,
     actor: Actor,
     project: IProject,
-    input: { name: string; host: string; port?: number; connectAs: string; deployPath: string; transport?: ServerTransport },
+    input: {
+      name: string;
+      host: string;
+      port?: number;
+      connectAs: string;
+      deployPath: string;
+      transport?: ServerTransport;
+    },
   ) {
     checkName('Server', input.name);
     if (!input.deployPath.startsWith('/')) {
-      throw new SlipwayError('invalid_input', `The deploy path ${JSON.stringify(input.deployPath)} must be absolute.`);
+      throw new SlipwayError(
+        'invalid_input',
+        `The deploy path ${JSON.stringify(input.deployPath)} must be absolute.`,
+      );
     }
     const server = em.create(Server, {
       project,
@@ -97,7 +118,13 @@ export class ProjectSetup {
       deployPath: input.deployPath.replace(/\/+$/, '') || '/',
       transport: input.transport ?? 'ssh',
     });
-    recordAudit(em, actor, { action: 'server.create', result: 'ok', projectId: project.id, targetType: 'server', targetId: server.id });
+    recordAudit(em, actor, {
+      action: 'server.create',
+      result: 'ok',
+      projectId: project.id,
+      targetType: 'server',
+      targetId: server.id,
+    });
     await withConstraintErrors(() => em.flush(), {
       servers_project_id_name_unique: `Project ${project.name} already has a server named ${input.name}.`,
     });
@@ -108,14 +135,23 @@ export class ProjectSetup {
     em: EntityManager,
     actor: Actor,
     project: IProject,
-    input: { name: string; tier?: EnvironmentTier; branch?: string; servers?: IServer[]; approvalsRequired?: number },
+    input: {
+      name: string;
+      tier?: EnvironmentTier;
+      branch?: string;
+      servers?: IServer[];
+      approvalsRequired?: number;
+    },
   ) {
     checkName('Environment', input.name);
     const branch = validateRef(input.branch ?? project.defaultBranch);
     const environment = em.create(Environment, {
       project,
       name: input.name,
-      slug: input.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 64),
+      slug: input.name
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, '-')
+        .slice(0, 64),
       tier: input.tier ?? 'other',
       branch,
       approvalsRequired: input.approvalsRequired ?? 0,
@@ -139,10 +175,21 @@ export class ProjectSetup {
     em: EntityManager,
     actor: Actor,
     project: IProject,
-    input: { name: string; script: string; action: HookAction; timing: HookTiming; sequence?: number; runAs?: string | null; servers?: IServer[] },
+    input: {
+      name: string;
+      script: string;
+      action: HookAction;
+      timing: HookTiming;
+      sequence?: number;
+      runAs?: string | null;
+      servers?: IServer[];
+    },
   ) {
     if (input.runAs && !/^[a-z_][a-z0-9_-]{0,31}$/i.test(input.runAs)) {
-      throw new SlipwayError('invalid_input', `run_as ${JSON.stringify(input.runAs)} is not a valid user name.`);
+      throw new SlipwayError(
+        'invalid_input',
+        `run_as ${JSON.stringify(input.runAs)} is not a valid user name.`,
+      );
     }
     const hook = em.create(Hook, {
       project,
@@ -154,18 +201,34 @@ export class ProjectSetup {
       runAs: input.runAs ?? null,
     });
     for (const server of input.servers ?? []) hook.servers.add(server);
-    recordAudit(em, actor, { action: 'hook.create', result: 'ok', projectId: project.id, targetType: 'hook', targetId: hook.id });
+    recordAudit(em, actor, {
+      action: 'hook.create',
+      result: 'ok',
+      projectId: project.id,
+      targetType: 'hook',
+      targetId: hook.id,
+    });
     await em.flush();
     return hook;
   }
 
-  async addLinkedFolder(em: EntityManager, actor: Actor, project: IProject, input: { from: string; to: string }) {
+  async addLinkedFolder(
+    em: EntityManager,
+    actor: Actor,
+    project: IProject,
+    input: { from: string; to: string },
+  ) {
     const folder = em.create(LinkedFolder, {
       project,
       from: validatePathSegment(input.from, 'linked folder'),
       to: validatePathSegment(input.to, 'shared folder'),
     });
-    recordAudit(em, actor, { action: 'linked_folder.create', result: 'ok', projectId: project.id, details: { from: input.from } });
+    recordAudit(em, actor, {
+      action: 'linked_folder.create',
+      result: 'ok',
+      projectId: project.id,
+      details: { from: input.from },
+    });
     await withConstraintErrors(() => em.flush());
     return folder;
   }
@@ -177,7 +240,12 @@ export class ProjectSetup {
       .split('\n')
       .map((line) => /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(line)?.[1])
       .filter((key): key is string => Boolean(key));
-    recordAudit(em, actor, { action: 'project.environment_file.update', result: 'ok', projectId: project.id, details: { keys } });
+    recordAudit(em, actor, {
+      action: 'project.environment_file.update',
+      result: 'ok',
+      projectId: project.id,
+      details: { keys },
+    });
     await em.flush();
   }
 }

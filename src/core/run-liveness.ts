@@ -19,7 +19,9 @@ export class RunLiveness {
   static async open(url: string, logger: Logger): Promise<RunLiveness> {
     const client = new pg.Client({ connectionString: url, application_name: 'slipway-liveness' });
     const liveness = new RunLiveness(client, logger);
-    client.on('error', (error) => logger.error({ err: error }, 'liveness connection lost; running deployments may be reaped'));
+    client.on('error', (error) =>
+      logger.error({ err: error }, 'liveness connection lost; running deployments may be reaped'),
+    );
     await client.connect();
     return liveness;
   }

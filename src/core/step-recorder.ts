@@ -72,7 +72,11 @@ export class StepRecorder implements RunObserver {
   }
 
   async onHostKeyLearned(serverId: string, fingerprint: string): Promise<void> {
-    const pinned = await this.em.nativeUpdate(Server, { id: serverId, hostKeyFingerprint: null }, { hostKeyFingerprint: fingerprint });
+    const pinned = await this.em.nativeUpdate(
+      Server,
+      { id: serverId, hostKeyFingerprint: null },
+      { hostKeyFingerprint: fingerprint },
+    );
     if (pinned) this.logger.info({ serverId, fingerprint }, 'host key pinned on first connection');
   }
 }

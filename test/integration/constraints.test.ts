@@ -30,7 +30,11 @@ describe('rules the database holds', () => {
     await database?.drop();
   });
 
-  const deployment = (emx: EntityManager, seed: Awaited<ReturnType<typeof seedProject>>, status: DeploymentStatus) =>
+  const deployment = (
+    emx: EntityManager,
+    seed: Awaited<ReturnType<typeof seedProject>>,
+    status: DeploymentStatus,
+  ) =>
     emx.create(Deployment, {
       project: seed.project,
       environment: seed.environment,
@@ -52,7 +56,9 @@ describe('rules the database holds', () => {
     await expect(attempt).rejects.toBeInstanceOf(SlipwayError);
     await expect(attempt).rejects.toMatchObject({ code: 'environment_busy' });
 
-    const rows = await database.query("select count(*)::int as n from deployments where status in ('queued','running')");
+    const rows = await database.query(
+      "select count(*)::int as n from deployments where status in ('queued','running')",
+    );
     expect(rows[0]?.n).toBe(1);
   });
 
@@ -78,8 +84,15 @@ describe('rules the database holds', () => {
     await setup.flush();
 
     const again = em();
-    again.create(Approval, { request: request.id, member: seed.member.id, memberName: 'Ada', decision: 'approve' });
-    await expect(withConstraintErrors(() => again.flush())).rejects.toMatchObject({ code: 'duplicate_approval' });
+    again.create(Approval, {
+      request: request.id,
+      member: seed.member.id,
+      memberName: 'Ada',
+      decision: 'approve',
+    });
+    await expect(withConstraintErrors(() => again.flush())).rejects.toMatchObject({
+      code: 'duplicate_approval',
+    });
   });
 
   it('holds one lock per environment', async () => {
@@ -97,13 +110,30 @@ describe('rules the database holds', () => {
   it('keeps heartbeat tokens unique and environment names unique per project', async () => {
     const seed = await seedProject(em());
     const heartbeats = em();
-    heartbeats.create(Heartbeat, { project: seed.project.id, name: 'a', token: 'same-token', intervalMinutes: 10 });
-    heartbeats.create(Heartbeat, { project: seed.project.id, name: 'b', token: 'same-token', intervalMinutes: 10 });
+    heartbeats.create(Heartbeat, {
+      project: seed.project.id,
+      name: 'a',
+      token: 'same-token',
+      intervalMinutes: 10,
+    });
+    heartbeats.create(Heartbeat, {
+      project: seed.project.id,
+      name: 'b',
+      token: 'same-token',
+      intervalMinutes: 10,
+    });
     await expect(withConstraintErrors(() => heartbeats.flush())).rejects.toMatchObject({ code: 'conflict' });
 
     const environments = em();
-    environments.create(Environment, { project: seed.project.id, name: 'staging', slug: 'staging-2', branch: 'main' });
-    await expect(withConstraintErrors(() => environments.flush())).rejects.toMatchObject({ code: 'conflict' });
+    environments.create(Environment, {
+      project: seed.project.id,
+      name: 'staging',
+      slug: 'staging-2',
+      branch: 'main',
+    });
+    await expect(withConstraintErrors(() => environments.flush())).rejects.toMatchObject({
+      code: 'conflict',
+    });
 
     // The same name in another project is fine.
     const other = await seedProject(em());
@@ -113,7 +143,13 @@ describe('rules the database holds', () => {
   it('refuses a heartbeat with both or neither schedule', async () => {
     const seed = await seedProject(em());
     const work = em();
-    work.create(Heartbeat, { project: seed.project.id, name: 'both', token: 't-both', intervalMinutes: 10, cron: '* * * * *' });
+    work.create(Heartbeat, {
+      project: seed.project.id,
+      name: 'both',
+      token: 't-both',
+      intervalMinutes: 10,
+      cron: '* * * * *',
+    });
     await expect(withConstraintErrors(() => work.flush())).rejects.toMatchObject({ code: 'conflict' });
   });
 
@@ -132,10 +168,14 @@ describe('rules the database holds', () => {
     await removal.flush();
 
     for (const table of ['environments', 'servers', 'deployments']) {
-      const rows = await database.query(`select count(*)::int as n from ${table} where project_id = $1`, [seed.project.id]);
+      const rows = await database.query(`select count(*)::int as n from ${table} where project_id = $1`, [
+        seed.project.id,
+      ]);
       expect(rows[0]?.n, table).toBe(0);
     }
-    const audit = await database.query('select count(*)::int as n from audit_events where project_id = $1', [seed.project.id]);
+    const audit = await database.query('select count(*)::int as n from audit_events where project_id = $1', [
+      seed.project.id,
+    ]);
     expect(audit[0]?.n).toBe(1);
   });
 });

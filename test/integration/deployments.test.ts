@@ -37,8 +37,13 @@ describe('deployments through the core', () => {
   });
 
   it('deploys the resolved commit to every server, records each step and pins host keys', async () => {
-    const { project, deployPaths, servers } = await stack.project(hosts, repo.path, { envFile: 'APP_KEY=sup3r-s3cret-value\n' });
-    const requested = await stack.deployments.requestDeploy(ADA, { project: project.name, environment: 'production' });
+    const { project, deployPaths, servers } = await stack.project(hosts, repo.path, {
+      envFile: 'APP_KEY=sup3r-s3cret-value\n',
+    });
+    const requested = await stack.deployments.requestDeploy(ADA, {
+      project: project.name,
+      environment: 'production',
+    });
     expect(requested.status).toBe('queued');
     expect(requested.commitHash).toBe(repo.commits.at(-1));
 
@@ -52,24 +57,36 @@ describe('deployments through the core', () => {
     }
 
     const em = stack.em();
-    const steps = await em.find(DeploymentStep, { deployment: done.id }, { orderBy: { serverName: 'asc', position: 'asc' } });
+    const steps = await em.find(
+      DeploymentStep,
+      { deployment: done.id },
+      { orderBy: { serverName: 'asc', position: 'asc' } },
+    );
     expect(new Set(steps.map((step) => step.serverName))).toEqual(new Set(['web-1', 'web-2', 'web-3']));
     expect(steps.every((step) => step.status === 'finished')).toBe(true);
     const pinned = await em.find(Server, { id: { $in: servers.map((server) => server.id) } });
     expect(pinned.map((server) => server.hostKeyFingerprint).sort()).toEqual(
       hosts.hosts.map((host) => host.hostKeyFingerprint).sort(),
     );
-    const rows = await database.query('select output from deployment_steps where deployment_id = $1', [done.id]);
+    const rows = await database.query('select output from deployment_steps where deployment_id = $1', [
+      done.id,
+    ]);
     expect(JSON.stringify(rows)).not.toContain('sup3r-s3cret-value');
   });
 
   it('refuses unsafe refs before anything is queued', async () => {
     const { project } = await stack.project(hosts, repo.path, { servers: 1 });
     for (const ref of ['main;rm -rf /', '--upload-pack=x', '$(id)', '../x']) {
-      const attempt = stack.deployments.requestDeploy(ADA, { project: project.name, environment: 'production', ref });
+      const attempt = stack.deployments.requestDeploy(ADA, {
+        project: project.name,
+        environment: 'production',
+        ref,
+      });
       await expect(attempt).rejects.toMatchObject({ code: 'unsafe_ref' });
     }
-    const rows = await database.query('select count(*)::int as n from deployments where project_id = $1', [project.id]);
+    const rows = await database.query('select count(*)::int as n from deployments where project_id = $1', [
+      project.id,
+    ]);
     expect(rows[0]?.n).toBe(0);
   });
 
@@ -89,24 +106,39 @@ describe('deployments through the core', () => {
     const done = await stack.waitFor((accepted[0] as PromiseFulfilledResult<{ id: string }>).value.id, ended);
     expect(done.status).toBe('finished');
     // The slot is free again.
-    const next = await stack.deployments.requestDeploy(ADA, { project: project.name, environment: 'production' });
+    const next = await stack.deployments.requestDeploy(ADA, {
+      project: project.name,
+      environment: 'production',
+    });
     expect((await stack.waitFor(next.id, ended)).status).toBe('finished');
   });
 
   it('cancels a running deployment before activation: nobody switched, the new release removed', async () => {
     const { project, deployPaths } = await stack.project(hosts, repo.path, { servers: 2 });
-    const first = await stack.deployments.requestDeploy(ADA, { project: project.name, environment: 'production' });
+    const first = await stack.deployments.requestDeploy(ADA, {
+      project: project.name,
+      environment: 'production',
+    });
     const live = (await stack.waitFor(first.id, ended)).releaseName;
 
     const em = stack.em();
     const reloaded = await stack.reload(project);
     reloaded.installCommand = 'sleep 30';
     await em.upsert(reloaded);
-    const slow = await stack.deployments.requestDeploy(ADA, { project: project.name, environment: 'production' });
-    await stack.waitFor(slow.id, (deployment) => deployment.status === 'running' && deployment.releaseName !== null);
+    const slow = await stack.deployments.requestDeploy(ADA, {
+      project: project.name,
+      environment: 'production',
+    });
+    await stack.waitFor(
+      slow.id,
+      (deployment) => deployment.status === 'running' && deployment.releaseName !== null,
+    );
     // Wait until install is under way on the servers.
     for (let i = 0; i < 100; i++) {
-      const rows = await database.query("select 1 from deployment_steps where deployment_id = $1 and name ilike '%install%' and status = 'running'", [slow.id]);
+      const rows = await database.query(
+        "select 1 from deployment_steps where deployment_id = $1 and name ilike '%install%' and status = 'running'",
+        [slow.id],
+      );
       if (rows.length) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -125,12 +157,19 @@ describe('deployments through the core', () => {
     const { project, deployPaths } = await stack.project(hosts, repo.path, { servers: 3 });
     const releases: string[] = [];
     for (const ref of [repo.commits[0]!, 'main']) {
-      const requested = await stack.deployments.requestDeploy(ADA, { project: project.name, environment: 'production', ref });
+      const requested = await stack.deployments.requestDeploy(ADA, {
+        project: project.name,
+        environment: 'production',
+        ref,
+      });
       const done = await stack.waitFor(requested.id, ended);
       expect(done.status).toBe('finished');
       releases.push(done.releaseName!);
     }
-    const rollback = await stack.deployments.requestRollback(ADA, { project: project.name, environment: 'production' });
+    const rollback = await stack.deployments.requestRollback(ADA, {
+      project: project.name,
+      environment: 'production',
+    });
     expect(rollback.kind).toBe('rollback');
     const done = await stack.waitFor(rollback.id, ended);
     expect(done.status, done.failureReason ?? '').toBe('finished');
@@ -143,11 +182,17 @@ describe('deployments through the core', () => {
 
   it('refuses a server whose host key changed, with a clear reason, and switches nobody', async () => {
     const { project, deployPaths } = await stack.project(hosts, repo.path, { servers: 3 });
-    const first = await stack.deployments.requestDeploy(ADA, { project: project.name, environment: 'production' });
+    const first = await stack.deployments.requestDeploy(ADA, {
+      project: project.name,
+      environment: 'production',
+    });
     const live = (await stack.waitFor(first.id, ended)).releaseName;
     await hosts.restartHostWithNewKey(2);
     try {
-      const second = await stack.deployments.requestDeploy(ADA, { project: project.name, environment: 'production' });
+      const second = await stack.deployments.requestDeploy(ADA, {
+        project: project.name,
+        environment: 'production',
+      });
       const done = await stack.waitFor(second.id, ended);
       expect(done.status).toBe('failed');
       expect(done.failureCode).toBe('host_key_mismatch');

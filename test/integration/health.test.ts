@@ -10,7 +10,10 @@ describe('/readyz', () => {
   let database: TestDatabase;
   let orm: Orm;
   let shuttingDown = false;
-  const app = createHttpServer({ logger: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }), metrics: createMetrics() });
+  const app = createHttpServer({
+    logger: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
+    metrics: createMetrics(),
+  });
 
   beforeAll(async () => {
     database = await createTestDatabase({ empty: true });
@@ -46,7 +49,10 @@ describe('/readyz', () => {
   it('is 503 when the database does not answer', async () => {
     const doomed = await createTestDatabase();
     const lostOrm = await openTestOrm(doomed);
-    const lostApp = createHttpServer({ logger: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }), metrics: createMetrics() });
+    const lostApp = createHttpServer({
+      logger: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
+      metrics: createMetrics(),
+    });
     registerHealthRoutes(lostApp, lostOrm, () => false);
     expect((await lostApp.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     // The database disappears under the running service (its connections are cut too).

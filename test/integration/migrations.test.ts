@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, type Orm, pendingMigrations, schemaDrifts } from '../../src/db/orm.js';
 import { MIGRATIONS } from '../../migrations/index.js';
+import { migrate, type Orm, pendingMigrations, schemaDrifts } from '../../src/db/orm.js';
 import { createTestDatabase, openTestOrm, type TestDatabase } from '../support/database.js';
 
 describe('migrations', () => {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, runSlipway, type ServiceProcess, waitForStatus } from '../support/service-process.js';
 
-async function stopWithin(service: ServiceProcess, ms: number) {
+async function stopAndTime(service: ServiceProcess) {
   const started = Date.now();
   service.child.kill('SIGTERM');
   const result = await service.exited;
@@ -42,7 +42,7 @@ describe('the service as a real process on the embedded database', () => {
     );
     await client.end();
 
-    const firstStop = await stopWithin(first, 5000);
+    const firstStop = await stopAndTime(first);
     expect(firstStop.code).toBe(0);
     expect(firstStop.elapsed).toBeLessThan(5000);
 
@@ -63,7 +63,7 @@ describe('the service as a real process on the embedded database', () => {
     expect(metrics).toMatch(/slipway_process_resident_memory_bytes \d+/);
     expect(metrics).toMatch(/slipway_http_requests_total\{method="GET",route="\/readyz",status="200"\}/);
 
-    const secondStop = await stopWithin(second, 5000);
+    const secondStop = await stopAndTime(second);
     expect(secondStop.code).toBe(0);
     expect(secondStop.elapsed).toBeLessThan(5000);
     // The embedded PostgreSQL went down with it.

@@ -19,7 +19,9 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    await admin.query(options.empty ? `create database ${name}` : `create database ${name} template ${TEMPLATE_DATABASE}`);
+    await admin.query(
+      options.empty ? `create database ${name}` : `create database ${name} template ${TEMPLATE_DATABASE}`,
+    );
   } finally {
     await admin.end();
   }

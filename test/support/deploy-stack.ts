@@ -25,8 +25,15 @@ export const ADA: Actor = { memberId: null, name: 'Ada', source: 'test' };
 /** The core's deployment pieces wired as in main.ts, on a test database, in this process. */
 export async function startDeployStack(database: TestDatabase, options: { work?: boolean } = {}) {
   const secretKey = randomBytes(32).toString('base64');
-  const config = loadConfig({ DATABASE_URL: database.url, SLIPWAY_SECRET_KEY: secretKey, SLIPWAY_SSH_CONNECT_TIMEOUT_MS: '5000' });
-  const logger = createLogger({ LOG_LEVEL: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent', LOG_FORMAT: 'json' });
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    SLIPWAY_SECRET_KEY: secretKey,
+    SLIPWAY_SSH_CONNECT_TIMEOUT_MS: '5000',
+  });
+  const logger = createLogger({
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
+    LOG_FORMAT: 'json',
+  });
   const secrets = SecretBox.fromBase64(secretKey);
   const orm: Orm = await openTestOrm(database);
   const boss: JobQueue = await startJobQueue(database.url, logger);
@@ -35,7 +42,14 @@ export async function startDeployStack(database: TestDatabase, options: { work?:
   const liveness = await RunLiveness.open(database.url, logger);
   const runner = new DeploymentRunner();
   const plans = new DeploymentPlanBuilder(secrets, config);
-  const executor = new DeploymentExecutor({ orm, runner, plans, liveness, instanceId: `test-${secretKey.slice(0, 6)}`, logger });
+  const executor = new DeploymentExecutor({
+    orm,
+    runner,
+    plans,
+    liveness,
+    instanceId: `test-${secretKey.slice(0, 6)}`,
+    logger,
+  });
   const reaper = new DeploymentReaper({ orm, runner, plans, logger });
   const deployments = new DeploymentService(orm, queue, new CommitResolver(), secrets);
   const projects = new ProjectSetup(secrets);
@@ -51,7 +65,17 @@ export async function startDeployStack(database: TestDatabase, options: { work?:
     reaper,
     em: () => orm.em.fork() as EntityManager,
     /** A project on `hosts` whose servers log in with the harness's client key. */
-    async project(hosts: SshHosts, repository: string, setup: { name?: string; servers?: number; subPath?: string; installCommand?: string; envFile?: string } = {}) {
+    async project(
+      hosts: SshHosts,
+      repository: string,
+      setup: {
+        name?: string;
+        servers?: number;
+        subPath?: string;
+        installCommand?: string;
+        envFile?: string;
+      } = {},
+    ) {
       const em = orm.em.fork() as EntityManager;
       const project = await projects.createProject(em, ADA, {
         name: setup.name ?? `app-${randomBytes(3).toString('hex')}`,
@@ -75,11 +99,20 @@ export async function startDeployStack(database: TestDatabase, options: { work?:
           }),
         );
       }
-      const environment = await projects.createEnvironment(em, ADA, project, { name: 'production', tier: 'production', branch: 'main', servers });
+      const environment = await projects.createEnvironment(em, ADA, project, {
+        name: 'production',
+        tier: 'production',
+        branch: 'main',
+        servers,
+      });
       if (setup.envFile) await projects.setEnvironmentFile(em, ADA, project, setup.envFile);
       return { project, servers, environment, deployPaths: servers.map((server) => server.deployPath) };
     },
-    async waitFor(id: string, done: (deployment: IDeployment) => boolean, timeoutMs = 60_000): Promise<IDeployment> {
+    async waitFor(
+      id: string,
+      done: (deployment: IDeployment) => boolean,
+      timeoutMs = 60_000,
+    ): Promise<IDeployment> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const deployment = await orm.em.fork().findOneOrFail(Deployment, { id });
@@ -100,4 +133,5 @@ export async function startDeployStack(database: TestDatabase, options: { work?:
   };
 }
 
-export const ended = (deployment: IDeployment) => !['queued', 'running', 'awaiting_approval'].includes(deployment.status);
+export const ended = (deployment: IDeployment) =>
+  !['queued', 'running', 'awaiting_approval'].includes(deployment.status);

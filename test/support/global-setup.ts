@@ -27,7 +27,11 @@ export default async function setup(project: TestProject) {
   if (!(await answers(adminUrl))) {
     if (process.env.TEST_DATABASE_URL) throw new Error(`TEST_DATABASE_URL does not answer: ${adminUrl}`);
     const logger = createLogger({ LOG_LEVEL: 'warn', LOG_FORMAT: 'json' });
-    embedded = await startEmbeddedPostgres({ dataDir: await mkdtemp(join(tmpdir(), 'slipway-test-pg-')), port: 0, logger });
+    embedded = await startEmbeddedPostgres({
+      dataDir: await mkdtemp(join(tmpdir(), 'slipway-test-pg-')),
+      port: 0,
+      logger,
+    });
     adminUrl = embedded.url.replace(/\/[^/]*$/, '/postgres');
     process.stdout.write('tests: no PostgreSQL at 127.0.0.1:5432; using an embedded one\n');
   }

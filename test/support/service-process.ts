@@ -26,7 +26,12 @@ export function runSlipway(args: string[], env: Record<string, string>): Service
   return { child, output: () => output, exited };
 }
 
-export async function waitForStatus(url: string, status: number, timeoutMs: number, process?: ServiceProcess) {
+export async function waitForStatus(
+  url: string,
+  status: number,
+  timeoutMs: number,
+  process?: ServiceProcess,
+) {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
@@ -42,7 +47,9 @@ export async function waitForStatus(url: string, status: number, timeoutMs: numb
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${last})\n${process?.output() ?? ''}`);
+  throw new Error(
+    `${url} did not answer ${status} within ${timeoutMs} ms (last: ${last})\n${process?.output() ?? ''}`,
+  );
 }
 
 export function freePort(): Promise<number> {
@@ -51,7 +58,9 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -41,7 +41,9 @@ describe('configuration', () => {
   it('requires a secret key with an external database', () => {
     expect(problemsOf({ DATABASE_URL: 'postgres://db/slipway' })).toMatch(/SLIPWAY_SECRET_KEY: is required/);
     const key = randomBytes(32).toString('base64');
-    expect(loadConfig({ DATABASE_URL: 'postgres://db/slipway', SLIPWAY_SECRET_KEY: key }).embeddedDatabase).toBe(false);
+    expect(
+      loadConfig({ DATABASE_URL: 'postgres://db/slipway', SLIPWAY_SECRET_KEY: key }).embeddedDatabase,
+    ).toBe(false);
   });
 
   it('parses the first admins', () => {

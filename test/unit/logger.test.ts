@@ -13,7 +13,11 @@ describe('logger', () => {
     });
     const logger = createLogger({ LOG_LEVEL: 'info', LOG_FORMAT: 'json' }, sink);
     logger.info(
-      { token: 'tok-123', project: { sshPrivateKey: 'PRIVATE', envFile: 'A=1', name: 'api' }, headers: { authorization: 'Bearer x' } },
+      {
+        token: 'tok-123',
+        project: { sshPrivateKey: 'PRIVATE', envFile: 'A=1', name: 'api' },
+        headers: { authorization: 'Bearer x' },
+      },
       'hello',
     );
     const line = lines.join('');
@@ -23,6 +27,8 @@ describe('logger', () => {
   });
 
   it('hides the password of a database URL', () => {
-    expect(describeDatabaseUrl('postgres://slipway:s3cret@db:5432/slipway')).toBe('postgres://slipway:***@db:5432/slipway');
+    expect(describeDatabaseUrl('postgres://slipway:s3cret@db:5432/slipway')).toBe(
+      'postgres://slipway:***@db:5432/slipway',
+    );
   });
 });
