@@ -1,4 +1,6 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeploymentStep, Server } from '../../src/db/entities/index.js';
@@ -200,6 +202,43 @@ describe('deployments through the core', () => {
       for (const path of deployPaths) expect(await currentRelease(path)).toBe(live);
     } finally {
       // Later tests pin the new key afresh (new projects, new servers).
+    }
+  });
+
+  it('rolls back by itself when the health check fails after activation, if the project asks for it', async () => {
+    const { project, deployPaths } = await stack.project(hosts, repo.path, { servers: 2 });
+    const first = await stack.deployments.requestDeploy(ADA, {
+      project: project.name,
+      environment: 'production',
+      ref: repo.commits[0]!,
+    });
+    const live = (await stack.waitFor(first.id, ended)).releaseName;
+
+    let probes = 0;
+    const unhealthy = createServer((_request, response) => {
+      probes++;
+      response.writeHead(503).end('down');
+    });
+    await new Promise<void>((resolve) => unhealthy.listen(0, '127.0.0.1', resolve));
+    const { port } = unhealthy.address() as AddressInfo;
+    try {
+      const reloaded = await stack.reload(project);
+      reloaded.healthCheckUrl = `http://127.0.0.1:${port}/health`;
+      reloaded.rollbackOnHealthFailure = true;
+      await stack.em().upsert(reloaded);
+
+      const second = await stack.deployments.requestDeploy(ADA, {
+        project: project.name,
+        environment: 'production',
+      });
+      const done = await stack.waitFor(second.id, ended);
+      expect(done.status).toBe('failed');
+      expect(done.failureCode).toBe('health_check_failed');
+      expect(done.failureReason).toMatch(new RegExp(`HTTP 503 .*Rolled back to ${live}`));
+      expect(probes).toBe(3);
+      for (const path of deployPaths) expect(await currentRelease(path)).toBe(live);
+    } finally {
+      unhealthy.close();
     }
   });
 });
