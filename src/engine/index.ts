@@ -1,0 +1,18 @@
+/** The deploy engine's public surface, for src/core. */
+export {
+  DeploymentRunner,
+  type DeploymentRunnerOptions,
+  type TransportFactory,
+} from './deployment-runner.js';
+export { fingerprintOfPublicKeyLine, sha256Fingerprint } from './fingerprint.js';
+export { generateProjectKeyPair, type ProjectKeyPair } from './keys.js';
+export type * from './plan.js';
+export { validatePlan, validateRepository } from './plan-validation.js';
+export { envFileSecretValues, Redactor } from './redaction.js';
+export { isSafeRef, type RefRule, validatePathSegment, validateRef } from './ref.js';
+export { formatReleaseName, isReleaseName, validateReleaseName } from './release-name.js';
+export { shellQuote } from './shell-quote.js';
+export { planSteps } from './steps.js';
+export { LocalTransport } from './transport/local-transport.js';
+export { SshTransport, type SshTransportOptions } from './transport/ssh-transport.js';
+export type { ExecOptions, ExecResult, Transport } from './transport/transport.js';

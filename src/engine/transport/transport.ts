@@ -1,0 +1,40 @@
+/**
+ * How the engine runs a script on a server. A script is bash source fed to `bash -s` on stdin
+ * (stdin keeps it off process lists and out of ARG_MAX limits); output is stdout and stderr
+ * interleaved as received. Calls on one transport run one after another.
+ */
+
+export interface ExecOptions {
+  /** Aborting stops the remote command (its whole process group) and rejects with 'cancelled'. */
+  signal?: AbortSignal;
+  /** Stop the command after this long and reject with 'timeout'. */
+  timeoutMs?: number;
+  /** Every chunk of output as it arrives. */
+  onOutput?: (chunk: string) => void;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  /** Interleaved stdout and stderr, capped to the last TRANSPORT_OUTPUT_CAP characters. */
+  output: string;
+}
+
+export interface Transport {
+  /** For messages: the server's name. */
+  readonly label: string;
+  /** Connect now (exec connects on demand); rejects with ssh_failed, host_key_mismatch or cancelled. */
+  connect(signal?: AbortSignal): Promise<void>;
+  exec(script: string, options?: ExecOptions): Promise<ExecResult>;
+  close(): Promise<void>;
+}
+
+export const TRANSPORT_OUTPUT_CAP = 1024 * 1024;
+
+/**
+ * How a script is framed on bash's stdin: as one `{ … }` group, so bash parses all of it before
+ * running any of it (a syntax error runs nothing), with the group's stdin from /dev/null so no
+ * command can read the rest of the script (or wait on the still-open channel), then `exit`.
+ */
+export function frameScript(script: string): string {
+  return `{\n${script}\n} </dev/null\nexit $?\n`;
+}

@@ -1,0 +1,138 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SshTransport } from '../../src/engine/transport/ssh-transport.js';
+import { isSlipwayError, type SlipwayError } from '../../src/errors.js';
+import { runCommand } from '../harness/run-command.js';
+import { skipSshSuites } from '../harness/ssh-suite.js';
+import { type SshHosts, startSshHosts } from '../harness/sshd.js';
+
+async function caught(promise: Promise<unknown>): Promise<SlipwayError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isSlipwayError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Processes on this machine whose command line contains `marker` (the hosts are local). */
+async function processesMatching(marker: string): Promise<string[]> {
+  const out = await runCommand('ps', ['-eo', 'pid=,args=']);
+  return out.split('\n').filter((line) => line.includes(marker) && !line.includes('ps -eo'));
+}
+
+describe.skipIf(skipSshSuites)('SshTransport (real OpenSSH)', () => {
+  let ssh: SshHosts;
+  beforeAll(async () => {
+    ssh = await startSshHosts(1);
+  }, 60_000);
+  afterAll(() => ssh?.stopAll());
+
+  const transport = (pin: string | null, onHostKeyLearned?: (fp: string) => void) =>
+    new SshTransport({
+      label: 'host-0',
+      host: '127.0.0.1',
+      port: ssh.hosts[0]!.port,
+      username: ssh.user,
+      privateKey: ssh.clientPrivateKey,
+      knownHostKey: pin,
+      onHostKeyLearned,
+      connectTimeoutMs: 10_000,
+    });
+
+  it('runs scripts over one connection and returns exit code and interleaved output', async () => {
+    const before = (await readFile(ssh.hosts[0]!.logPath, 'utf8')).split('Accepted publickey').length;
+    const t = transport(ssh.hosts[0]!.hostKeyFingerprint);
+    try {
+      const chunks: string[] = [];
+      const first = await t.exec('echo out; echo err >&2; exit 7', {
+        onOutput: (chunk) => chunks.push(chunk),
+      });
+      expect(first.exitCode).toBe(7);
+      expect(first.output).toContain('out\n');
+      expect(first.output).toContain('err\n');
+      expect(chunks.join('')).toBe(first.output);
+      // The script arrives on stdin, so a script that reads stdin gets nothing of its own text.
+      const second = await t.exec('cat; echo "user=$(id -un)"');
+      expect(second).toEqual({ exitCode: 0, output: `user=${ssh.user}\n` });
+      for (let i = 0; i < 3; i++) expect((await t.exec(`echo ${i}`)).output).toBe(`${i}\n`);
+    } finally {
+      await t.close();
+    }
+    const after = (await readFile(ssh.hosts[0]!.logPath, 'utf8')).split('Accepted publickey').length;
+    expect(after - before).toBe(1);
+  }, 60_000);
+
+  it('learns an unpinned host key and reports it once', async () => {
+    const learned: string[] = [];
+    const t = transport(null, (fp) => learned.push(fp));
+    try {
+      await t.exec('true');
+      await t.exec('true');
+    } finally {
+      await t.close();
+    }
+    expect(learned).toEqual([ssh.hosts[0]!.hostKeyFingerprint]);
+  }, 60_000);
+
+  it('refuses a host whose key does not match the pin, before running anything', async () => {
+    const wrongPin = 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    const t = transport(wrongPin);
+    const error = await caught(t.exec('touch /tmp/should-not-exist-slipway'));
+    await t.close();
+    expect(error.code).toBe('host_key_mismatch');
+    expect(error.message).toContain(wrongPin);
+    expect(error.message).toContain(ssh.hosts[0]!.hostKeyFingerprint);
+    expect(error.details).toMatchObject({ expected: wrongPin, actual: ssh.hosts[0]!.hostKeyFingerprint });
+  }, 60_000);
+
+  it('kills the whole remote process tree on timeout', async () => {
+    const marker = `sleep 41.${process.pid}`;
+    const t = transport(ssh.hosts[0]!.hostKeyFingerprint);
+    const started = Date.now();
+    try {
+      const error = await caught(
+        t.exec(`echo started; ${marker} & ${marker}; echo never`, { timeoutMs: 1000 }),
+      );
+      expect(error.code).toBe('timeout');
+      expect(String(error.details?.output)).toContain('started');
+      expect(Date.now() - started).toBeLessThan(6000);
+      // The connection is still usable afterwards.
+      expect((await t.exec('echo alive')).output).toBe('alive\n');
+    } finally {
+      await t.close();
+    }
+    expect(await processesMatching(marker)).toEqual([]);
+  }, 60_000);
+
+  it('stops a command when its signal aborts', async () => {
+    const marker = `sleep 42.${process.pid}`;
+    const t = transport(ssh.hosts[0]!.hostKeyFingerprint);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 500);
+    try {
+      const error = await caught(t.exec(`${marker}`, { signal: controller.signal }));
+      expect(error.code).toBe('cancelled');
+    } finally {
+      await t.close();
+    }
+    expect(await processesMatching(marker)).toEqual([]);
+  }, 60_000);
+
+  it('says clearly when the key is not authorised', async () => {
+    const t = new SshTransport({
+      label: 'host-0',
+      host: '127.0.0.1',
+      port: ssh.hosts[0]!.port,
+      username: ssh.user,
+      privateKey: (await import('../../src/engine/keys.js')).generateProjectKeyPair('other').privateKey,
+      knownHostKey: ssh.hosts[0]!.hostKeyFingerprint,
+      connectTimeoutMs: 10_000,
+    });
+    const error = await caught(t.connect());
+    await t.close();
+    expect(error.code).toBe('ssh_failed');
+    expect(error.message).toContain('authorized_keys');
+  }, 60_000);
+});
