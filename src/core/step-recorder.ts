@@ -44,6 +44,8 @@ export class StepRecorder implements RunObserver {
   async onStepFinished(serverId: string, step: StepInfo, outcome: StepOutcome): Promise<void> {
     const key = `${serverId}\0${step.key}`;
     const id = this.rows.get(key);
+    // Keys repeat across runs on one recorder (a deploy, then its health-check rollback).
+    this.rows.delete(key);
     const values = {
       status: outcome.status,
       exitCode: outcome.exitCode,
