@@ -41,7 +41,8 @@ export function createLogger(
   destination?: pino.DestinationStream,
 ): Logger {
   const pretty =
-    !destination && (config.LOG_FORMAT === 'pretty' || (config.LOG_FORMAT === 'auto' && process.stdout.isTTY === true));
+    !destination &&
+    (config.LOG_FORMAT === 'pretty' || (config.LOG_FORMAT === 'auto' && process.stdout.isTTY === true));
   const options: pino.LoggerOptions = {
     level: config.LOG_LEVEL,
     base: { service: 'slipway' },
