@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentRelease, releasesOn } from '../harness/deploy-fixtures.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
+import { skipSshSuites } from '../harness/ssh-suite.js';
 import { type SshHosts, startSshHosts } from '../harness/sshd.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { ADA, ended, startDeployStack } from '../support/deploy-stack.js';
@@ -13,7 +14,7 @@ import { freePort, runSlipway, type ServiceProcess, waitForStatus } from '../sup
  * start the deployment must be failed/interrupted, its slot free, and every host still on its
  * old release with no half-built release left behind.
  */
-describe('a worker killed mid-deployment', () => {
+describe.skipIf(skipSshSuites)('a worker killed mid-deployment', () => {
   let database: TestDatabase;
   let hosts: SshHosts;
   let repo: FixtureRepository;

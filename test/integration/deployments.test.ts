@@ -7,6 +7,7 @@ import { DeploymentStep, Server } from '../../src/db/entities/index.js';
 import { isSlipwayError } from '../../src/errors.js';
 import { currentRelease, releasesOn } from '../harness/deploy-fixtures.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
+import { skipSshSuites } from '../harness/ssh-suite.js';
 import { type SshHosts, startSshHosts } from '../harness/sshd.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { ADA, ended, startDeployStack } from '../support/deploy-stack.js';
@@ -15,7 +16,7 @@ import { ADA, ended, startDeployStack } from '../support/deploy-stack.js';
  * The deployment flow through the core: request → durable queue → executor → engine over real
  * OpenSSH → rows in the real PostgreSQL.
  */
-describe('deployments through the core', () => {
+describe.skipIf(skipSshSuites)('deployments through the core', () => {
   let database: TestDatabase;
   let hosts: SshHosts;
   let repo: FixtureRepository;

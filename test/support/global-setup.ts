@@ -6,6 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/db/embedded-postgres.js';
 import { migrate, openOrm } from '../../src/db/orm.js';
 import { createLogger } from '../../src/logger.js';
+import { skipSshSuites } from '../harness/ssh-suite.js';
 
 export const TEMPLATE_DATABASE = 'slipway_test_template';
 
@@ -22,6 +23,11 @@ declare module 'vitest' {
  * files run in parallel without seeing each other's rows.
  */
 export default async function setup(project: TestProject) {
+  if (skipSshSuites) {
+    process.stdout.write(
+      'tests: OpenSSH sshd not found — the SSH suites are SKIPPED. Install openssh-server to run them (CI always does).\n',
+    );
+  }
   let embedded: EmbeddedDatabase | undefined;
   let adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   if (!(await answers(adminUrl))) {
