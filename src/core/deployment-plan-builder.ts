@@ -24,6 +24,15 @@ export function planServer(server: IServer): PlanServer {
   };
 }
 
+/**
+ * `<UTC yyyymmddHHMMSS>-<deployment number>`, the number zero-padded: releases sort by name on
+ * the servers ("the one before" in rollback and purge), and two deployments started in the
+ * same second must still sort in the order they were made — a random uuid would not.
+ */
+export function releaseNameFor(deployment: IDeployment, startedAt: Date): string {
+  return formatReleaseName(startedAt, String(deployment.number).padStart(10, '0'));
+}
+
 /** Turns stored rows into the plain plan the engine runs; secrets are opened here, in memory only. */
 export class DeploymentPlanBuilder {
   constructor(
@@ -73,7 +82,7 @@ export class DeploymentPlanBuilder {
     return {
       ...this.connection(deployment),
       deploymentId: deployment.id,
-      releaseName: deployment.releaseName ?? formatReleaseName(startedAt, deployment.id),
+      releaseName: deployment.releaseName ?? releaseNameFor(deployment, startedAt),
       repository: project.repository,
       commit: deployment.commitHash,
       servers: servers.map(planServer),

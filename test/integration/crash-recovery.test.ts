@@ -1,12 +1,10 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentRelease, releasesOn } from '../harness/deploy-fixtures.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { skipSshSuites } from '../harness/ssh-suite.js';
 import { type SshHosts, startSshHosts } from '../harness/sshd.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { ADA, ended, startDeployStack } from '../support/deploy-stack.js';
+import { ADA, ended, startDeployStack, trustFixtureRepository } from '../support/deploy-stack.js';
 import { freePort, runSlipway, type ServiceProcess, waitForStatus } from '../support/service-process.js';
 
 /**
@@ -25,8 +23,7 @@ describe.skipIf(skipSshSuites)('a worker killed mid-deployment', () => {
     database = await createTestDatabase();
     hosts = await startSshHosts(2);
     repo = await createFixtureRepository({ owner: hosts.user });
-    process.env.GIT_CONFIG_GLOBAL = join(repo.path, '..', 'gitconfig');
-    await writeFile(process.env.GIT_CONFIG_GLOBAL, '[safe]\n\tdirectory = *\n');
+    await trustFixtureRepository(repo.path);
     // This process only requests; the service child process runs the jobs.
     stack = await startDeployStack(database, { work: false });
   });

@@ -1,4 +1,4 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { createFixtureRepository, type FixtureRepository } from '../harness/git-
 import { skipSshSuites } from '../harness/ssh-suite.js';
 import { type SshHosts, startSshHosts } from '../harness/sshd.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { ADA, ended, startDeployStack } from '../support/deploy-stack.js';
+import { ADA, ended, startDeployStack, trustFixtureRepository } from '../support/deploy-stack.js';
 
 /**
  * The deployment flow through the core: request → durable queue → executor → engine over real
@@ -26,10 +26,7 @@ describe.skipIf(skipSshSuites)('deployments through the core', () => {
     database = await createTestDatabase();
     hosts = await startSshHosts(3);
     repo = await createFixtureRepository({ owner: hosts.user });
-    // The fixture is owned by the SSH login user; let this process's git read it too (git 2.39
-    // honours safe.directory only from global or system config).
-    process.env.GIT_CONFIG_GLOBAL = join(repo.path, '..', 'gitconfig');
-    await writeFile(process.env.GIT_CONFIG_GLOBAL, '[safe]\n\tdirectory = *\n');
+    await trustFixtureRepository(repo.path);
     stack = await startDeployStack(database);
   });
   afterAll(async () => {
@@ -52,7 +49,7 @@ describe.skipIf(skipSshSuites)('deployments through the core', () => {
 
     const done = await stack.waitFor(requested.id, ended);
     expect(done.status, done.failureReason ?? '').toBe('finished');
-    expect(done.releaseName).toMatch(/^\d{14}-/);
+    expect(done.releaseName).toMatch(new RegExp(`^\\d{14}-${String(done.number).padStart(10, '0')}$`));
     for (const path of deployPaths) {
       expect(await currentRelease(path)).toBe(done.releaseName);
       expect(await readFile(join(path, 'current', 'VERSION'), 'utf8')).toBe('2\n');

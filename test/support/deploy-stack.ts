@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { loadConfig } from '../../src/config.js';
 import type { Actor } from '../../src/core/actor.js';
@@ -19,6 +21,15 @@ import { type JobQueue, startJobQueue, stopJobQueue } from '../../src/jobs/queue
 import { createLogger } from '../../src/logger.js';
 import type { SshHosts } from '../harness/sshd.js';
 import { openTestOrm, type TestDatabase } from './database.js';
+
+/**
+ * The fixture repository is owned by the SSH login user; let this process's git (and the child
+ * processes it starts) read it too. git 2.39 honours safe.directory only from global config.
+ */
+export async function trustFixtureRepository(repositoryPath: string): Promise<void> {
+  process.env.GIT_CONFIG_GLOBAL = join(repositoryPath, '..', 'gitconfig');
+  await writeFile(process.env.GIT_CONFIG_GLOBAL, '[safe]\n\tdirectory = *\n');
+}
 
 export const ADA: Actor = { memberId: null, name: 'Ada', source: 'test' };
 
