@@ -69,6 +69,7 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       liveness,
       instanceId,
       logger,
+      requeue: (id) => deploymentQueue.enqueue(id),
       onEnded,
     });
     const reaper = new DeploymentReaper({ orm: database.orm, runner, plans, logger, onEnded });

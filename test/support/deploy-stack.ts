@@ -34,8 +34,11 @@ export async function trustFixtureRepository(repositoryPath: string): Promise<vo
 export const ADA: Actor = { memberId: null, name: 'Ada', source: 'test' };
 
 /** The core's deployment pieces wired as in main.ts, on a test database, in this process. */
-export async function startDeployStack(database: TestDatabase, options: { work?: boolean } = {}) {
-  const secretKey = randomBytes(32).toString('base64');
+export async function startDeployStack(
+  database: TestDatabase,
+  options: { work?: boolean; secretKey?: string } = {},
+) {
+  const secretKey = options.secretKey ?? randomBytes(32).toString('base64');
   const config = loadConfig({
     DATABASE_URL: database.url,
     SLIPWAY_SECRET_KEY: secretKey,
@@ -58,8 +61,9 @@ export async function startDeployStack(database: TestDatabase, options: { work?:
     runner,
     plans,
     liveness,
-    instanceId: `test-${secretKey.slice(0, 6)}`,
+    instanceId: `test-${randomBytes(4).toString('hex')}`,
     logger,
+    requeue: (id) => queue.enqueue(id),
   });
   const reaper = new DeploymentReaper({ orm, runner, plans, logger });
   const deployments = new DeploymentService(orm, queue, new CommitResolver(), secrets);
