@@ -30,6 +30,8 @@ export class DeploymentExecutor {
       liveness: RunLiveness;
       instanceId: string;
       logger: Logger;
+      /** Sends a fresh job for a deployment handed back at shutdown. */
+      requeue: (deploymentId: string) => Promise<void>;
       onEnded?: (deployment: IDeployment) => void;
     },
   ) {}
@@ -186,11 +188,10 @@ export class DeploymentExecutor {
       return;
     }
     if (handedBack) {
-      this.deps.logger.info(
-        { deploymentId: deployment.id },
-        'deployment handed back to the queue at shutdown',
-      );
-      throw new Error('shutting down: the deployment goes back to the queue');
+      // A fresh job rather than a failed one: no retry delay, and no retry budget spent.
+      await this.deps.requeue(deployment.id);
+      this.deps.logger.info({ deploymentId: deployment.id }, 'deployment handed back to the queue at shutdown');
+      return;
     }
     em.clear();
     const ended = await em.findOneOrFail(
