@@ -190,7 +190,10 @@ export class DeploymentExecutor {
     if (handedBack) {
       // A fresh job rather than a failed one: no retry delay, and no retry budget spent.
       await this.deps.requeue(deployment.id);
-      this.deps.logger.info({ deploymentId: deployment.id }, 'deployment handed back to the queue at shutdown');
+      this.deps.logger.info(
+        { deploymentId: deployment.id },
+        'deployment handed back to the queue at shutdown',
+      );
       return;
     }
     em.clear();
