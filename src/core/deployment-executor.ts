@@ -33,6 +33,8 @@ export class DeploymentExecutor {
       /** Sends a fresh job for a deployment handed back at shutdown. */
       requeue: (deploymentId: string) => Promise<void>;
       onEnded?: (deployment: IDeployment) => void;
+      /** A step started or ended, or the run began: progress listeners re-read the rows. */
+      onProgress?: (deploymentId: string) => void;
     },
   ) {}
 
@@ -62,6 +64,7 @@ export class DeploymentExecutor {
         { id: deploymentId },
         { populate: ['project', 'environment', 'environment.servers'] },
       );
+      this.deps.onProgress?.(deploymentId);
       const controller = new AbortController();
       this.running.set(deploymentId, controller);
       const watch = setInterval(() => void this.watch(deploymentId, controller), WATCH_INTERVAL_MS);
@@ -100,7 +103,7 @@ export class DeploymentExecutor {
     const { runner, plans, logger } = this.deps;
     if (deployment.kind === 'rollback') {
       const servers = plans.servers(deployment).map(planServer);
-      const recorder = new StepRecorder(em, deployment.id, servers, logger);
+      const recorder = new StepRecorder(em, deployment.id, servers, logger, this.progress(deployment.id));
       const result = await runner.rollback(
         { ...plans.connection(deployment), deploymentId: deployment.id, servers },
         recorder,
@@ -119,7 +122,7 @@ export class DeploymentExecutor {
 
     const plan = await plans.deploymentPlan(em, deployment, startedAt);
     await em.nativeUpdate(Deployment, { id: deployment.id }, { releaseName: plan.releaseName });
-    const recorder = new StepRecorder(em, deployment.id, plan.servers, logger);
+    const recorder = new StepRecorder(em, deployment.id, plan.servers, logger, this.progress(deployment.id));
     const result = await runner.deploy(plan, recorder, signal);
     if (result.status !== 'finished' || !deployment.project.healthCheckUrl) return fromResult(result);
 
@@ -146,6 +149,11 @@ export class DeploymentExecutor {
           ? `Health check failed: ${health.detail}. Rolled back to ${previous ?? 'the previous release'}.`
           : `Health check failed: ${health.detail}. The automatic rollback failed too: ${rollback.failure?.message ?? 'unknown'}.`,
     };
+  }
+
+  private progress(deploymentId: string): (() => void) | undefined {
+    const onProgress = this.deps.onProgress;
+    return onProgress ? () => onProgress(deploymentId) : undefined;
   }
 
   /** Keeps the row's runner_seen_at fresh and turns a cancel request into an abort. */

@@ -27,6 +27,13 @@ export interface DeployRequest {
   ref?: string;
 }
 
+export interface PromoteRequest {
+  project: string;
+  /** The environment whose live commit is promoted. */
+  from: string;
+  to: string;
+}
+
 export interface RollbackRequest {
   project: string;
   environment: string;
@@ -56,6 +63,59 @@ export class DeploymentService {
     const privateKey = this.secrets.open(project.sshPrivateKey, SECRET_PURPOSE.projectSshKey);
     const commit = await this.resolver.resolve(project.repository, ref, privateKey);
     return this.create(em, actor, project, environment, { kind: 'deploy', ref, commitHash: commit.hash });
+  }
+
+  /**
+   * Deploys to `to` exactly the commit live on `from`: the commit of `from`'s last finished
+   * deploy or promote. Goes through `to`'s lock, run slot and approval policy like a deploy.
+   */
+  async requestPromote(actor: Actor, request: PromoteRequest): Promise<IDeployment> {
+    const em = this.orm.em.fork();
+    const project = await findProject(em, request.project);
+    const source = await findEnvironment(em, project, request.from);
+    const target = await findEnvironment(em, project, request.to);
+    if (source.id === target.id) {
+      throw new SlipwayError(
+        'invalid_input',
+        `Promote from one environment to another: both are ${source.name}.`,
+      );
+    }
+    const live = await em.findOne(
+      Deployment,
+      {
+        environment: source,
+        status: 'finished',
+        kind: { $in: ['deploy', 'promote'] },
+        commitHash: { $ne: null },
+      },
+      { orderBy: { finishedAt: 'desc' } },
+    );
+    if (!live?.commitHash) {
+      throw new SlipwayError(
+        'conflict',
+        `Nothing is live on ${source.name} yet: deploy it first, then promote.`,
+      );
+    }
+    await this.checkDeployable(em, actor, target);
+    return this.create(em, actor, project, target, {
+      kind: 'promote',
+      ref: live.commitHash,
+      commitHash: live.commitHash,
+      promotedFrom: source,
+    });
+  }
+
+  /**
+   * Moves a deployment whose approvals are complete from awaiting_approval to queued and sends
+   * its job, inside the caller's transaction (the approval and the job commit together).
+   */
+  async enqueueApproved(tx: EntityManager, deploymentId: string): Promise<void> {
+    const moved = await tx.nativeUpdate(
+      Deployment,
+      { id: deploymentId, status: 'awaiting_approval' },
+      { status: 'queued', queuedAt: new Date() },
+    );
+    if (moved) await this.queue.enqueue(deploymentId, tx);
   }
 
   async requestRollback(actor: Actor, request: RollbackRequest): Promise<IDeployment> {
@@ -159,6 +219,7 @@ export class DeploymentService {
       commitHash?: string;
       targetRelease?: string | null;
       skipApproval?: boolean;
+      promotedFrom?: IEnvironment;
     },
   ): Promise<IDeployment> {
     const needsApproval = !input.skipApproval && environment.approvalsRequired > 0;
@@ -179,6 +240,7 @@ export class DeploymentService {
             ref: input.ref,
             commitHash: input.commitHash ?? null,
             targetRelease: input.targetRelease ?? null,
+            promotedFrom: input.promotedFrom ?? null,
             requestedBy: actor.memberId,
             requestedByName: actor.name,
             source: actor.source,
