@@ -1,0 +1,27 @@
+import type { Command } from '../src/chat/command.js';
+import cancel from './cancel.js';
+import deploy from './deploy.js';
+import deploys from './deploys.js';
+import env from './env.js';
+import help from './help.js';
+import lock from './lock.js';
+import members from './members.js';
+import promote from './promote.js';
+import rollback from './rollback.js';
+import status from './status.js';
+import unlock from './unlock.js';
+
+/** Every chat command: the single source of the parser, help, and Slack's manifest. */
+export const COMMANDS: readonly Command[] = [
+  deploy,
+  promote,
+  rollback,
+  cancel,
+  env,
+  lock,
+  unlock,
+  deploys,
+  status,
+  members,
+  help,
+];

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import type { AccessPolicy, ChatIdentityRef } from '../core/access-policy.js';
+import type { Actor } from '../core/actor.js';
+import type { ApprovalService } from '../core/approval-service.js';
+import type { DeploymentService } from '../core/deployment-service.js';
+import type { DeploymentViews } from '../core/deployment-views.js';
+import type { LockService } from '../core/lock-service.js';
+import type { Role } from '../db/entities/index.js';
+import { SlipwayError } from '../errors.js';
+import type { ChatUser, CommandResult, Invocation } from './model.js';
+
+/** The core services commands call. */
+export interface ChatServices {
+  deployments: DeploymentService;
+  approvals: ApprovalService;
+  locks: LockService;
+  access: AccessPolicy;
+  views: DeploymentViews;
+}
+
+export interface CommandContext {
+  actor: Actor;
+  invocation: Invocation;
+  services: ChatServices;
+  commands: readonly Command[];
+  /** `<@U123>` (Slack), `@name` (console), … → the identity on the invoker's platform. */
+  mention(token: string): ChatIdentityRef | null;
+}
+
+/** A command after parsing: its arguments are closed over, so the list of commands needs no generics. */
+export interface ParsedCommand {
+  command: Command;
+  /** The project the role check applies to (null: a global check). */
+  project: string | null;
+  /** The role needed for these arguments (null: anyone). */
+  role: Role | null;
+  run(ctx: CommandContext): Promise<CommandResult>;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Usage lines without the leading slash, e.g. `deploy <project> <env> [ref]`. */
+  usage: readonly string[];
+  examples: readonly string[];
+  /** The base role, shown in help; `roleFor` may raise it for some arguments. */
+  role: Role | null;
+  /** Gets its own slash command on platforms with slash commands (Slack's /deploy, /promote). */
+  slash: boolean;
+  /** Throws SlipwayError('invalid_input') or a ZodError on bad input. */
+  parse(tokens: readonly string[]): ParsedCommand;
+}
+
+export interface CommandSpec<A> {
+  name: string;
+  summary: string;
+  usage: readonly string[];
+  examples?: readonly string[];
+  role: Role | null;
+  slash?: boolean;
+  project?: (args: A) => string | null;
+  roleFor?: (args: A) => Role | null;
+  handler: (ctx: CommandContext, args: A) => Promise<CommandResult>;
+}
+
+/** A command from its grammar (tokens → arguments, zod-validated) and the rest of its spec. */
+export function defineCommand<A>(grammar: (tokens: readonly string[]) => A, spec: CommandSpec<A>): Command {
+  const command: Command = {
+    name: spec.name,
+    summary: spec.summary,
+    usage: spec.usage,
+    examples: spec.examples ?? [],
+    role: spec.role,
+    slash: spec.slash ?? false,
+    parse(tokens) {
+      const args = grammar(tokens);
+      return {
+        command,
+        project: spec.project?.(args) ?? null,
+        role: spec.roleFor ? spec.roleFor(args) : spec.role,
+        run: (ctx) => spec.handler(ctx, args),
+      };
+    },
+  };
+  return command;
+}
+
+// ── grammar helpers ─────────────────────────────────────────────────────────────────────────
+
+export const nameArg = (what: string) =>
+  z
+    .string({ error: `${what} is missing` })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, `${what} must be a name like "api" (letters, digits, . _ -)`);
+
+export const refArg = z.string().min(1).max(255);
+
+/**
+ * Maps tokens onto names in order (`name?` is optional, a trailing `name...` takes the rest
+ * joined by spaces) and validates the object with `schema`.
+ */
+export function positional<S extends z.ZodType>(
+  names: readonly string[],
+  schema: S,
+): (tokens: readonly string[]) => z.output<S> {
+  return (tokens) => {
+    const record: Record<string, string> = {};
+    let i = 0;
+    for (const raw of names) {
+      const rest = raw.endsWith('...');
+      const name = raw.replace(/[?.]+$/, '');
+      if (rest) {
+        if (i < tokens.length) record[name] = tokens.slice(i).join(' ');
+        i = tokens.length;
+        break;
+      }
+      const token = tokens[i];
+      if (token === undefined) {
+        if (!raw.endsWith('?')) throw new SlipwayError('invalid_input', `<${name}> is missing.`);
+        continue;
+      }
+      record[name] = token;
+      i++;
+    }
+    if (i < tokens.length) {
+      throw new SlipwayError('invalid_input', `Unexpected "${tokens.slice(i).join(' ')}".`);
+    }
+    const parsed = schema.safeParse(record);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new SlipwayError('invalid_input', `${issue?.message ?? 'invalid input'}.`);
+    }
+    return parsed.data;
+  };
+}
+
+/** Splits command text into tokens; "double", “curly” and 'single' quotes group words. */
+export function tokenize(text: string): string[] {
+  const tokens: string[] = [];
+  const pattern = /"([^"]*)"|“([^”]*)”|'([^']*)'|(\S+)/g;
+  for (const match of text.matchAll(pattern)) {
+    tokens.push(match[1] ?? match[2] ?? match[3] ?? match[4] ?? '');
+  }
+  return tokens;
+}
+
+/** `30m`, `2h`, `1d`, `45` (minutes) → minutes. */
+export function parseDuration(text: string): number | null {
+  const match = /^(\d{1,6})\s*(m|min|mins|minutes?|h|hours?|d|days?)?$/i.exec(text.trim());
+  if (!match) return null;
+  const amount = Number(match[1]);
+  const unit = (match[2] ?? 'm').toLowerCase()[0];
+  const minutes = unit === 'h' ? amount * 60 : unit === 'd' ? amount * 1440 : amount;
+  return minutes >= 1 && minutes <= 30 * 1440 ? minutes : null;
+}
+
+export function displayUser(user: ChatUser): string {
+  return user.displayName || user.userId;
+}

@@ -1,0 +1,132 @@
+import type { DeploymentView, EnvironmentSummary } from '../core/deployment-views.js';
+import type { Reply, ReplyButton, ReplyStatus } from './model.js';
+
+const KIND_LABEL: Record<string, string> = { deploy: 'Deploy', promote: 'Promote', rollback: 'Rollback' };
+
+export function utc(date: Date): string {
+  return `${date.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+}
+
+export function shortSha(commit: string | null): string {
+  return commit ? commit.slice(0, 8) : '—';
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** The one message that shows a deployment, from approval to its end. */
+export function deploymentReply(d: DeploymentView): Reply {
+  const label = KIND_LABEL[d.kind] ?? d.kind;
+  const title = `${label} #${d.number} · ${d.project} → ${d.environment}`;
+  const fields = [
+    {
+      label: 'Ref',
+      value: d.kind === 'promote' ? `${d.promotedFrom ?? '?'} @ ${shortSha(d.commit)}` : d.ref,
+    },
+    { label: 'Commit', value: shortSha(d.commit) },
+    { label: 'Requested by', value: d.requestedBy },
+  ];
+  let status: ReplyStatus = 'info';
+  let text = '';
+  let code: string | undefined;
+  const buttons: ReplyButton[] = [];
+  switch (d.status) {
+    case 'awaiting_approval': {
+      const a = d.approval;
+      status = 'pending';
+      text = a
+        ? `Waiting for approval: ${a.approvedBy.length}/${a.required} (${a.approverRole} role), expires ${utc(a.expiresAt)}.`
+        : 'Waiting for approval.';
+      buttons.push(
+        { label: 'Approve', actionId: 'deployment.approve', value: d.id, style: 'primary' },
+        { label: 'Reject', actionId: 'deployment.reject', value: d.id, style: 'danger' },
+      );
+      break;
+    }
+    case 'queued':
+      status = 'pending';
+      text = 'Queued.';
+      buttons.push({ label: 'Cancel', actionId: 'deployment.cancel', value: d.id, style: 'danger' });
+      break;
+    case 'running': {
+      status = 'running';
+      const per = d.servers.map(
+        (s) =>
+          `${s.server}: step ${Math.min(s.done + 1, Math.max(s.total, 1))}/${s.total}${s.current ? ` (${s.current})` : ''}`,
+      );
+      text = d.cancelRequestedBy
+        ? `Running; cancel asked by ${d.cancelRequestedBy}.`
+        : `Running${per.length ? `: ${per.join(', ')}` : '…'}`;
+      if (!d.cancelRequestedBy) {
+        buttons.push({ label: 'Cancel', actionId: 'deployment.cancel', value: d.id, style: 'danger' });
+      }
+      break;
+    }
+    case 'finished':
+      status = 'success';
+      text = `Finished${d.durationMs !== null ? ` in ${formatDuration(d.durationMs)}` : ''}${d.releaseName ? `: release ${d.releaseName}` : ''}.`;
+      if (d.kind !== 'rollback') {
+        buttons.push({
+          label: 'Rollback',
+          actionId: 'deployment.rollback',
+          value: d.id,
+          confirm: `Roll ${d.project} ${d.environment} back to the previous release?`,
+        });
+      }
+      break;
+    case 'failed': {
+      status = 'error';
+      const failed = d.servers.find((s) => s.failed);
+      text = `Failed${failed?.failed ? ` at step "${failed.failed.name}" on ${failed.server}` : ''}: ${d.failureReason ?? 'no reason recorded'}`;
+      code = failed?.failed?.outputTail ?? undefined;
+      break;
+    }
+    case 'cancelled':
+      status = 'warning';
+      text = `Cancelled${d.cancelRequestedBy ? ` by ${d.cancelRequestedBy}` : ''}.${d.failureReason ? ` ${d.failureReason}` : ''}`;
+      break;
+    case 'rejected':
+      status = 'error';
+      text = `Rejected by ${d.approval?.rejectedBy.join(', ') || 'an approver'}; nothing was deployed.`;
+      break;
+    case 'expired':
+      status = 'warning';
+      text = 'The approval request expired; nothing was deployed.';
+      break;
+  }
+  if (d.approval && (d.approval.approvedBy.length || d.approval.rejectedBy.length)) {
+    if (d.approval.approvedBy.length)
+      fields.push({ label: 'Approved by', value: d.approval.approvedBy.join(', ') });
+    if (d.approval.rejectedBy.length)
+      fields.push({ label: 'Rejected by', value: d.approval.rejectedBy.join(', ') });
+  }
+  const reply: Reply = { title, text, status, fields, footer: `deployment ${d.id}` };
+  if (code) reply.code = code;
+  if (buttons.length) reply.buttons = buttons;
+  return reply;
+}
+
+export function environmentLine(e: EnvironmentSummary): string {
+  const parts = [
+    `*${e.project}/${e.name}* (${e.tier})`,
+    `live ${shortSha(e.liveCommit)}`,
+    e.lastDeploy
+      ? `last #${e.lastDeploy.number} ${e.lastDeploy.status} by ${e.lastDeploy.by}`
+      : 'never deployed',
+  ];
+  if (e.lock) parts.push(`🔒 ${e.lock.holder}${e.lock.reason ? `: ${e.lock.reason}` : ''}`);
+  if (e.pendingApprovals) parts.push(`${e.pendingApprovals} awaiting approval`);
+  return parts.join(' · ');
+}
+
+export function errorReply(message: string, usage?: readonly string[]): Reply {
+  return {
+    text: message,
+    status: 'error',
+    ephemeral: true,
+    ...(usage?.length ? { footer: `Usage: ${usage.map((u) => `/${u}`).join('  |  ')}` } : {}),
+  };
+}
