@@ -15,6 +15,8 @@ Commands:
   migrate            apply pending database migrations and exit
   migration:check    exit 1 if the entities and the database schema differ (a migration is missing)
   migration:create   write a new migration for the difference (developers)
+  slack-manifest     print a Slack app manifest (JSON) generated from the chat commands;
+                     --socket-mode for a Socket Mode app
   --help             this text
 
 Settings (environment variables):
@@ -26,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: { help: { type: 'boolean', short: 'h' } },
+    options: { help: { type: 'boolean', short: 'h' }, 'socket-mode': { type: 'boolean' } },
   });
   const command = positionals[0];
   if (values.help || !command || command === 'help') {
@@ -36,6 +38,16 @@ async function main(argv: string[]): Promise<number> {
 
   const config = loadConfig();
   const logger = createLogger(config);
+
+  if (command === 'slack-manifest') {
+    const { slackManifest } = await import('../adapters/slack/manifest.js');
+    const { COMMANDS } = await import('../commands/index.js');
+    const socketMode = values['socket-mode'] === true || !!config.SLACK_APP_TOKEN;
+    process.stdout.write(
+      `${JSON.stringify(slackManifest(COMMANDS, config.publicUrl, { socketMode }), null, 2)}\n`,
+    );
+    return 0;
+  }
 
   switch (command) {
     case 'start': {

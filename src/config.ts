@@ -75,6 +75,29 @@ const schema = z.object({
       )
       .optional(),
   ),
+  SLACK_BOT_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z.string().startsWith('xox', 'must be a Slack token (xoxb-…)').optional(),
+  ),
+  SLACK_SIGNING_SECRET: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(8, "must be the app's signing secret").optional(),
+  ),
+  SLACK_APP_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
+  ),
+  SLACK_API_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .url({ error: 'must be a URL like https://slack.com/api/' })
+      .transform((value) => (value.endsWith('/') ? value : `${value}/`))
+      .optional(),
+  ),
+  SLIPWAY_WEB_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   SLIPWAY_WORKER_CONCURRENCY: positiveInt(1, 64).default(4),
@@ -114,6 +137,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       'Invalid configuration:\n  SLIPWAY_SECRET_KEY: is required when DATABASE_URL is set (generate one with: openssl rand -base64 32)',
     );
   }
+  if (raw.SLACK_BOT_TOKEN && !raw.SLACK_APP_TOKEN && !raw.SLACK_SIGNING_SECRET) {
+    throw new SlipwayError(
+      'config_invalid',
+      'Invalid configuration:\n  SLACK_SIGNING_SECRET: is required with SLACK_BOT_TOKEN for Slack over HTTP (or set SLACK_APP_TOKEN for Socket Mode)',
+    );
+  }
   const { SLIPWAY_DATA_DIR, SLIPWAY_ADMINS, ...rest } = raw;
   return {
     ...rest,
@@ -138,6 +167,14 @@ export const SETTINGS_HELP: readonly (readonly [name: string, meaning: string])[
   ['SLIPWAY_PREVIOUS_SECRET_KEYS', 'comma-separated older keys, still accepted for decryption (rotation)'],
   ['SLIPWAY_PUBLIC_URL', 'URL people and cron jobs reach Slipway at (default http://localhost:PORT)'],
   ['SLIPWAY_ADMINS', 'first admins: platform:workspace:user, comma-separated'],
+  ['SLACK_BOT_TOKEN', 'Slack bot token (xoxb-…); enables the Slack adapter'],
+  ['SLACK_SIGNING_SECRET', 'Slack signing secret: verifies requests to /slack/events'],
+  ['SLACK_APP_TOKEN', 'Slack app-level token (xapp-…): use Socket Mode instead of HTTP'],
+  ['SLACK_API_URL', 'Slack Web API base URL (default https://slack.com/api/; GovSlack, proxies, tests)'],
+  [
+    'SLIPWAY_WEB_TOKEN',
+    'login token of the web console at /console (unset: generated and logged in embedded mode, else console off)',
+  ],
   ['LOG_LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'],
   ['LOG_FORMAT', 'auto|json|pretty (default auto: pretty in a terminal, JSON otherwise)'],
   ['SLIPWAY_WORKER_CONCURRENCY', 'deployments one process runs at once (default 4)'],
