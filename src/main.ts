@@ -1,11 +1,20 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { createSlackAdapter, type SlackAdapter } from '../adapters/slack/app.js';
+import { registerWebConsole } from '../adapters/web/console.js';
+import { COMMANDS } from '../commands/index.js';
+import { ProgressNotifier } from './chat/progress.js';
+import { ChatRouter } from './chat/router.js';
 import type { Config } from './config.js';
+import { AccessPolicy } from './core/access-policy.js';
+import { ApprovalService } from './core/approval-service.js';
 import { CommitResolver } from './core/commit-resolver.js';
 import { DeploymentExecutor } from './core/deployment-executor.js';
 import { DeploymentPlanBuilder } from './core/deployment-plan-builder.js';
 import { DeploymentReaper } from './core/deployment-reaper.js';
 import { DeploymentService } from './core/deployment-service.js';
+import { DeploymentViews } from './core/deployment-views.js';
+import { LockService } from './core/lock-service.js';
 import { ProjectSetup } from './core/project-setup.js';
 import { RunLiveness } from './core/run-liveness.js';
 import type { SecretBox } from './core/secret-box.js';
@@ -33,7 +42,17 @@ export interface Slipway {
     projects: ProjectSetup;
     reaper: DeploymentReaper;
     executor: DeploymentExecutor;
+    access: AccessPolicy;
+    approvals: ApprovalService;
+    locks: LockService;
+    views: DeploymentViews;
+    notifier: ProgressNotifier;
+    router: ChatRouter;
   };
+  /** The Slack adapter, when SLACK_BOT_TOKEN is set. */
+  slack: SlackAdapter | null;
+  /** The web console's login token (SLIPWAY_WEB_TOKEN or generated), null when the console is off. */
+  webToken: string | null;
   /** This process's identity, recorded on the deployments it runs (crash detection). */
   instanceId: string;
   /** Stops taking work, lets in-flight work finish or hands it back, closes everything. */
@@ -60,8 +79,19 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     const plans = new DeploymentPlanBuilder(secrets, config);
     const deploymentQueue = new DeploymentQueue(queue);
     await deploymentQueue.setup();
-    const onEnded = (deployment: { kind: string; status: string }) =>
+    // Chat: who may do what, approvals, locks, read models, and the messages kept up to date.
+    const access = new AccessPolicy(database.orm, config.admins);
+    const views = new DeploymentViews(database.orm);
+    const deployments = new DeploymentService(database.orm, deploymentQueue, new CommitResolver(), secrets);
+    const approvals = new ApprovalService(database.orm, access, deployments);
+    const locks = new LockService(database.orm, access);
+    const notifier = new ProgressNotifier(views, approvals, logger);
+    const router = new ChatRouter(COMMANDS, { deployments, approvals, locks, access, views }, logger);
+    const onEnded = (deployment: { id: string; kind: string; status: string }) => {
       metrics.deployments.inc({ kind: deployment.kind, status: deployment.status });
+      notifier.notify(deployment.id);
+    };
+    const onProgress = (deploymentId: string) => notifier.notify(deploymentId);
     const executor = new DeploymentExecutor({
       orm: database.orm,
       runner,
@@ -71,13 +101,20 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       logger,
       requeue: (id) => deploymentQueue.enqueue(id),
       onEnded,
+      onProgress,
     });
     const reaper = new DeploymentReaper({ orm: database.orm, runner, plans, logger, onEnded });
     const services = {
-      deployments: new DeploymentService(database.orm, deploymentQueue, new CommitResolver(), secrets),
+      deployments,
       projects: new ProjectSetup(secrets),
       reaper,
       executor,
+      access,
+      approvals,
+      locks,
+      views,
+      notifier,
+      router,
     };
     // Deployments left running by a process that died are settled before new work starts.
     await reaper.reap();
@@ -85,14 +122,45 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       reaper.reap().catch((error: unknown) => logger.error({ err: error }, 'reaper failed'));
     }, 15_000);
     stack.push(async () => clearInterval(reaping));
+    // Approval requests past their time to live are closed and their cards updated.
+    const expiring = setInterval(() => {
+      approvals
+        .expireDue()
+        .then((ids) => {
+          for (const id of ids) notifier.notify(id);
+        })
+        .catch((error: unknown) => logger.error({ err: error }, 'approval expiry sweep failed'));
+    }, 30_000);
+    stack.push(async () => clearInterval(expiring));
     await deploymentQueue.work(config.SLIPWAY_WORKER_CONCURRENCY, (id) => executor.execute(id));
     // At shutdown, running deployments stop before activation and go back to the queue.
     stack.push(async () => executor.stopAll());
 
     const http = createHttpServer({ logger, metrics });
     registerHealthRoutes(http, database.orm, () => shuttingDown);
+    const slack = config.SLACK_BOT_TOKEN
+      ? createSlackAdapter({
+          settings: {
+            botToken: config.SLACK_BOT_TOKEN,
+            signingSecret: config.SLACK_SIGNING_SECRET,
+            appToken: config.SLACK_APP_TOKEN,
+            apiUrl: config.SLACK_API_URL,
+          },
+          router,
+          notifier,
+          http,
+          logger,
+        })
+      : null;
+    const webToken =
+      config.SLIPWAY_WEB_TOKEN ?? (config.embeddedDatabase ? randomBytes(18).toString('base64url') : null);
+    if (webToken) registerWebConsole({ http, router, notifier, token: webToken, logger });
     await http.listen({ host: config.HOST, port: config.PORT });
     stack.push(() => http.close());
+    if (slack) {
+      await slack.start();
+      stack.push(() => slack.stop());
+    }
 
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
@@ -100,6 +168,13 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       { port, host: config.HOST, startupMs: Math.round(performance.now() - started) },
       `Slipway listening on http://${config.HOST}:${port}`,
     );
+    if (slack) logger.info({ mode: slack.mode }, 'Slack adapter ready');
+    if (webToken && !config.SLIPWAY_WEB_TOKEN) {
+      // Embedded mode with no token set: this run's token, for trying Slipway locally.
+      logger.info(`Web console: http://${config.HOST}:${port}/console  login token: ${webToken}`);
+    } else if (!webToken) {
+      logger.info('Web console off: set SLIPWAY_WEB_TOKEN to enable /console');
+    }
 
     let stopping: Promise<void> | undefined;
     return {
@@ -111,6 +186,8 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       http,
       metrics,
       services,
+      slack,
+      webToken,
       instanceId,
       stop: () => {
         stopping ??= (async () => {
