@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { type Orm, openOrm } from '../../src/db/orm.js';
-import { TEMPLATE_DATABASE, withDatabase } from './global-setup.js';
+import { withDatabase } from './global-setup.js';
 
 export interface TestDatabase {
   name: string;
@@ -15,12 +15,13 @@ export interface TestDatabase {
 /** A fresh, migrated database of this test file's own. */
 export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const adminUrl = inject('adminDatabaseUrl');
+  const template = inject('templateDatabase');
   const name = `slipway_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
     await admin.query(
-      options.empty ? `create database ${name}` : `create database ${name} template ${TEMPLATE_DATABASE}`,
+      options.empty ? `create database ${name}` : `create database ${name} template ${template}`,
     );
   } finally {
     await admin.end();

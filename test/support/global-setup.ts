@@ -8,11 +8,10 @@ import { migrate, openOrm } from '../../src/db/orm.js';
 import { createLogger } from '../../src/logger.js';
 import { skipSshSuites } from '../harness/ssh-suite.js';
 
-export const TEMPLATE_DATABASE = 'slipway_test_template';
-
 declare module 'vitest' {
   export interface ProvidedContext {
     adminDatabaseUrl: string;
+    templateDatabase: string;
   }
 }
 
@@ -42,17 +41,25 @@ export default async function setup(project: TestProject) {
     process.stdout.write('tests: no PostgreSQL at 127.0.0.1:5432; using an embedded one\n');
   }
 
+  // One template per run: two runs at once (CI beside a developer's watch mode) must not drop
+  // each other's template.
+  const template = `slipway_test_template_${process.pid}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`drop database if exists ${TEMPLATE_DATABASE} with (force)`);
-  await admin.query(`create database ${TEMPLATE_DATABASE}`);
+  await admin.query(`drop database if exists ${template} with (force)`);
+  await admin.query(`create database ${template}`);
   await admin.end();
-  const orm = await openOrm(withDatabase(adminUrl, TEMPLATE_DATABASE), { poolMax: 1 });
+  const orm = await openOrm(withDatabase(adminUrl, template), { poolMax: 1 });
   await migrate(orm);
   await orm.close(true);
 
   project.provide('adminDatabaseUrl', adminUrl);
+  project.provide('templateDatabase', template);
   return async () => {
+    const cleanup = new pg.Client({ connectionString: adminUrl });
+    await cleanup.connect();
+    await cleanup.query(`drop database if exists ${template} with (force)`).catch(() => undefined);
+    await cleanup.end();
     await embedded?.stop();
   };
 }
