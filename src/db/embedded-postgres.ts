@@ -1,9 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { SlipwayError } from '../errors.js';
@@ -45,7 +45,10 @@ export async function startEmbeddedPostgres(options: {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   // PostgreSQL refuses to run as root; then it runs as the `postgres` OS user, who must be able
   // to pass through the data folder (its own subfolder stays 0700).
-  if (owner) await chmod(options.dataDir, 0o711);
+  if (owner) {
+    await chmod(options.dataDir, 0o711);
+    await checkTraversable(resolve(options.dataDir), owner);
+  }
 
   const passwordPath = join(options.dataDir, PASSWORD_FILE);
   const firstRun = !existsSync(join(databaseDir, 'PG_VERSION'));
@@ -107,6 +110,31 @@ async function postgresOsUser(): Promise<OsUser> {
   } catch {
     await run('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
     return lookup();
+  }
+}
+
+/**
+ * Every folder above the data folder must let the `postgres` user through; otherwise initdb
+ * fails with an obscure "permission denied" on a file it cannot reach.
+ */
+async function checkTraversable(dataDir: string, owner: OsUser): Promise<void> {
+  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
+    const info = await stat(dir);
+    const passes =
+      info.uid === owner.uid
+        ? (info.mode & 0o100) !== 0
+        : info.gid === owner.gid
+          ? (info.mode & 0o010) !== 0
+          : (info.mode & 0o001) !== 0;
+    if (!passes) {
+      throw new SlipwayError(
+        'database_unavailable',
+        `Running as root, the embedded PostgreSQL runs as the OS user "postgres", which cannot enter ${dir} ` +
+          `(mode ${(info.mode & 0o777).toString(8)}). Set SLIPWAY_DATA_DIR to a folder it can reach, ` +
+          `allow it in (chmod o+x ${dir}), or set DATABASE_URL to use your own PostgreSQL.`,
+      );
+    }
+    if (dir === dirname(dir)) return;
   }
 }
 
