@@ -7,9 +7,6 @@ import {
   Environment,
   type EnvironmentTier,
   type IDeployment,
-  type IEnvironment,
-  Lock,
-  Project,
   type StepStatus,
 } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
@@ -151,73 +148,101 @@ export class DeploymentViews {
 
   async environments(projectName?: string): Promise<EnvironmentSummary[]> {
     const em = this.orm.em.fork();
-    const projects = projectName
-      ? [await findProject(em, projectName)]
-      : await em.find(Project, {}, { orderBy: { name: 'asc' } });
-    const out: EnvironmentSummary[] = [];
-    for (const project of projects) {
-      const environments = await em.find(
-        Environment,
-        { project },
-        { populate: ['servers'], orderBy: { name: 'asc' } },
-      );
-      out.push(
-        ...(await Promise.all(
-          environments.map((environment) => this.summary(em, project.name, environment)),
-        )),
-      );
-    }
-    return out;
+    const rows = await this.summaries(em, projectName ?? null, null);
+    // Only an empty answer needs to know why: no such project (with the names that exist), or none yet.
+    if (projectName && rows.length === 0) await findProject(em, projectName);
+    return rows;
   }
 
   async environment(projectName: string, environmentName: string): Promise<EnvironmentSummary> {
     const em = this.orm.em.fork();
-    const project = await findProject(em, projectName);
-    const environment = await findEnvironment(em, project, environmentName);
-    return this.summary(em, project.name, environment);
+    const [row] = await this.summaries(em, projectName, environmentName);
+    if (row) return row;
+    await findEnvironment(em, await findProject(em, projectName), environmentName);
+    throw new Error('unreachable: findEnvironment throws when the environment is missing');
   }
 
-  private async summary(
+  /**
+   * Every summary in one round trip (chat's status and env commands run under load, and each
+   * query costs a round trip and ORM work): the live commit, the last deployment, the lock and
+   * the pending approvals of each environment come from lateral subqueries.
+   */
+  private async summaries(
     em: EntityManager,
-    projectName: string,
-    environment: IEnvironment,
-  ): Promise<EnvironmentSummary> {
-    const [live, last, lock, pendingApprovals] = await Promise.all([
-      em
-        .fork()
-        .findOne(
-          Deployment,
-          { environment: environment.id, status: 'finished', kind: { $in: ['deploy', 'promote'] } },
-          { orderBy: { finishedAt: 'desc' } },
-        ),
-      em.fork().findOne(Deployment, { environment: environment.id }, { orderBy: { createdAt: 'desc' } }),
-      em.fork().findOne(Lock, {
-        environment: environment.id,
-        $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }],
-      }),
-      em.fork().count(ApprovalRequest, { status: 'pending', deployment: { environment: environment.id } }),
-    ]);
-    return {
-      project: projectName,
-      name: environment.name,
-      tier: environment.tier,
-      branch: environment.branch,
-      state: environment.state,
-      servers: environment.servers.getItems().map((s) => s.name),
-      approvalsRequired: environment.approvalsRequired,
-      liveCommit: live?.commitHash ?? null,
-      lastDeploy: last
-        ? { number: last.number, status: last.status, by: last.requestedByName, at: last.createdAt }
-        : null,
-      lock: lock
-        ? {
-            holder: lock.holderName,
-            reason: lock.reason ?? null,
-            since: lock.createdAt,
-            expiresAt: lock.expiresAt ?? null,
-          }
-        : null,
-      pendingApprovals,
-    };
+    projectName: string | null,
+    environmentName: string | null,
+  ): Promise<EnvironmentSummary[]> {
+    const rows = await em.getConnection().execute<SummaryRow[]>(
+      `select p.name as project, e.name, e.tier, e.branch, e.state, e.approvals_required,
+         coalesce((select array_agg(s.name order by s.name) from environment_servers es
+                   join servers s on s.id = es.server_id where es.environment_id = e.id), '{}') as servers,
+         live.commit_hash as live_commit,
+         last.number as last_number, last.status as last_status,
+         last.requested_by_name as last_by, last.created_at as last_at,
+         l.holder_name as lock_holder, l.reason as lock_reason,
+         l.created_at as lock_since, l.expires_at as lock_expires_at,
+         (select count(*) from approval_requests ar join deployments d on d.id = ar.deployment_id
+           where ar.status = 'pending' and d.environment_id = e.id)::int as pending_approvals
+       from environments e
+       join projects p on p.id = e.project_id
+       left join lateral (select d.commit_hash from deployments d
+           where d.environment_id = e.id and d.status = 'finished' and d.kind in ('deploy', 'promote')
+           order by d.finished_at desc nulls last limit 1) live on true
+       left join lateral (select d.number, d.status, d.requested_by_name, d.created_at from deployments d
+           where d.environment_id = e.id order by d.created_at desc limit 1) last on true
+       left join locks l on l.environment_id = e.id and (l.expires_at is null or l.expires_at > now())
+       where (?::text is null or p.name = ?) and (?::text is null or e.name = ?)
+       order by p.name, e.name`,
+      [projectName, projectName, environmentName, environmentName],
+    );
+    return rows.map((r) => ({
+      project: r.project,
+      name: r.name,
+      tier: r.tier,
+      branch: r.branch,
+      state: r.state,
+      servers: r.servers,
+      approvalsRequired: r.approvals_required,
+      liveCommit: r.live_commit,
+      lastDeploy:
+        r.last_number === null
+          ? null
+          : {
+              number: r.last_number,
+              status: r.last_status ?? '',
+              by: r.last_by ?? '',
+              at: new Date(r.last_at ?? 0),
+            },
+      lock:
+        r.lock_holder === null
+          ? null
+          : {
+              holder: r.lock_holder,
+              reason: r.lock_reason,
+              since: new Date(r.lock_since ?? 0),
+              expiresAt: r.lock_expires_at ? new Date(r.lock_expires_at) : null,
+            },
+      pendingApprovals: r.pending_approvals,
+    }));
   }
+}
+
+interface SummaryRow {
+  project: string;
+  name: string;
+  tier: EnvironmentTier;
+  branch: string;
+  state: string;
+  approvals_required: number;
+  servers: string[];
+  live_commit: string | null;
+  last_number: number | null;
+  last_status: string | null;
+  last_by: string | null;
+  last_at: Date | string | null;
+  lock_holder: string | null;
+  lock_reason: string | null;
+  lock_since: Date | string | null;
+  lock_expires_at: Date | string | null;
+  pending_approvals: number;
 }

@@ -358,4 +358,45 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
     await late.send();
     expect(messageText((await responded(late.responseUrl)).body)).toContain('already cancelled');
   });
+
+  it('status shows each environment: tier, live commit, last deploy, lock, pending approvals', async () => {
+    slack.clear();
+    await command(USERS.approver1, '/slipway', 'lock app staging smoke tests').send();
+    await posted('app/staging locked');
+    await command(USERS.dev, '/deploy', 'app production').send();
+    await posted('· app → production');
+    const all = await stack.deployments('app');
+    const pending = all.at(-1);
+    const environmentIds = new Map(
+      (await database.query<{ id: string; name: string }>('select id, name from environments')).map((e) => [
+        e.name,
+        e.id,
+      ]),
+    );
+    /** The commit of the environment's most recently finished deploy or promote. */
+    const liveOn = (environment: string) =>
+      all
+        .filter((d) => d.environment.id === environmentIds.get(environment))
+        .filter((d) => d.status === 'finished' && d.kind !== 'rollback')
+        .sort((a, b) => (b.finishedAt?.getTime() ?? 0) - (a.finishedAt?.getTime() ?? 0))[0]?.commitHash;
+
+    await command(USERS.viewer, '/slipway', 'status app').send();
+    const status = await posted('Status of app');
+    const lines = String(status.body.text).split('\n');
+    const production = lines.find((line) => line.includes('app/production')) ?? '';
+    const staging = lines.find((line) => line.includes('app/staging')) ?? '';
+    expect(production).toContain('(production)');
+    expect(production).toContain(`live ${liveOn('production')?.slice(0, 8)}`);
+    expect(production).toContain(`last #${pending?.number} awaiting_approval by dev`);
+    expect(production).toContain('1 awaiting approval');
+    expect(production).not.toContain('🔒');
+    expect(staging).toContain('(staging)');
+    expect(staging).toContain(`live ${liveOn('staging')?.slice(0, 8)}`);
+    expect(staging).toContain('🔒 alice: smoke tests');
+    expect(staging).not.toContain('awaiting approval');
+
+    await command(USERS.dev, '/slipway', `cancel ${pending?.number}`).send();
+    await command(USERS.approver1, '/slipway', 'unlock app staging').send();
+    await posted('app/staging unlocked');
+  });
 });
