@@ -138,6 +138,23 @@ export class AccessPolicy {
   /** Throws `forbidden` naming the role needed and the role held; records the refusal. */
   async require(actor: Actor, projectName: string | null, needed: Role, what?: string): Promise<void> {
     const em = this.orm.em.fork();
+    // Every chat command starts here: the project's existence and both roles in one round trip.
+    // The slow path (unknown project, refusal) looks things up again for its message and audit.
+    const [row] = await em
+      .getConnection()
+      .execute<{ project_id: string | null; global_role: Role | null; project_role: Role | null }[]>(
+        `select p.id as project_id, m.global_role, pr.role as project_role
+         from (select 1) one
+         left join projects p on p.name = ?
+         left join members m on m.id = ?
+         left join project_roles pr on pr.member_id = m.id and pr.project_id = p.id`,
+        [projectName, actor.memberId],
+      );
+    const found = !projectName || !!row?.project_id;
+    if (found && row) {
+      const fast = higherRole(row.global_role, projectName ? row.project_role : null);
+      if (fast && roleAtLeast(fast, needed)) return;
+    }
     const project = projectName ? await findProject(em, projectName) : null;
     const held = await this.roleOf(em, actor.memberId, project);
     if (held && roleAtLeast(held, needed)) return;
@@ -237,6 +254,12 @@ export class AccessPolicy {
     }
     return rows;
   }
+}
+
+function higherRole(a: Role | null, b: Role | null): Role | null {
+  if (!a) return b;
+  if (!b) return a;
+  return roleAtLeast(a, b) ? a : b;
 }
 
 export function identityKey(platform: string, workspace: string, userId: string): string {
