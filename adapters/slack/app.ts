@@ -47,13 +47,22 @@ export function createSlackAdapter(options: {
       token: settings.botToken,
       appToken: settings.appToken,
       socketMode: true,
+      convoStore: false,
       clientOptions,
       logLevel: LogLevel.ERROR,
     });
   } else {
     if (!settings.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required for Slack over HTTP');
     receiver = new FastifyReceiver({ signingSecret: settings.signingSecret, logger });
-    app = new App({ token: settings.botToken, receiver, clientOptions, logLevel: LogLevel.ERROR });
+    // No conversation store: Slipway keeps no per-conversation state in Bolt, and the store's
+    // middleware costs time on every request.
+    app = new App({
+      token: settings.botToken,
+      receiver,
+      convoStore: false,
+      clientOptions,
+      logLevel: LogLevel.ERROR,
+    });
     receiver.register(options.http);
   }
 
