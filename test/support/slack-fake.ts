@@ -12,9 +12,10 @@ export interface RecordedRequest {
 
 /**
  * A local stand-in for Slack: answers the Web API (`/api/<method>`) and response URLs
- * (`/respond/<id>`) the way Slack does, and records every request for assertions.
+ * (`/respond/<id>`) the way Slack does, and records every request for assertions. With
+ * `socketModeUrl`, apps.connections.open hands out that WebSocket URL (Socket Mode).
  */
-export async function startSlackFake() {
+export async function startSlackFake(options: { socketModeUrl?: string } = {}) {
   const requests: RecordedRequest[] = [];
   let ts = 1_700_000_000;
   const waiters: (() => void)[] = [];
@@ -45,6 +46,8 @@ export async function startSlackFake() {
         response.end(JSON.stringify({ ok: true, channel: body.channel, ts: recorded.ts, message: {} }));
       } else if (path === '/api/chat.update') {
         response.end(JSON.stringify({ ok: true, channel: body.channel, ts: body.ts }));
+      } else if (path === '/api/apps.connections.open' && options.socketModeUrl) {
+        response.end(JSON.stringify({ ok: true, url: options.socketModeUrl }));
       } else if (path.startsWith('/respond/')) {
         response.end(JSON.stringify({ ok: true }));
       } else {
