@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import nodemailer from 'nodemailer';
+import { noticeReply } from '../../src/chat/notices.js';
+import { replyToPlainText } from '../../src/chat/plain-text.js';
+import { NoticeSendError, type NoticeSender } from '../../src/core/notice-sender.js';
+import { replyToHtml } from './html.js';
+
+/** SMTP codes that mean "this will not work by trying again" (5xx); 4xx are temporary. */
+function classify(error: unknown): NoticeSendError {
+  const e = error as { responseCode?: number; code?: string; message?: string };
+  const message = `SMTP: ${e.message ?? String(error)}`.slice(0, 500);
+  if (typeof e.responseCode === 'number') {
+    return new NoticeSendError(e.responseCode >= 500 ? 'permanent' : 'retryable', message, {
+      status: e.responseCode,
+    });
+  }
+  if (e.code === 'EAUTH' || e.code === 'EENVELOPE') return new NoticeSendError('permanent', message);
+  return new NoticeSendError('retryable', message);
+}
+
+/**
+ * Notices by e-mail through nodemailer over SMTP (`SLIPWAY_SMTP_URL`): a subject line, a plain
+ * text part and an HTML part. The Message-ID is derived from the delivery id, so a message
+ * re-sent after a crash carries the same id and mail systems that dedupe by it keep one; all the
+ * notices about one deployment reference the same thread id, so mail clients group them.
+ */
+export function createEmailNoticeSender(options: {
+  smtpUrl: string | undefined;
+  from: string;
+  timeoutMs?: number;
+}) {
+  const transport = options.smtpUrl
+    ? nodemailer.createTransport({
+        url: options.smtpUrl,
+        pool: true,
+        maxConnections: 2,
+        connectionTimeout: options.timeoutMs ?? 10_000,
+        greetingTimeout: options.timeoutMs ?? 10_000,
+        socketTimeout: (options.timeoutMs ?? 10_000) * 3,
+      })
+    : null;
+  const domain = /@([^>\s]+)>?\s*$/.exec(options.from)?.[1] ?? 'slipway.invalid';
+
+  const sender: NoticeSender & { close(): void } = {
+    platform: 'email',
+    canEdit: () => false,
+    unavailable: () => (transport ? null : 'e-mail channels need SLIPWAY_SMTP_URL'),
+    async send(notice) {
+      const target = notice.channel.target;
+      if (!transport) throw new NoticeSendError('permanent', 'e-mail channels need SLIPWAY_SMTP_URL');
+      if (target.kind !== 'email')
+        throw new NoticeSendError('permanent', 'an e-mail channel needs addresses');
+      const event = notice.event;
+      const reply = noticeReply(event);
+      const thread = event.subject
+        ? `<${createHash('sha256').update(event.subject).digest('hex').slice(0, 32)}@${domain}>`
+        : undefined;
+      try {
+        await transport.sendMail({
+          from: options.from,
+          to: target.to,
+          subject: `[Slipway] ${reply.title ?? reply.text}`.slice(0, 200),
+          text: replyToPlainText(reply),
+          html: replyToHtml(reply),
+          messageId: `<${notice.deliveryId}@${domain}>`,
+          ...(thread ? { references: [thread], inReplyTo: thread } : {}),
+          headers: {
+            'X-Slipway-Event': event.type,
+            'X-Slipway-Delivery': notice.deliveryId,
+            'Auto-Submitted': 'auto-generated',
+          },
+        });
+      } catch (error) {
+        throw classify(error);
+      }
+      return { message: null };
+    },
+    close: () => transport?.close(),
+  };
+  return sender;
+}

@@ -1,0 +1,161 @@
+import { noticeReply } from '../../src/chat/notices.js';
+import {
+  type ChannelTarget,
+  failureFromError,
+  failureFromResponse,
+  NoticeSendError,
+  type NoticeSender,
+  type NoticeSent,
+  type OutgoingNotice,
+  sendJson,
+} from '../../src/core/notice-sender.js';
+import { replyToBlocks } from './blocks.js';
+
+/** Slack errors worth trying again; every other `ok: false` needs a person (token, channel, scope). */
+const RETRYABLE = new Set([
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+  'team_added_to_org',
+]);
+/** An edit that cannot happen: the message is gone, so the notice is posted anew. */
+const MESSAGE_GONE = new Set(['message_not_found', 'cant_update_message', 'edit_window_closed']);
+/** How a notice marks its Slack message, so an in-doubt retry can find it instead of posting twice. */
+const METADATA_TYPE = 'slipway_notice';
+
+interface SlackAnswer {
+  ok: boolean;
+  error?: string;
+  ts?: string;
+  channel?: string;
+  messages?: { ts: string; metadata?: { event_type?: string; event_payload?: { delivery_id?: string } } }[];
+}
+
+class SlackApiError extends Error {
+  constructor(readonly code: string) {
+    super(code);
+  }
+}
+
+/**
+ * Notices to Slack: through the bot token to a channel (chat.postMessage, then chat.update of
+ * the same message for later notices about the same deployment), or to an incoming webhook URL
+ * (a new message each time: incoming webhooks cannot edit).
+ */
+export function createSlackNoticeSender(options: {
+  botToken?: string | undefined;
+  apiUrl?: string | undefined;
+}): NoticeSender {
+  const apiUrl = options.apiUrl ?? 'https://slack.com/api/';
+
+  const call = async (
+    method: string,
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<SlackAnswer> => {
+    let response: Response;
+    try {
+      response = await fetch(`${apiUrl}${method}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          authorization: `Bearer ${options.botToken ?? ''}`,
+          'user-agent': 'Slipway-Notifier',
+        },
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      throw failureFromError(error, `Slack ${method}`);
+    }
+    if (!response.ok) throw await failureFromResponse(response, `Slack ${method}`);
+    const answer = (await response.json().catch(() => ({ ok: false, error: 'invalid_json' }))) as SlackAnswer;
+    if (!answer.ok) {
+      const code = answer.error ?? 'unknown_error';
+      if (MESSAGE_GONE.has(code)) throw new SlackApiError(code);
+      if (code === 'ratelimited')
+        throw new NoticeSendError('rate_limited', `Slack ${method}: ratelimited`, { retryAfterMs: 1000 });
+      throw new NoticeSendError(RETRYABLE.has(code) ? 'retryable' : 'permanent', `Slack ${method}: ${code}`);
+    }
+    return answer;
+  };
+
+  /** After a crash mid-post: the message may be there already, marked with this delivery's id. */
+  const findPosted = async (notice: OutgoingNotice, channel: string): Promise<string | null> => {
+    const since = (notice.inDoubtSince?.getTime() ?? Date.now()) - 60_000;
+    try {
+      const history = await call(
+        'conversations.history',
+        { channel, oldest: (since / 1000).toFixed(6), limit: 100, include_all_metadata: true },
+        notice.signal,
+      );
+      const found = history.messages?.find(
+        (m) =>
+          m.metadata?.event_type === METADATA_TYPE &&
+          m.metadata.event_payload?.delivery_id === notice.deliveryId,
+      );
+      return found?.ts ?? null;
+    } catch {
+      // No channels:history scope, or Slack is down: posting again is the lesser evil than losing it.
+      return null;
+    }
+  };
+
+  const postToChannel = async (notice: OutgoingNotice, channel: string): Promise<NoticeSent> => {
+    const rendered = replyToBlocks(noticeReply(notice.event));
+    if (notice.previous) {
+      try {
+        await call(
+          'chat.update',
+          { channel: notice.previous.channel ?? channel, ts: notice.previous.messageId, ...rendered },
+          notice.signal,
+        );
+        return { message: notice.previous };
+      } catch (error) {
+        if (!(error instanceof SlackApiError)) throw error;
+      }
+    }
+    if (notice.inDoubt) {
+      const ts = await findPosted(notice, channel);
+      if (ts) return { message: { channel, messageId: ts } };
+    }
+    const posted = await call(
+      'chat.postMessage',
+      {
+        channel,
+        ...rendered,
+        unfurl_links: false,
+        unfurl_media: false,
+        metadata: { event_type: METADATA_TYPE, event_payload: { delivery_id: notice.deliveryId } },
+      },
+      notice.signal,
+    ).catch((error: unknown) => {
+      throw error instanceof SlackApiError ? new NoticeSendError('permanent', `Slack: ${error.code}`) : error;
+    });
+    // chat.update needs the channel id, which chat.postMessage returns even when given a #name.
+    return { message: { channel: posted.channel ?? channel, messageId: posted.ts ?? '' } };
+  };
+
+  return {
+    platform: 'slack',
+    canEdit: (target: ChannelTarget) => target.kind === 'channel',
+    unavailable: (target: ChannelTarget) =>
+      target.kind === 'channel' && !options.botToken
+        ? 'posting to a Slack channel needs SLACK_BOT_TOKEN (or give the channel an incoming webhook URL)'
+        : null,
+    async send(notice) {
+      const target = notice.channel.target;
+      if (target.kind === 'channel') return postToChannel(notice, target.channel);
+      if (target.kind !== 'webhook')
+        throw new NoticeSendError('permanent', 'a Slack channel needs a webhook URL or a channel id');
+      const rendered = replyToBlocks(noticeReply(notice.event));
+      await sendJson(
+        target.url,
+        { body: JSON.stringify(rendered), signal: notice.signal },
+        'Slack incoming webhook',
+      );
+      return { message: null };
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { noticeReply } from '../../src/chat/notices.js';
+import { NoticeSendError, type NoticeSender, sendJson } from '../../src/core/notice-sender.js';
+import { replyToAdaptiveCard } from './adaptive-card.js';
+
+/**
+ * Notices to a Microsoft Teams incoming webhook (a connector or a Workflows URL) as an Adaptive
+ * Card. Incoming webhooks cannot edit a message, so each notice is a new card, and they cannot
+ * receive button clicks, so the card has none.
+ */
+export function createTeamsNoticeSender(): NoticeSender {
+  return {
+    platform: 'teams',
+    canEdit: () => false,
+    unavailable: () => null,
+    async send(notice) {
+      const target = notice.channel.target;
+      if (target.kind !== 'webhook')
+        throw new NoticeSendError('permanent', 'a Teams channel needs an incoming webhook URL');
+      const card = replyToAdaptiveCard(noticeReply(notice.event), { actions: false });
+      const payload = {
+        type: 'message',
+        attachments: [
+          { contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card },
+        ],
+      };
+      const response = await sendJson(
+        target.url,
+        { body: JSON.stringify(payload), signal: notice.signal },
+        'Teams webhook',
+      );
+      // Office 365 connectors answer 200 even when Teams refused the card, with the reason as text.
+      const text = (await response.text().catch(() => '')).trim();
+      if (/HTTP error 429/i.test(text)) {
+        throw new NoticeSendError('rate_limited', `Teams webhook: ${text.slice(0, 200)}`, {
+          retryAfterMs: 2000,
+        });
+      }
+      if (/failed|error/i.test(text) && text !== '1') {
+        throw new NoticeSendError('retryable', `Teams webhook: ${text.slice(0, 200)}`, {
+          status: response.status,
+        });
+      }
+      return { message: null };
+    },
+  };
+}
