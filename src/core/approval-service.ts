@@ -15,6 +15,8 @@ import type { AccessPolicy } from './access-policy.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import type { DeploymentService } from './deployment-service.js';
+import { emitDeploymentNotice } from './notice-deployment.js';
+import type { NoticeEmitter } from './notice-outbox.js';
 
 export type ApprovalDecision = 'approve' | 'reject';
 
@@ -36,6 +38,7 @@ export class ApprovalService {
     private readonly orm: Orm,
     private readonly access: AccessPolicy,
     private readonly deployments: DeploymentService,
+    private readonly notices?: NoticeEmitter,
   ) {}
 
   async decide(actor: Actor, deploymentId: string, decision: ApprovalDecision): Promise<DecisionOutcome> {
@@ -127,6 +130,10 @@ export class ApprovalService {
             details: { status: request.status },
           });
           await tx.flush();
+          if (decision === 'reject' || enqueued) {
+            const type = decision === 'reject' ? 'approval.rejected' : 'approval.approved';
+            await emitDeploymentNotice(this.notices, tx, type, deployment.id, actor.name);
+          }
           const done: DecisionOutcome = { deploymentId: deployment.id, status: request.status, enqueued };
           return { done };
         }),
@@ -189,6 +196,8 @@ export class ApprovalService {
         targetId: request.deployment.id,
       },
     );
+    await tx.flush();
+    await emitDeploymentNotice(this.notices, tx, 'approval.expired', request.deployment.id);
   }
 }
 

@@ -5,6 +5,8 @@ import type { DeploymentResult, DeploymentRunner, RollbackResult, RunFailure } f
 import type { Logger } from '../logger.js';
 import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
 import { checkHealth } from './health-check.js';
+import { emitDeploymentNotice } from './notice-deployment.js';
+import type { NoticeEmitter } from './notice-outbox.js';
 import type { RunLiveness } from './run-liveness.js';
 import { StepRecorder } from './step-recorder.js';
 
@@ -35,6 +37,8 @@ export class DeploymentExecutor {
       onEnded?: (deployment: IDeployment) => void;
       /** A step started or ended, or the run began: progress listeners re-read the rows. */
       onProgress?: (deploymentId: string) => void;
+      /** Channels hear of the start and the end, written in the same transaction as the change. */
+      notices?: NoticeEmitter;
     },
   ) {}
 
@@ -50,11 +54,15 @@ export class DeploymentExecutor {
     try {
       const em = orm.em.fork();
       const startedAt = new Date();
-      const claimed = await em.nativeUpdate(
-        Deployment,
-        { id: deploymentId, status: 'queued' },
-        { status: 'running', startedAt, runnerId: instanceId, runnerSeenAt: startedAt },
-      );
+      const claimed = await orm.em.fork().transactional(async (tx) => {
+        const count = await tx.nativeUpdate(
+          Deployment,
+          { id: deploymentId, status: 'queued' },
+          { status: 'running', startedAt, runnerId: instanceId, runnerSeenAt: startedAt },
+        );
+        if (count) await emitDeploymentNotice(this.deps.notices, tx, 'deployment.started', deploymentId);
+        return count;
+      });
       if (claimed === 0) {
         log.debug('deployment no longer queued; nothing to run');
         return;
@@ -183,11 +191,17 @@ export class DeploymentExecutor {
           failureCode: outcome.code,
           failureReason: outcome.reason,
         };
-    const updated = await em.nativeUpdate(
-      Deployment,
-      { id: deployment.id, status: 'running', runnerId: this.deps.instanceId },
-      values,
-    );
+    const updated = await this.deps.orm.em.fork().transactional(async (tx) => {
+      const count = await tx.nativeUpdate(
+        Deployment,
+        { id: deployment.id, status: 'running', runnerId: this.deps.instanceId },
+        values,
+      );
+      if (count && !handedBack) {
+        await emitDeploymentNotice(this.deps.notices, tx, `deployment.${outcome.status}`, deployment.id);
+      }
+      return count;
+    });
     if (updated === 0) {
       this.deps.logger.warn(
         { deploymentId: deployment.id },

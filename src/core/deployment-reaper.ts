@@ -3,6 +3,8 @@ import type { Orm } from '../db/orm.js';
 import type { DeploymentRunner, ServerInspection } from '../engine/index.js';
 import type { Logger } from '../logger.js';
 import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
+import { emitDeploymentNotice } from './notice-deployment.js';
+import type { NoticeEmitter } from './notice-outbox.js';
 import { RUNNER_IS_GONE_SQL } from './run-liveness.js';
 
 /**
@@ -19,18 +21,26 @@ export class DeploymentReaper {
       plans: DeploymentPlanBuilder;
       logger: Logger;
       onEnded?: (deployment: IDeployment) => void;
+      notices?: NoticeEmitter;
     },
   ) {}
 
   async reap(): Promise<string[]> {
     const em = this.deps.orm.em.fork();
-    const rows = await em.getConnection().execute<{ id: string }[]>(
-      `update deployments
-          set status = 'failed', failure_code = 'interrupted', finished_at = now(), runner_id = null,
-              failure_reason = 'Interrupted: the Slipway process running it stopped.'
-        where status = 'running' and ${RUNNER_IS_GONE_SQL}
-        returning id`,
-    );
+    const rows = await em.transactional(async (tx) => {
+      const reaped = await tx.getConnection().execute<{ id: string }[]>(
+        `update deployments
+            set status = 'failed', failure_code = 'interrupted', finished_at = now(), runner_id = null,
+                failure_reason = 'Interrupted: the Slipway process running it stopped.'
+          where status = 'running' and ${RUNNER_IS_GONE_SQL}
+          returning id`,
+        [],
+        'all',
+        tx.getTransactionContext(),
+      );
+      for (const { id } of reaped) await emitDeploymentNotice(this.deps.notices, tx, 'deployment.failed', id);
+      return reaped;
+    });
     for (const { id } of rows) {
       await this.reconcile(id).catch((error: unknown) =>
         this.deps.logger.error(

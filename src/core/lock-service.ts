@@ -7,6 +7,7 @@ import type { AccessPolicy } from './access-policy.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import { findEnvironment, findProject } from './lookup.js';
+import type { NoticeEmitter } from './notice-outbox.js';
 
 export interface LockView {
   project: string;
@@ -26,6 +27,7 @@ export class LockService {
   constructor(
     private readonly orm: Orm,
     private readonly access: AccessPolicy,
+    private readonly notices?: NoticeEmitter,
   ) {}
 
   async lock(
@@ -60,6 +62,20 @@ export class LockService {
           details: { reason: input.reason ?? null, minutes: input.minutes ?? null },
         });
         await tx.flush();
+        await this.notices?.emit(tx, {
+          type: 'environment.locked',
+          projectId: project.id,
+          project: project.name,
+          subject: null,
+          data: {
+            environment: environment.name,
+            holder: actor.name,
+            reason: input.reason ?? null,
+            expiresAt: lock.expiresAt?.toISOString() ?? null,
+            actor: actor.name,
+            broken: false,
+          },
+        });
         return view(project.name, environment.name, lock);
       }),
     );
@@ -86,16 +102,32 @@ export class LockService {
       }
     }
     const broken = ownLock ? null : view(project.name, environment.name, current);
-    em.remove(current);
-    recordAudit(em, actor, {
-      action: ownLock ? 'lock.release' : 'lock.break',
-      result: 'ok',
-      projectId: project.id,
-      targetType: 'environment',
-      targetId: environment.id,
-      details: ownLock ? {} : { holder: current.holderName, reason: current.reason },
+    await em.transactional(async (tx) => {
+      tx.remove(current);
+      recordAudit(tx, actor, {
+        action: ownLock ? 'lock.release' : 'lock.break',
+        result: 'ok',
+        projectId: project.id,
+        targetType: 'environment',
+        targetId: environment.id,
+        details: ownLock ? {} : { holder: current.holderName, reason: current.reason },
+      });
+      await tx.flush();
+      await this.notices?.emit(tx, {
+        type: 'environment.unlocked',
+        projectId: project.id,
+        project: project.name,
+        subject: null,
+        data: {
+          environment: environment.name,
+          holder: current.holderName,
+          reason: current.reason ?? null,
+          expiresAt: current.expiresAt?.toISOString() ?? null,
+          actor: actor.name,
+          broken: !ownLock,
+        },
+      });
     });
-    await em.flush();
     return { broke: broken };
   }
 

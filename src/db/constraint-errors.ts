@@ -48,7 +48,7 @@ export async function withConstraintErrors<T>(
     if (name) {
       throw new SlipwayError(
         'conflict',
-        `That change conflicts with existing data (${name}).`,
+        messages[name] ?? `That change conflicts with existing data (${name}).`,
         { constraint: name },
         { cause: error },
       );

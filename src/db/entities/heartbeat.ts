@@ -8,7 +8,11 @@ export const Heartbeat = defineEntity({
   tableName: 'heartbeats',
   uniques: [{ properties: ['project', 'name'] }],
   // The sweep reads only what is due: its cost follows the number due, not the total.
-  indexes: [{ name: 'heartbeats_due', properties: ['nextDueAt'], where: "status <> 'missing'" }],
+  indexes: [
+    { name: 'heartbeats_due', properties: ['nextDueAt'], where: "status <> 'missing'" },
+    // Held alerts are few; the sweep that releases them reads only those.
+    { name: 'heartbeats_held', properties: ['alertHeldSince'], where: 'alert_held_since is not null' },
+  ],
   checks: [
     {
       name: 'heartbeats_one_schedule',
@@ -29,6 +33,8 @@ export const Heartbeat = defineEntity({
     graceMinutes: p.integer().default(0).check('grace_minutes >= 0 and grace_minutes <= 44640'),
     status: p.enum(HEARTBEAT_STATUSES).default('new'),
     lastCheckInAt: p.datetime().nullable(),
+    /** When it went missing (overdue or reported failed); cleared by the next check-in. */
+    missingSince: p.datetime().nullable(),
     nextDueAt: p.datetime().nullable(),
     /** Set while a missing-alert waits for a running deployment of the project to end. */
     alertHeldSince: p.datetime().nullable(),

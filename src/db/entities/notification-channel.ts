@@ -15,12 +15,19 @@ export const NotificationChannel = defineEntity({
     platform: p.enum(NOTIFICATION_PLATFORMS),
     /** Channel id, webhook URL or e-mail address, by platform. Webhook URLs are secrets: sealed. */
     target: p.text().hidden(),
+    /** What people may see of the target: a channel id, an address, or a masked URL. */
+    targetHint: p.string().length(255).default(''),
     /** Signing secret of a `webhook` channel (sealed). */
     secret: p.text().nullable().hidden(),
     events: p.json<string[]>().default('[]'),
     active: p.boolean().default(true),
     consecutiveFailures: p.integer().default(0),
     failingSince: p.datetime().nullable(),
+    lastError: p.text().nullable(),
+    lastErrorAt: p.datetime().nullable(),
+    lastDeliveredAt: p.datetime().nullable(),
+    /** Pacing across replicas: the earliest time the next message may go to this channel. */
+    nextSendAt: p.datetime().nullable(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
