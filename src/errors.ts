@@ -8,6 +8,8 @@ export type SlipwayErrorCode =
   | 'invalid_input'
   | 'forbidden'
   | 'conflict'
+  /** Valid input, refused by a rule (deleting an environment that is not stopped): HTTP 400. */
+  | 'refused'
   | 'environment_busy'
   | 'environment_locked'
   | 'duplicate_approval'

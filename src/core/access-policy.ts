@@ -179,6 +179,19 @@ export class AccessPolicy {
     role: Role,
   ): Promise<MemberRoleRow> {
     await this.require(actor, projectName, 'admin', 'grant roles');
+    return this.assignRole(actor, projectName, target, role);
+  }
+
+  /**
+   * `grant` without the role check, for callers that hold authority of their own: `slipway
+   * apply`, which runs with the database's credentials. Audited like a grant.
+   */
+  async assignRole(
+    actor: Actor,
+    projectName: string,
+    target: ChatIdentityRef,
+    role: Role,
+  ): Promise<MemberRoleRow> {
     const targetActor = await this.resolve(target);
     const em = this.orm.em.fork();
     const project = await findProject(em, projectName);
@@ -205,6 +218,11 @@ export class AccessPolicy {
 
   async revoke(actor: Actor, projectName: string, target: ChatIdentityRef): Promise<boolean> {
     await this.require(actor, projectName, 'admin', 'revoke roles');
+    return this.removeRole(actor, projectName, target);
+  }
+
+  /** `revoke` without the role check (see assignRole). */
+  async removeRole(actor: Actor, projectName: string, target: ChatIdentityRef): Promise<boolean> {
     const em = this.orm.em.fork();
     const project = await findProject(em, projectName);
     const identity = await em.findOne(ChatIdentity, {
@@ -226,6 +244,11 @@ export class AccessPolicy {
 
   async list(actor: Actor, projectName: string): Promise<MemberRoleRow[]> {
     await this.require(actor, projectName, 'admin', 'list members');
+    return this.roles(projectName);
+  }
+
+  /** Who holds which role on a project (global roles included), without a role check. */
+  async roles(projectName: string): Promise<MemberRoleRow[]> {
     const em = this.orm.em.fork();
     const project = await findProject(em, projectName);
     const roles = await em.find(ProjectRole, { project }, { populate: ['member'] });

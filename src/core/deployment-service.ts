@@ -17,6 +17,8 @@ import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import type { CommitResolver } from './commit-resolver.js';
 import { findEnvironment, findProject } from './lookup.js';
+import { emitDeploymentNotice } from './notice-deployment.js';
+import type { NoticeEmitter } from './notice-outbox.js';
 import type { SecretBox } from './secret-box.js';
 import { SECRET_PURPOSE } from './secret-purposes.js';
 
@@ -32,6 +34,8 @@ export interface PromoteRequest {
   /** The environment whose live commit is promoted. */
   from: string;
   to: string;
+  /** Skips the test gates (the caller checked the admin role); recorded on the deployment and audited. */
+  force?: boolean;
 }
 
 export interface RollbackRequest {
@@ -52,6 +56,7 @@ export class DeploymentService {
     private readonly queue: DeploymentQueue,
     private readonly resolver: CommitResolver,
     private readonly secrets: SecretBox,
+    private readonly notices?: NoticeEmitter,
   ) {}
 
   async requestDeploy(actor: Actor, request: DeployRequest): Promise<IDeployment> {
@@ -102,6 +107,7 @@ export class DeploymentService {
       ref: live.commitHash,
       commitHash: live.commitHash,
       promotedFrom: source,
+      forced: request.force === true,
     });
   }
 
@@ -152,6 +158,8 @@ export class DeploymentService {
           { deployment, status: 'pending' },
           { status: 'cancelled', closedAt: new Date() },
         );
+        await tx.flush();
+        await emitDeploymentNotice(this.notices, tx, 'deployment.cancelled', deployment.id, actor.name);
       } else if (deployment.status === 'running') {
         if (deployment.cancelRequestedAt) {
           throw new SlipwayError(
@@ -220,6 +228,7 @@ export class DeploymentService {
       targetRelease?: string | null;
       skipApproval?: boolean;
       promotedFrom?: IEnvironment;
+      forced?: boolean;
     },
   ): Promise<IDeployment> {
     const needsApproval = !input.skipApproval && environment.approvalsRequired > 0;
@@ -241,6 +250,7 @@ export class DeploymentService {
             commitHash: input.commitHash ?? null,
             targetRelease: input.targetRelease ?? null,
             promotedFrom: input.promotedFrom ?? null,
+            forced: input.forced ?? false,
             requestedBy: actor.memberId,
             requestedByName: actor.name,
             source: actor.source,
@@ -260,10 +270,16 @@ export class DeploymentService {
             projectId: project.id,
             targetType: 'deployment',
             targetId: deployment.id,
-            details: { environment: environment.name, ref: input.ref, commit: input.commitHash ?? null },
+            details: {
+              environment: environment.name,
+              ref: input.ref,
+              commit: input.commitHash ?? null,
+              ...(input.forced ? { forced: true } : {}),
+            },
           });
           await tx.flush();
           if (!needsApproval) await this.queue.enqueue(deployment.id, tx);
+          else await emitDeploymentNotice(this.notices, tx, 'approval.requested', deployment.id, actor.name);
           return deployment;
         }),
       { deployments_one_active_per_environment: busy },

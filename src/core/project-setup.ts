@@ -1,24 +1,29 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { withConstraintErrors } from '../db/constraint-errors.js';
 import {
+  type CommitBehaviour,
   Environment,
   type EnvironmentTier,
   Hook,
   type HookAction,
   type HookTiming,
+  type IEnvironment,
   type IProject,
   type IServer,
   LinkedFolder,
   Project,
   type RepositoryProvider,
+  type Role,
   Server,
   type ServerTransport,
+  type TestGates,
 } from '../db/entities/index.js';
 import {
   generateProjectKeyPair,
   validatePathSegment,
   validateRef,
   validateRepository,
+  validateServer,
 } from '../engine/index.js';
 import { SlipwayError } from '../errors.js';
 import type { Actor } from './actor.js';
@@ -28,7 +33,9 @@ import { SECRET_PURPOSE } from './secret-purposes.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/i;
 
-function checkName(kind: string, name: string): string {
+export type AutoStopSetting = 'always' | 'with_action';
+
+export function checkName(kind: string, name: string): string {
   if (!NAME.test(name)) {
     throw new SlipwayError(
       'invalid_input',
@@ -58,6 +65,8 @@ export class ProjectSetup {
       installCommand?: string | null;
       healthCheckUrl?: string | null;
       rollbackOnHealthFailure?: boolean;
+      pushToDeploy?: boolean;
+      testGates?: TestGates;
     },
   ) {
     checkName('Project', input.name);
@@ -73,6 +82,9 @@ export class ProjectSetup {
       installCommand: input.installCommand ?? null,
       healthCheckUrl: input.healthCheckUrl ?? null,
       rollbackOnHealthFailure: input.rollbackOnHealthFailure ?? false,
+      pushToDeploy: input.pushToDeploy ?? false,
+      // Set here, not left to the column default: a new entity would hold the default's JSON text.
+      testGates: input.testGates ?? { staging: 'warn', production: 'block' },
       sshPrivateKey: this.secrets.seal(keys.privateKey, SECRET_PURPOSE.projectSshKey),
       sshPublicKey: keys.publicKey,
     });
@@ -100,6 +112,7 @@ export class ProjectSetup {
       connectAs: string;
       deployPath: string;
       transport?: ServerTransport;
+      receivesCodeDeployments?: boolean;
     },
   ) {
     checkName('Server', input.name);
@@ -109,15 +122,17 @@ export class ProjectSetup {
         `The deploy path ${JSON.stringify(input.deployPath)} must be absolute.`,
       );
     }
-    const server = em.create(Server, {
-      project,
+    const fields = {
       name: input.name,
       host: input.host,
       port: input.port ?? 22,
       connectAs: input.connectAs,
       deployPath: input.deployPath.replace(/\/+$/, '') || '/',
       transport: input.transport ?? 'ssh',
-    });
+      receivesCodeDeployments: input.receivesCodeDeployments ?? true,
+    };
+    validateServer({ ...fields, id: 'new', user: fields.connectAs });
+    const server = em.create(Server, { project, ...fields });
     recordAudit(em, actor, {
       action: 'server.create',
       result: 'ok',
@@ -141,6 +156,15 @@ export class ProjectSetup {
       branch?: string;
       servers?: IServer[];
       approvalsRequired?: number;
+      approverRole?: Role;
+      approvalTtlMinutes?: number;
+      externalUrl?: string | null;
+      description?: string | null;
+      autoStopSetting?: AutoStopSetting;
+      autoStopAt?: Date | null;
+      commitBehaviour?: CommitBehaviour;
+      clonedFrom?: IEnvironment | null;
+      autoDestroy?: boolean;
     },
   ) {
     checkName('Environment', input.name);
@@ -155,6 +179,15 @@ export class ProjectSetup {
       tier: input.tier ?? 'other',
       branch,
       approvalsRequired: input.approvalsRequired ?? 0,
+      approverRole: input.approverRole ?? 'approver',
+      approvalTtlMinutes: input.approvalTtlMinutes ?? 30,
+      externalUrl: input.externalUrl ?? null,
+      description: input.description ?? null,
+      autoStopSetting: input.autoStopSetting ?? 'always',
+      autoStopAt: input.autoStopAt ?? null,
+      commitBehaviour: input.commitBehaviour ?? 'do_nothing',
+      clonedFrom: input.clonedFrom ?? null,
+      autoDestroy: input.autoDestroy ?? false,
     });
     for (const server of input.servers ?? []) environment.servers.add(server);
     recordAudit(em, actor, {
@@ -167,6 +200,8 @@ export class ProjectSetup {
     await withConstraintErrors(() => em.flush(), {
       environments_project_id_name_unique: `Project ${project.name} already has an environment named ${input.name}.`,
       environments_project_id_slug_unique: `Project ${project.name} already has an environment named like ${input.name}.`,
+      environments_approvals_required_check: 'approvals_required must be between 0 and 10.',
+      environments_approval_ttl_minutes_check: 'approval_ttl_minutes must be between 1 and 10080.',
     });
     return environment;
   }
@@ -229,7 +264,9 @@ export class ProjectSetup {
       projectId: project.id,
       details: { from: input.from },
     });
-    await withConstraintErrors(() => em.flush());
+    await withConstraintErrors(() => em.flush(), {
+      linked_folders_project_id_from_unique: `Project ${project.name} already links ${input.from}.`,
+    });
     return folder;
   }
 

@@ -7,7 +7,7 @@ export {
 export { fingerprintOfPublicKeyLine, sha256Fingerprint } from './fingerprint.js';
 export { generateProjectKeyPair, type ProjectKeyPair } from './keys.js';
 export type * from './plan.js';
-export { validatePlan, validateRepository } from './plan-validation.js';
+export { validatePlan, validateRepository, validateServer } from './plan-validation.js';
 export { envFileSecretValues, Redactor } from './redaction.js';
 export { isSafeRef, type RefRule, validatePathSegment, validateRef } from './ref.js';
 export { formatReleaseName, isReleaseName, validateReleaseName } from './release-name.js';

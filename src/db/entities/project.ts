@@ -21,6 +21,8 @@ export const Project = defineEntity({
     installCommand: p.text().nullable(),
     /** Sealed with SecretBox (purpose `project.env`); decrypted only in memory. */
     environmentFile: p.text().nullable().hidden(),
+    /** scrypt hash of the environment key (Envoyer's): reading the file over the API needs it. */
+    environmentKeyHash: p.text().nullable().hidden(),
     /** Sealed with SecretBox (purpose `project.ssh_key`). */
     sshPrivateKey: p.text().hidden(),
     sshPublicKey: p.text(),

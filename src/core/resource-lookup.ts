@@ -1,0 +1,72 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import {
+  Environment,
+  Hook,
+  type IEnvironment,
+  type IHook,
+  type IProject,
+  type IServer,
+  Server,
+} from '../db/entities/index.js';
+import { SlipwayError } from '../errors.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** A project's server by id or name. */
+export async function findServer(em: EntityManager, project: IProject, key: string): Promise<IServer> {
+  const server = await em.findOne(Server, isUuid(key) ? { project, id: key } : { project, name: key });
+  if (!server) throw new SlipwayError('not_found', `Project ${project.name} has no server "${key}".`);
+  return server;
+}
+
+/** Servers by id or name, all of the same project; the message names every unknown one. */
+export async function findServers(
+  em: EntityManager,
+  project: IProject,
+  keys: readonly string[],
+): Promise<IServer[]> {
+  if (keys.length === 0) return [];
+  const rows = await em.find(Server, { project });
+  const found: IServer[] = [];
+  const missing: string[] = [];
+  for (const key of keys) {
+    const server = rows.find((row) => row.id === key || row.name === key);
+    if (server) {
+      if (!found.includes(server)) found.push(server);
+    } else missing.push(key);
+  }
+  if (missing.length) {
+    throw new SlipwayError(
+      'invalid_input',
+      `Project ${project.name} has no server${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}.`,
+      { field: 'servers' },
+    );
+  }
+  return found;
+}
+
+/** A project's environment by id or name, with its servers. */
+export async function findEnvironmentByKey(
+  em: EntityManager,
+  project: IProject,
+  key: string,
+): Promise<IEnvironment> {
+  const environment = await em.findOne(
+    Environment,
+    isUuid(key) ? { project, id: key } : { project, name: key },
+    { populate: ['servers'] },
+  );
+  if (!environment)
+    throw new SlipwayError('not_found', `Project ${project.name} has no environment "${key}".`);
+  return environment;
+}
+
+export async function findHook(em: EntityManager, project: IProject, id: string): Promise<IHook> {
+  const hook = isUuid(id) ? await em.findOne(Hook, { project, id }, { populate: ['servers'] }) : null;
+  if (!hook) throw new SlipwayError('not_found', `Project ${project.name} has no hook "${id}".`);
+  return hook;
+}
