@@ -3,6 +3,7 @@ import cancel from './cancel.js';
 import deploy from './deploy.js';
 import deploys from './deploys.js';
 import env from './env.js';
+import heartbeat from './heartbeat.js';
 import help from './help.js';
 import lock from './lock.js';
 import members from './members.js';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   unlock,
   deploys,
   status,
+  heartbeat,
   members,
   help,
 ];

@@ -105,6 +105,31 @@ const schema = z.object({
   SLIPWAY_SSH_CONNECT_TIMEOUT_MS: positiveInt(1000, 600_000).default(20_000),
   SLIPWAY_COMMAND_TIMEOUT_MS: positiveInt(1000, 86_400_000).default(30 * 60_000),
   SLIPWAY_SHUTDOWN_TIMEOUT_MS: positiveInt(100, 600_000).default(10_000),
+  SLIPWAY_API_RATE_LIMIT: positiveInt(1, 1_000_000).default(300),
+  SLIPWAY_API_RATE_WINDOW_SECONDS: positiveInt(1, 86_400).default(60),
+  SLIPWAY_HEARTBEAT_SWEEP_SECONDS: positiveInt(1, 60)
+    .refine((seconds) => 60 % seconds === 0, 'must divide 60 (1, 2, 5, 10, 15, 30 or 60)')
+    .default(60),
+  SLIPWAY_NOTIFY_CONCURRENCY: positiveInt(1, 64).default(8),
+  SLIPWAY_NOTIFY_MAX_ATTEMPTS: positiveInt(1, 50).default(12),
+  SLIPWAY_NOTIFY_RETRY_BASE_MS: positiveInt(10, 600_000).default(2000),
+  SLIPWAY_NOTIFY_TIMEOUT_MS: positiveInt(100, 120_000).default(10_000),
+  SLIPWAY_SMTP_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .url({ error: 'must be a URL like smtps://user:password@smtp.example.com:465' })
+      .refine((value) => /^smtps?:\/\//.test(value), 'must start with smtp:// or smtps://')
+      .optional(),
+  ),
+  SLIPWAY_MAIL_FROM: z.string().min(3).default('Slipway <slipway@localhost>'),
+  DISCORD_BOT_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(20, 'must be a Discord bot token').optional(),
+  ),
+  DISCORD_API_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url({ error: 'must be a URL like https://discord.com/api/v10' }).optional(),
+  ),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -182,4 +207,24 @@ export const SETTINGS_HELP: readonly (readonly [name: string, meaning: string])[
   ['SLIPWAY_SSH_CONNECT_TIMEOUT_MS', 'SSH connect timeout (default 20000)'],
   ['SLIPWAY_COMMAND_TIMEOUT_MS', 'timeout of one remote step (default 1800000)'],
   ['SLIPWAY_SHUTDOWN_TIMEOUT_MS', 'how long shutdown waits for in-flight work (default 10000)'],
+  ['SLIPWAY_API_RATE_LIMIT', 'REST API requests one token may make per window; more get 429 (default 300)'],
+  ['SLIPWAY_API_RATE_WINDOW_SECONDS', 'the rate-limit window of the REST API, in seconds (default 60)'],
+  [
+    'SLIPWAY_HEARTBEAT_SWEEP_SECONDS',
+    'how often overdue heartbeats are looked for, in seconds; divides 60 (default 60)',
+  ],
+  ['SLIPWAY_NOTIFY_CONCURRENCY', 'notices one process sends at once (default 8)'],
+  ['SLIPWAY_NOTIFY_MAX_ATTEMPTS', 'tries of one notice before it is kept as failed (default 12)'],
+  [
+    'SLIPWAY_NOTIFY_RETRY_BASE_MS',
+    'first retry delay of a notice; doubles each time, with jitter (default 2000)',
+  ],
+  [
+    'SLIPWAY_NOTIFY_TIMEOUT_MS',
+    'time allowed for one request to a chat platform, webhook or SMTP server (default 10000)',
+  ],
+  ['SLIPWAY_SMTP_URL', 'SMTP server for e-mail channels: smtp(s)://user:password@host:port'],
+  ['SLIPWAY_MAIL_FROM', 'sender of notice e-mails (default Slipway <slipway@localhost>)'],
+  ['DISCORD_BOT_TOKEN', 'Discord bot token: lets notification channels post to a Discord channel id'],
+  ['DISCORD_API_URL', 'Discord API base URL (default https://discord.com/api/v10; tests, proxies)'],
 ];

@@ -15,17 +15,23 @@ import { DeploymentReaper } from './core/deployment-reaper.js';
 import { DeploymentService } from './core/deployment-service.js';
 import { DeploymentViews } from './core/deployment-views.js';
 import { LockService } from './core/lock-service.js';
+import { NotificationLiveness } from './core/notification-liveness.js';
 import { ProjectSetup } from './core/project-setup.js';
 import { RunLiveness } from './core/run-liveness.js';
 import type { SecretBox } from './core/secret-box.js';
 import { type Database, openDatabase } from './db/database.js';
 import { DeploymentRunner } from './engine/index.js';
+import { heartbeatRoutes } from './http/api/routes/heartbeats.js';
+import { notificationRoutes } from './http/api/routes/notifications.js';
 import { registerHealthRoutes } from './http/health-routes.js';
+import { registerHeartbeatRoutes } from './http/heartbeat-routes.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { createHttpServer } from './http/server.js';
 import { DeploymentQueue } from './jobs/deployment-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
+import { createNotifications, type Notifications } from './notifications.js';
+import { type ApiServices, createApiServices, mountRestApi } from './rest-api.js';
 import { loadSecretBox } from './secret-key.js';
 
 /** A running Slipway: what the CLI starts and what end-to-end tests start in a child process. */
@@ -48,6 +54,10 @@ export interface Slipway {
     views: DeploymentViews;
     notifier: ProgressNotifier;
     router: ChatRouter;
+    /** Heartbeats, notification channels, the outbox, the delivery worker and the sweep. */
+    notifications: Notifications;
+    /** The REST API's services (also what `slipway apply` uses). */
+    api: ApiServices;
   };
   /** The Slack adapter, when SLACK_BOT_TOKEN is set. */
   slack: SlackAdapter | null;
@@ -71,6 +81,8 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     // Closed in reverse: the queue waits for running handlers, which still hold liveness locks.
     const liveness = await RunLiveness.open(database.url, logger);
     stack.push(() => liveness.close());
+    const noticeLiveness = await NotificationLiveness.hold(database.url, instanceId, logger);
+    stack.push(() => noticeLiveness.close());
     const queue = await startJobQueue(database.url, logger);
     stack.push(() => stopJobQueue(queue, config.SLIPWAY_SHUTDOWN_TIMEOUT_MS));
 
@@ -79,14 +91,46 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     const plans = new DeploymentPlanBuilder(secrets, config);
     const deploymentQueue = new DeploymentQueue(queue);
     await deploymentQueue.setup();
+    const notifications = await createNotifications({
+      config,
+      logger,
+      orm: database.orm,
+      secrets,
+      boss: queue,
+      instanceId,
+    });
+    const notices = notifications.outbox;
     // Chat: who may do what, approvals, locks, read models, and the messages kept up to date.
     const access = new AccessPolicy(database.orm, config.admins);
     const views = new DeploymentViews(database.orm);
-    const deployments = new DeploymentService(database.orm, deploymentQueue, new CommitResolver(), secrets);
-    const approvals = new ApprovalService(database.orm, access, deployments);
-    const locks = new LockService(database.orm, access);
+    const deployments = new DeploymentService(
+      database.orm,
+      deploymentQueue,
+      new CommitResolver(),
+      secrets,
+      notices,
+    );
+    const approvals = new ApprovalService(database.orm, access, deployments, notices);
+    const locks = new LockService(database.orm, access, notices);
+    const { heartbeats } = notifications;
     const notifier = new ProgressNotifier(views, approvals, logger);
-    const router = new ChatRouter(COMMANDS, { deployments, approvals, locks, access, views }, logger);
+    // The services behind the REST API and `slipway apply`; chat's promote shares their gates.
+    const projects = new ProjectSetup(secrets);
+    const api = createApiServices({
+      config,
+      orm: database.orm,
+      secrets,
+      access,
+      setup: projects,
+      deployments,
+      views,
+      runner,
+    });
+    const router = new ChatRouter(
+      COMMANDS,
+      { deployments, approvals, locks, access, views, heartbeats, promotions: api.promotions },
+      logger,
+    );
     const onEnded = (deployment: { id: string; kind: string; status: string }) => {
       metrics.deployments.inc({ kind: deployment.kind, status: deployment.status });
       notifier.notify(deployment.id);
@@ -102,11 +146,12 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       requeue: (id) => deploymentQueue.enqueue(id),
       onEnded,
       onProgress,
+      notices,
     });
-    const reaper = new DeploymentReaper({ orm: database.orm, runner, plans, logger, onEnded });
+    const reaper = new DeploymentReaper({ orm: database.orm, runner, plans, logger, onEnded, notices });
     const services = {
       deployments,
-      projects: new ProjectSetup(secrets),
+      projects,
       reaper,
       executor,
       access,
@@ -115,6 +160,8 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       views,
       notifier,
       router,
+      notifications,
+      api,
     };
     // Deployments left running by a process that died are settled before new work starts.
     await reaper.reap();
@@ -135,9 +182,28 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     await deploymentQueue.work(config.SLIPWAY_WORKER_CONCURRENCY, (id) => executor.execute(id));
     // At shutdown, running deployments stop before activation and go back to the queue.
     stack.push(async () => executor.stopAll());
+    // Notices: deliveries left by a dead process go back first, then the workers and the sweep start.
+    stack.push(await notifications.start());
 
     const http = createHttpServer({ logger, metrics });
     registerHealthRoutes(http, database.orm, () => shuttingDown);
+    registerHeartbeatRoutes(http, heartbeats);
+    stack.push(
+      await mountRestApi({
+        config,
+        logger,
+        http,
+        services: api,
+        access,
+        deployments,
+        approvals,
+        locks,
+        extraRoutes: [
+          heartbeatRoutes(heartbeats, access),
+          notificationRoutes(notifications.channels, access),
+        ],
+      }),
+    );
     const slack = config.SLACK_BOT_TOKEN
       ? createSlackAdapter({
           settings: {

@@ -4,7 +4,9 @@ import type { Actor } from '../core/actor.js';
 import type { ApprovalService } from '../core/approval-service.js';
 import type { DeploymentService } from '../core/deployment-service.js';
 import type { DeploymentViews } from '../core/deployment-views.js';
+import type { HeartbeatService } from '../core/heartbeat-service.js';
 import type { LockService } from '../core/lock-service.js';
+import type { PromotionService } from '../core/promotion-service.js';
 import type { Role } from '../db/entities/index.js';
 import { SlipwayError } from '../errors.js';
 import type { ChatUser, CommandResult, Invocation } from './model.js';
@@ -16,6 +18,8 @@ export interface ChatServices {
   locks: LockService;
   access: AccessPolicy;
   views: DeploymentViews;
+  heartbeats: HeartbeatService;
+  promotions: PromotionService;
 }
 
 export interface CommandContext {

@@ -3,8 +3,9 @@ import { isSlipwayError, type SlipwayErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from './metrics.js';
 
-const STATUS_BY_CODE: Partial<Record<SlipwayErrorCode, number>> = {
+export const STATUS_BY_CODE: Partial<Record<SlipwayErrorCode, number>> = {
   not_found: 404,
+  refused: 400,
   invalid_input: 422,
   unsafe_ref: 422,
   forbidden: 403,

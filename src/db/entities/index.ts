@@ -1,5 +1,7 @@
+import { ApiToken } from './api-token.js';
 import { Approval, ApprovalRequest } from './approval.js';
 import { AuditEvent } from './audit-event.js';
+import { CommitStatus } from './commit-status.js';
 import { Deployment, DeploymentStep } from './deployment.js';
 import { Environment } from './environment.js';
 import { Heartbeat } from './heartbeat.js';
@@ -7,12 +9,15 @@ import { Hook } from './hook.js';
 import { Lock } from './lock.js';
 import { ChatIdentity, Member, ProjectRole } from './member.js';
 import { NotificationChannel } from './notification-channel.js';
+import { NotificationDelivery, NotificationEvent, NotificationMessage } from './notification-outbox.js';
 import { Pipeline, PipelineStage, PipelineStep } from './pipeline.js';
 import { LinkedFolder, Project } from './project.js';
 import { Server } from './server.js';
 
+export * from './api-token.js';
 export * from './approval.js';
 export * from './audit-event.js';
+export * from './commit-status.js';
 export * from './deployment.js';
 export * from './enums.js';
 export * from './environment.js';
@@ -21,6 +26,7 @@ export * from './hook.js';
 export * from './lock.js';
 export * from './member.js';
 export * from './notification-channel.js';
+export * from './notification-outbox.js';
 export * from './pipeline.js';
 export * from './project.js';
 export * from './server.js';
@@ -41,8 +47,13 @@ export const ENTITIES = [
   Lock,
   Heartbeat,
   NotificationChannel,
+  NotificationEvent,
+  NotificationDelivery,
+  NotificationMessage,
   AuditEvent,
   Pipeline,
   PipelineStage,
   PipelineStep,
+  ApiToken,
+  CommitStatus,
 ];

@@ -1,0 +1,63 @@
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import type { ApiScope } from '../../core/api-scopes.js';
+import type { Role } from '../../db/entities/index.js';
+import { ERROR_RESPONSES } from './errors.js';
+
+/** A fastify instance whose routes are typed from their zod schemas. */
+export type ApiInstance = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+type ZodSchemas = {
+  params?: z.ZodType;
+  querystring?: z.ZodType;
+  body?: z.ZodType;
+  headers?: z.ZodType;
+  response: Record<number, z.ZodType>;
+};
+
+export interface OperationDoc {
+  tags: string[];
+  summary: string;
+  description?: string;
+  /** Scope the token needs (none for reads). */
+  scope?: ApiScope;
+  /** Role the token's member needs on the project ('global admin' for a few). */
+  role: Role | 'global admin' | 'any';
+}
+
+/**
+ * The route's schema for validation, serialization and the OpenAPI document at once: the zod
+ * schemas, the documented errors, the security requirement with its scope, and a description
+ * that names the scope and role needed.
+ */
+export function operation<S extends ZodSchemas>(doc: OperationDoc, schemas: S) {
+  const needs = [
+    doc.scope ? `Scope: \`${doc.scope}\`.` : 'Scope: any valid token.',
+    doc.role === 'any'
+      ? ''
+      : `Role: ${doc.role === 'global admin' ? 'global admin' : `${doc.role} on the project`}.`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return {
+    tags: doc.tags,
+    summary: doc.summary,
+    description: [doc.description, needs].filter(Boolean).join('\n\n'),
+    security: [{ bearerAuth: doc.scope ? [doc.scope] : [] }],
+    ...schemas,
+    response: { ...ERROR_RESPONSES, ...schemas.response } as typeof ERROR_RESPONSES & S['response'],
+  };
+}

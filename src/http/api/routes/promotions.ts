@@ -1,0 +1,343 @@
+import { z } from 'zod';
+import { COMMIT_BEHAVIOURS, COMMIT_STATUS_STATES, TEST_GATE_MODES } from '../../../db/entities/index.js';
+import { actorOf } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+import { type ApiInstance, operation } from '../route.js';
+import {
+  deploymentSummary,
+  gitRef,
+  projectParams,
+  resourceName,
+  summaryJson,
+  tier,
+  timestamp,
+} from '../schemas.js';
+import { deploymentJsonOf, oneDeployment } from './deployments.js';
+import { environmentJson, environmentJsonOf, environmentParams } from './environments.js';
+
+const combined = z.enum(['success', 'pending', 'failure', 'none']);
+const statusesJson = z
+  .object({
+    commit: z.string(),
+    state: combined.describe('Combined: any failure or error fails, else any pending is pending'),
+    statuses: z.array(
+      z
+        .object({
+          context: z.string(),
+          state: z.enum(COMMIT_STATUS_STATES),
+          description: z.string().nullable(),
+          target_url: z.string().nullable(),
+          reported_by: z.string(),
+          updated_at: timestamp,
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+const tags = ['Promotions'];
+
+/** The promotion platform's environment actions: clone, commit behaviour, build, promote, pipeline. */
+export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
+  const { access } = deps;
+
+  api.post('/projects/:project/environments/:environment/clone', {
+    schema: operation(
+      {
+        tags,
+        summary: 'Clone an environment onto a new branch (a review app)',
+        description:
+          "The clone copies the commit behaviour and the approval policy. It gets the servers named in `servers` and none otherwise: environments that share a server share its deploy path, so a clone on the source's servers would replace the source's release. With `autoDestroy`, stopping it deletes it.",
+        scope: 'environments:create',
+        role: 'deployer',
+      },
+      {
+        params: environmentParams,
+        body: z
+          .object({
+            targetBranch: gitRef('targetBranch'),
+            name: resourceName('name').optional(),
+            targetType: tier.optional().describe('The tier of the clone (default development)'),
+            autoDestroy: z.boolean().optional(),
+            servers: z.array(z.string().min(1).max(100)).max(1000).optional(),
+          })
+          .strict(),
+        response: { 201: environmentJson },
+      },
+    ),
+    handler: async (request, reply) => {
+      const actor = actorOf(request);
+      await access.require(actor, request.params.project, 'deployer', 'clone environments');
+      const b = request.body;
+      const clone = await deps.reviewApps.clone(actor, request.params.project, request.params.environment, {
+        targetBranch: b.targetBranch,
+        ...(b.name !== undefined ? { name: b.name } : {}),
+        ...(b.targetType !== undefined ? { targetType: b.targetType } : {}),
+        ...(b.autoDestroy !== undefined ? { autoDestroy: b.autoDestroy } : {}),
+        ...(b.servers !== undefined ? { servers: b.servers } : {}),
+      });
+      reply.code(201);
+      return environmentJsonOf(clone);
+    },
+  });
+
+  api.put('/projects/:project/environments/:environment/commit_behavior', {
+    schema: operation(
+      {
+        tags,
+        summary: 'Set how the environment handles new commits',
+        description:
+          '`do_nothing`: a manual build (or deploy) builds pending commits; `create_new_build`: each push deploys; `update_previous_build`: a push replaces the queued deployment.',
+        scope: 'environments:create',
+        role: 'admin',
+      },
+      {
+        params: environmentParams,
+        body: z
+          .object({
+            behavior: z.enum(COMMIT_BEHAVIOURS, {
+              error: `behavior must be one of ${COMMIT_BEHAVIOURS.join(', ')}`,
+            }),
+          })
+          .strict(),
+        response: { 200: environmentJson },
+      },
+    ),
+    handler: async (request) => {
+      const actor = actorOf(request);
+      await access.require(actor, request.params.project, 'admin', 'change environments');
+      return environmentJsonOf(
+        await deps.environments.setCommitBehaviour(
+          actor,
+          request.params.project,
+          request.params.environment,
+          request.body.behavior,
+        ),
+      );
+    },
+  });
+
+  api.post('/projects/:project/environments/:environment/build', {
+    schema: operation(
+      {
+        tags,
+        summary: 'Trigger a manual build of pending commits',
+        description:
+          "For `do_nothing` environments: deploys the head of the environment's branch. 400 when that commit is already live, or for other commit behaviours.",
+        scope: 'deployments:create',
+        role: 'deployer',
+      },
+      { params: environmentParams, response: { 202: oneDeployment } },
+    ),
+    handler: async (request, reply) => {
+      const actor = actorOf(request);
+      const { project } = request.params;
+      await access.require(actor, project, 'deployer', 'build');
+      const deployment = await deps.promotions.manualBuild(actor, project, request.params.environment);
+      reply.code(202);
+      return { deployment: deploymentJsonOf(await deps.records.detail(project, deployment.id)) };
+    },
+  });
+
+  api.post('/projects/:project/environments/:environment/promote', {
+    schema: operation(
+      {
+        tags,
+        summary: 'Promote or demote: deploy what is live here to the environment at another stage',
+        description:
+          'Deploys exactly the commit live on this environment to the environment whose tier is `targetStage` (name it with `target` when there are several), through its lock, run slot and approvals. Promoting to staging or production passes the test gate: `block` refuses a commit without passing tests (400); `warn` needs `confirm: true`. `forcePromote` skips the test gate: admins only (403 otherwise), recorded in the audit log.',
+        scope: 'deployments:create',
+        role: 'deployer',
+      },
+      {
+        params: environmentParams,
+        body: z
+          .object({
+            targetStage: tier,
+            target: resourceName('target').optional(),
+            forcePromote: z.boolean().optional(),
+            confirm: z.boolean().optional(),
+          })
+          .strict(),
+        response: {
+          202: oneDeployment
+            .extend({
+              direction: z.enum(['promote', 'demote', 'lateral']),
+              from: z.string(),
+              to: z.string(),
+              forced: z.boolean(),
+              test_gate: z
+                .object({ mode: z.enum(TEST_GATE_MODES).nullable(), state: combined, message: z.string() })
+                .strict(),
+            })
+            .strict(),
+        },
+      },
+    ),
+    handler: async (request, reply) => {
+      const actor = actorOf(request);
+      const { project } = request.params;
+      await access.require(actor, project, 'deployer', 'promote');
+      const b = request.body;
+      const outcome = await deps.promotions.promote(actor, project, request.params.environment, {
+        targetStage: b.targetStage,
+        ...(b.target !== undefined ? { target: b.target } : {}),
+        ...(b.forcePromote !== undefined ? { forcePromote: b.forcePromote } : {}),
+        ...(b.confirm !== undefined ? { confirm: b.confirm } : {}),
+      });
+      reply.code(202);
+      return {
+        deployment: deploymentJsonOf(await deps.records.detail(project, outcome.deployment.id)),
+        direction: outcome.direction,
+        from: outcome.from,
+        to: outcome.to,
+        forced: outcome.forced,
+        test_gate: { mode: outcome.gate.mode, state: outcome.gate.state, message: outcome.gate.message },
+      };
+    },
+  });
+
+  api.get('/projects/:project/pipeline', {
+    schema: operation(
+      { tags, summary: 'Pipeline data: environments by stage with their recent deployments', role: 'viewer' },
+      {
+        params: projectParams,
+        querystring: z
+          .object({
+            recentDeployments: z.coerce
+              .number({ error: 'recentDeployments must be a number' })
+              .int('recentDeployments must be a whole number')
+              .min(1, 'recentDeployments must be between 1 and 10')
+              .max(10, 'recentDeployments must be between 1 and 10')
+              .default(1),
+          })
+          .strict(),
+        response: {
+          200: z
+            .object({
+              project: z.string(),
+              testGates: z
+                .object({ staging: z.enum(TEST_GATE_MODES), production: z.enum(TEST_GATE_MODES) })
+                .strict(),
+              stages: z.array(
+                z
+                  .object({
+                    stage: tier,
+                    environments: z.array(
+                      z
+                        .object({
+                          id: z.uuid(),
+                          name: z.string(),
+                          branch: z.string(),
+                          state: z.string(),
+                          live_commit: z.string().nullable(),
+                          test_status: combined.nullable(),
+                          locked: z.boolean(),
+                          recent_deployments: z.array(deploymentSummary),
+                        })
+                        .strict(),
+                    ),
+                  })
+                  .strict(),
+              ),
+            })
+            .strict(),
+        },
+      },
+    ),
+    handler: async (request) => {
+      await access.require(actorOf(request), request.params.project, 'viewer');
+      const data = await deps.pipeline.pipeline(request.params.project, request.query.recentDeployments);
+      return {
+        project: data.project,
+        testGates: data.testGates,
+        stages: data.stages.map((stage) => ({
+          stage: stage.stage,
+          environments: stage.environments.map((e) => ({
+            id: e.id,
+            name: e.name,
+            branch: e.branch,
+            state: e.state,
+            live_commit: e.liveCommit,
+            test_status: e.testStatus,
+            locked: e.locked,
+            recent_deployments: e.recentDeployments.map(summaryJson),
+          })),
+        })),
+      };
+    },
+  });
+
+  const shaParams = projectParams
+    .extend({ sha: z.string().regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, 'sha must be a full commit id') })
+    .strict();
+  const statusesOf = (s: Awaited<ReturnType<typeof deps.statuses.list>>) => ({
+    commit: s.commit,
+    state: s.state,
+    statuses: s.statuses.map((row) => ({
+      context: row.context,
+      state: row.state,
+      description: row.description,
+      target_url: row.targetUrl,
+      reported_by: row.reportedBy,
+      updated_at: row.updatedAt,
+    })),
+  });
+
+  api.get('/projects/:project/commits/:sha/statuses', {
+    schema: operation(
+      { tags, summary: "A commit's test results, as test gates read them", role: 'viewer' },
+      { params: shaParams, response: { 200: statusesJson } },
+    ),
+    handler: async (request) => {
+      await access.require(actorOf(request), request.params.project, 'viewer');
+      return statusesOf(await deps.statuses.list(request.params.project, request.params.sha));
+    },
+  });
+
+  api.post('/projects/:project/commits/:sha/statuses', {
+    schema: operation(
+      {
+        tags,
+        summary: "Report a commit's test result (from CI)",
+        description:
+          "GitHub's commit statuses: one state per `context`; the latest report for a context wins.",
+        scope: 'deployments:create',
+        role: 'deployer',
+      },
+      {
+        params: shaParams,
+        body: z
+          .object({
+            state: z.enum(COMMIT_STATUS_STATES, {
+              error: `state must be one of ${COMMIT_STATUS_STATES.join(', ')}`,
+            }),
+            context: z
+              .string()
+              .regex(
+                /^[A-Za-z0-9][A-Za-z0-9 ._/:-]{0,99}$/,
+                'context must be 1 to 100 letters, digits, spaces or . _ / : -',
+              )
+              .optional(),
+            description: z.string().max(1000).nullable().optional(),
+            target_url: z.url({ error: 'target_url must be a URL' }).max(2000).nullable().optional(),
+          })
+          .strict(),
+        response: { 201: statusesJson },
+      },
+    ),
+    handler: async (request, reply) => {
+      const actor = actorOf(request);
+      await access.require(actor, request.params.project, 'deployer', 'report test results');
+      const b = request.body;
+      const result = await deps.statuses.report(actor, request.params.project, request.params.sha, {
+        state: b.state,
+        ...(b.context !== undefined ? { context: b.context } : {}),
+        ...(b.description !== undefined ? { description: b.description } : {}),
+        ...(b.target_url !== undefined ? { targetUrl: b.target_url } : {}),
+      });
+      reply.code(201);
+      return statusesOf(result);
+    },
+  });
+}

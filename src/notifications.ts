@@ -1,0 +1,117 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import { createDiscordNoticeSender } from '../adapters/discord/notice-sender.js';
+import { createEmailNoticeSender } from '../adapters/email/notice-sender.js';
+import { createSlackNoticeSender } from '../adapters/slack/notice-sender.js';
+import { createTeamsNoticeSender } from '../adapters/teams/notice-sender.js';
+import { createWebhookNoticeSender } from '../adapters/webhook/notice-sender.js';
+import type { Config } from './config.js';
+import { HeartbeatService } from './core/heartbeat-service.js';
+import { HeartbeatSweep } from './core/heartbeat-sweep.js';
+import { NotificationOutbox } from './core/notice-outbox.js';
+import { NotificationChannelService } from './core/notification-channel-service.js';
+import type { DeliveryPolicy } from './core/notification-delivery-policy.js';
+import { NotificationDeliveryWorker } from './core/notification-delivery-worker.js';
+import type { SecretBox } from './core/secret-box.js';
+import type { Orm } from './db/orm.js';
+import { NotificationQueue } from './jobs/notification-queue.js';
+import type { JobQueue } from './jobs/queue.js';
+import type { Logger } from './logger.js';
+
+/** How often deliveries of dead processes, lost jobs and old outbox rows are looked after. */
+const RECOVERY_INTERVAL_MS = 15_000;
+
+export interface Notifications {
+  outbox: NotificationOutbox;
+  queue: NotificationQueue;
+  channels: NotificationChannelService;
+  heartbeats: HeartbeatService;
+  sweep: HeartbeatSweep;
+  worker: NotificationDeliveryWorker;
+  /** Starts the workers, the recovery timer and the heartbeat sweep; returns what stops them. */
+  start(): Promise<() => Promise<void>>;
+}
+
+/**
+ * Heartbeats and notifications wired together (main.ts calls this): the outbox the core writes
+ * to, the platform senders from adapters/, the delivery worker, and the node-cron sweep.
+ */
+export async function createNotifications(options: {
+  config: Config;
+  logger: Logger;
+  orm: Orm;
+  secrets: SecretBox;
+  boss: JobQueue;
+  instanceId: string;
+  policy?: Partial<DeliveryPolicy>;
+}): Promise<Notifications> {
+  const { config, orm, secrets } = options;
+  const logger = options.logger.child({ component: 'notifications' });
+  const queue = new NotificationQueue(options.boss);
+  await queue.setup();
+  const outbox = new NotificationOutbox(queue);
+  const channels = new NotificationChannelService(orm, secrets, queue, {
+    slackBot: !!config.SLACK_BOT_TOKEN,
+    discordBot: !!config.DISCORD_BOT_TOKEN,
+    email: !!config.SLIPWAY_SMTP_URL,
+  });
+  const heartbeats = new HeartbeatService(orm, outbox, { publicUrl: config.publicUrl });
+  const sweep = new HeartbeatSweep(orm, outbox, logger);
+  const worker = new NotificationDeliveryWorker({
+    orm,
+    queue,
+    secrets,
+    instanceId: options.instanceId,
+    logger,
+    policy: {
+      maxAttempts: config.SLIPWAY_NOTIFY_MAX_ATTEMPTS,
+      retryBaseMs: config.SLIPWAY_NOTIFY_RETRY_BASE_MS,
+      timeoutMs: config.SLIPWAY_NOTIFY_TIMEOUT_MS,
+      ...options.policy,
+    },
+  });
+  worker.register(
+    createSlackNoticeSender({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL }),
+  );
+  worker.register(
+    createDiscordNoticeSender({ botToken: config.DISCORD_BOT_TOKEN, apiUrl: config.DISCORD_API_URL }),
+  );
+  worker.register(createTeamsNoticeSender());
+  worker.register(createWebhookNoticeSender());
+  const email = createEmailNoticeSender({
+    smtpUrl: config.SLIPWAY_SMTP_URL,
+    from: config.SLIPWAY_MAIL_FROM,
+    timeoutMs: config.SLIPWAY_NOTIFY_TIMEOUT_MS,
+  });
+  worker.register(email);
+
+  return {
+    outbox,
+    queue,
+    channels,
+    heartbeats,
+    sweep,
+    worker,
+    async start() {
+      await worker.recover();
+      await queue.workFanOut((eventIds) => worker.fanOut(eventIds).then(() => undefined));
+      await queue.workDeliveries(config.SLIPWAY_NOTIFY_CONCURRENCY, (id) => worker.deliver(id));
+      const recovering = setInterval(() => {
+        worker.recover().catch((error: unknown) => logger.error({ err: error }, 'notice recovery failed'));
+      }, RECOVERY_INTERVAL_MS);
+      const seconds = config.SLIPWAY_HEARTBEAT_SWEEP_SECONDS;
+      const task: ScheduledTask = cron.schedule(
+        seconds === 60 ? '0 * * * * *' : `*/${seconds} * * * * *`,
+        async () => {
+          await sweep.run().catch((error: unknown) => logger.error({ err: error }, 'heartbeat sweep failed'));
+        },
+        { name: 'heartbeat-sweep', noOverlap: true },
+      );
+      return async () => {
+        await task.destroy();
+        clearInterval(recovering);
+        worker.stop();
+        email.close();
+      };
+    },
+  };
+}
