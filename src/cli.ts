@@ -17,6 +17,13 @@ Commands:
   migration:create   write a new migration for the difference (developers)
   slack-manifest     print a Slack app manifest (JSON) generated from the chat commands;
                      --socket-mode for a Socket Mode app
+  apply -f <file> [--yes] [--prune]
+                     configuration as code: plan the changes a slipway.yml makes to projects,
+                     servers, environments, hooks, folders, members and notification channels;
+                     --yes applies them; --prune also deletes what the file's lists leave out
+  token create --scopes <scope,…|all|none> [--name <n>] [--member <platform:workspace:user>]
+        [--expires-in-days <n>]
+                     create a REST API token (printed once); token list; token revoke <id|prefix>
   --help             this text
 
 Settings (environment variables):
@@ -38,6 +45,13 @@ async function main(argv: string[]): Promise<number> {
 
   const config = loadConfig();
   const logger = createLogger(config);
+
+  // Commands with options of their own parse the rest of the line themselves.
+  if (command === 'apply' || command === 'token') {
+    const rest = argv.slice(argv.indexOf(command) + 1);
+    if (command === 'apply') return (await import('./config-apply-command.js')).applyCommand(rest, config);
+    return (await import('./token-command.js')).tokenCommand(rest, config);
+  }
 
   if (command === 'slack-manifest') {
     const { slackManifest } = await import('../adapters/slack/manifest.js');
