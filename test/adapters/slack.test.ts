@@ -302,11 +302,26 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
       'You need the deployer role on app to deploy; you have the viewer role',
     );
   });
-  it('promotes exactly the commit live on the source environment, edited in place to finished', async () => {
+  it('promotes exactly the commit live on the source environment, through the test gate', async () => {
     slack.clear();
     const live = (await stack.deployments('app')).find((d) => d.number === 2);
-    await command(USERS.dev, '/promote', 'app production staging').send();
+    const before = (await stack.deployments('app')).length;
+    // staging's test gate is "warn" (the default) and no CI has reported on the commit.
+    const gated = command(USERS.dev, '/promote', 'app production staging');
+    await gated.send();
+    const warned = messageText((await responded(gated.responseUrl)).body);
+    expect(warned).toContain('has no test results');
+    expect(warned).toContain('confirm to promote anyway. Type: /promote app production staging confirm');
+    const forced = command(USERS.dev, '/promote', 'app production staging force');
+    await forced.send();
+    expect(messageText((await responded(forced.responseUrl)).body)).toContain(
+      'You need the admin role on app',
+    );
+    expect(await stack.deployments('app')).toHaveLength(before);
+
+    await command(USERS.dev, '/promote', 'app production staging confirm').send();
     const message = await posted('Promote');
+    expect(messageText(message.body)).toContain('Confirmed by dev');
     expect(messageText(message.body)).toContain('→ staging');
     const finished = await updated(message.ts ?? '', 'Finished in');
     expect(messageText(finished.body)).toContain(`production @ ${live?.commitHash?.slice(0, 8)}`);
