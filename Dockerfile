@@ -41,4 +41,6 @@ VOLUME ["/data"]
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD curl -fsS "http://127.0.0.1:${PORT}/healthz" || exit 1
-CMD ["node", "bin/slipway.js", "start"]
+# A larger young generation: fewer scavenges under bursts of chat commands, so acks stay fast
+# (p99 of the ack benchmark 1.4x bare Bolt with it, 2-3x without). Same flag as `npm start`.
+CMD ["node", "--max-semi-space-size=64", "bin/slipway.js", "start"]
