@@ -21,7 +21,7 @@ import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import { findProject } from './lookup.js';
 import type { AutoStopSetting, ProjectSetup } from './project-setup.js';
-import { findEnvironmentByKey, findServers } from './resource-lookup.js';
+import { findEnvironmentByKey, findServers, replaceServers } from './resource-lookup.js';
 
 export interface DeploymentSummary {
   id: string;
@@ -185,19 +185,7 @@ export class EnvironmentService {
     set('approverRole', patch.approverRole);
     set('approvalTtlMinutes', patch.approvalTtlMinutes);
     if (patch.servers !== undefined) {
-      const servers = await findServers(em, project, patch.servers);
-      const before = environment.servers
-        .getItems()
-        .map((s) => s.id)
-        .sort();
-      if (
-        before.join() !==
-        servers
-          .map((s) => s.id)
-          .sort()
-          .join()
-      ) {
-        environment.servers.set(servers);
+      if (replaceServers(environment.servers, await findServers(em, project, patch.servers))) {
         changed.push('servers');
       }
     }

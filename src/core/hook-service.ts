@@ -5,7 +5,7 @@ import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import { findProject } from './lookup.js';
 import type { ProjectSetup } from './project-setup.js';
-import { findHook, findServers } from './resource-lookup.js';
+import { findHook, findServers, replaceServers } from './resource-lookup.js';
 
 export interface HookView {
   id: string;
@@ -94,14 +94,7 @@ export class HookService {
     set('sequence', patch.sequence);
     set('runAs', patch.runAs);
     if (patch.servers !== undefined) {
-      const servers = await findServers(em, project, patch.servers);
-      const before = hook.servers
-        .getItems()
-        .map((s) => s.id)
-        .sort();
-      const after = servers.map((s) => s.id).sort();
-      if (before.join() !== after.join()) {
-        hook.servers.set(servers);
+      if (replaceServers(hook.servers, await findServers(em, project, patch.servers))) {
         changed.push('servers');
       }
     }

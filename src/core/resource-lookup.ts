@@ -1,3 +1,4 @@
+import type { Collection } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   Environment,
@@ -69,4 +70,19 @@ export async function findHook(em: EntityManager, project: IProject, id: string)
   const hook = isUuid(id) ? await em.findOne(Hook, { project, id }, { populate: ['servers'] }) : null;
   if (!hook) throw new SlipwayError('not_found', `Project ${project.name} has no hook "${id}".`);
   return hook;
+}
+
+/**
+ * Points `current` (an environment's or a hook's servers) at `servers`; true when that changed
+ * the set, so callers audit and report only real changes.
+ */
+export function replaceServers(current: Collection<IServer>, servers: readonly IServer[]): boolean {
+  const ids = (list: readonly IServer[]) =>
+    list
+      .map((s) => s.id)
+      .sort()
+      .join();
+  if (ids(current.getItems()) === ids(servers)) return false;
+  current.set([...servers]);
+  return true;
 }
