@@ -8,7 +8,7 @@ import {
 import type { Orm } from '../db/orm.js';
 import { SlipwayError } from '../errors.js';
 import { findDeployment } from './deployment-service.js';
-import type { DeploymentView, DeploymentViews } from './deployment-views.js';
+import type { ApprovalView, DeploymentViews } from './deployment-views.js';
 import { findProject } from './lookup.js';
 import { findEnvironmentByKey } from './resource-lookup.js';
 
@@ -47,7 +47,8 @@ export interface StepRecord {
 }
 
 export interface DeploymentDetail extends DeploymentListItem {
-  view: DeploymentView;
+  cancelRequestedBy: string | null;
+  approval: ApprovalView | null;
   /** Envoyer's "processes": each server's steps in order. */
   servers: { server: string; steps: StepRecord[] }[];
 }
@@ -120,7 +121,8 @@ export class DeploymentRecords {
     }
     return {
       ...item(project.name, deployment),
-      view: await this.views.deployment(deployment.id),
+      cancelRequestedBy: deployment.cancelRequestedBy ?? null,
+      approval: await this.views.approvalOf(em, deployment.id),
       servers: [...servers].map(([server, list]) => ({ server, steps: list })),
     };
   }

@@ -85,8 +85,7 @@ export class DeploymentViews {
       { deployment: d.id },
       { orderBy: { serverName: 'asc', position: 'asc' } },
     );
-    const request = await em.findOne(ApprovalRequest, { deployment: d.id });
-    const decisions = request ? await em.find(Approval, { request }, { orderBy: { createdAt: 'asc' } }) : [];
+    const approval = await this.approvalOf(em, d.id);
     const promotedFrom = d.promotedFrom ? await em.findOne(Environment, { id: d.promotedFrom.id }) : null;
     const byServer = new Map<string, StepView[]>();
     for (const step of steps) {
@@ -121,16 +120,22 @@ export class DeploymentViews {
       finishedAt: d.finishedAt ?? null,
       durationMs: d.startedAt && d.finishedAt ? d.finishedAt.getTime() - d.startedAt.getTime() : null,
       servers,
-      approval: request
-        ? {
-            status: request.status,
-            required: request.requiredCount,
-            approverRole: request.approverRole,
-            approvedBy: decisions.filter((a) => a.decision === 'approve').map((a) => a.memberName),
-            rejectedBy: decisions.filter((a) => a.decision === 'reject').map((a) => a.memberName),
-            expiresAt: request.expiresAt,
-          }
-        : null,
+      approval,
+    };
+  }
+
+  /** The deployment's approval request with who approved and rejected it, or null if it needs none. */
+  async approvalOf(em: EntityManager, deploymentId: string): Promise<ApprovalView | null> {
+    const request = await em.findOne(ApprovalRequest, { deployment: deploymentId });
+    if (!request) return null;
+    const decisions = await em.find(Approval, { request }, { orderBy: { createdAt: 'asc' } });
+    return {
+      status: request.status,
+      required: request.requiredCount,
+      approverRole: request.approverRole,
+      approvedBy: decisions.filter((a) => a.decision === 'approve').map((a) => a.memberName),
+      rejectedBy: decisions.filter((a) => a.decision === 'reject').map((a) => a.memberName),
+      expiresAt: request.expiresAt,
     };
   }
 

@@ -93,10 +93,10 @@ function listJson(d: DeploymentListItem): z.output<typeof deploymentListJson> {
 }
 
 export function deploymentJsonOf(d: DeploymentDetail): z.output<typeof deploymentJson> {
-  const a = d.view.approval;
+  const a = d.approval;
   return {
     ...listJson(d),
-    cancel_requested_by: d.view.cancelRequestedBy,
+    cancel_requested_by: d.cancelRequestedBy,
     approval: a
       ? {
           status: a.status,
