@@ -185,8 +185,8 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
       const page = await records.page(request.params.project, {
         limit: q.limit,
         offset: q.offset,
-        ...(q.environment !== undefined ? { environment: q.environment } : {}),
-        ...(q.status !== undefined ? { status: q.status } : {}),
+        environment: q.environment,
+        status: q.status,
       });
       return {
         deployments: page.items.map(listJson),

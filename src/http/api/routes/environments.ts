@@ -117,17 +117,17 @@ type Editable = Partial<{ [K in keyof typeof editable]: z.output<(typeof editabl
 
 function patchOf(b: Editable) {
   return {
-    ...(b.description !== undefined ? { description: b.description } : {}),
-    ...(b.external_url !== undefined ? { externalUrl: b.external_url } : {}),
-    ...(b.tier !== undefined ? { tier: b.tier } : {}),
-    ...(b.branch !== undefined ? { branch: b.branch } : {}),
-    ...(b.servers !== undefined ? { servers: b.servers } : {}),
-    ...(b.auto_stop_setting !== undefined ? { autoStopSetting: b.auto_stop_setting } : {}),
-    ...(b.auto_stop_at !== undefined ? { autoStopAt: b.auto_stop_at } : {}),
-    ...(b.commit_behavior !== undefined ? { commitBehaviour: b.commit_behavior } : {}),
-    ...(b.approvals_required !== undefined ? { approvalsRequired: b.approvals_required } : {}),
-    ...(b.approver_role !== undefined ? { approverRole: b.approver_role } : {}),
-    ...(b.approval_ttl_minutes !== undefined ? { approvalTtlMinutes: b.approval_ttl_minutes } : {}),
+    description: b.description,
+    externalUrl: b.external_url,
+    tier: b.tier,
+    branch: b.branch,
+    servers: b.servers,
+    autoStopSetting: b.auto_stop_setting,
+    autoStopAt: b.auto_stop_at,
+    commitBehaviour: b.commit_behavior,
+    approvalsRequired: b.approvals_required,
+    approverRole: b.approver_role,
+    approvalTtlMinutes: b.approval_ttl_minutes,
   };
 }
 
@@ -180,9 +180,9 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
       await access.require(actorOf(request), request.params.project, 'viewer');
       const q = request.query;
       const list = await environments.list(request.params.project, {
-        ...(q.name !== undefined ? { name: q.name } : {}),
-        ...(q.search !== undefined ? { search: q.search } : {}),
-        ...(q.states !== undefined ? { states: q.states } : {}),
+        name: q.name,
+        search: q.search,
+        states: q.states,
       });
       return list.map(environmentJsonOf);
     },
@@ -396,8 +396,8 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
       const q = request.query;
       const outcome = await deps.reviewApps.removeStopped(actor, request.params.project, {
         ...(q.before ? { before: q.before } : {}),
-        ...(q.limit !== undefined ? { limit: q.limit } : {}),
-        ...(q.dry_run !== undefined ? { dryRun: q.dry_run } : {}),
+        limit: q.limit,
+        dryRun: q.dry_run,
       });
       const out = (e: (typeof outcome.scheduled)[number]) => ({
         id: e.id,

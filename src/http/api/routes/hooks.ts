@@ -162,9 +162,9 @@ export function registerHookRoutes(api: ApiInstance, deps: ApiDeps): void {
         script: b.script,
         action: actionOf(b)!,
         timing: b.timing,
-        ...(b.runAs !== undefined ? { runAs: b.runAs } : {}),
-        ...(b.sequence !== undefined ? { sequence: b.sequence } : {}),
-        ...(b.servers !== undefined ? { servers: b.servers } : {}),
+        runAs: b.runAs,
+        sequence: b.sequence,
+        servers: b.servers,
       });
       reply.code(201);
       return { hook: json(created) };
@@ -182,13 +182,13 @@ export function registerHookRoutes(api: ApiInstance, deps: ApiDeps): void {
       const b = request.body;
       const action = actionOf(b);
       const updated = await hooks.update(actor, request.params.project, request.params.hook, {
-        ...(b.name !== undefined ? { name: b.name } : {}),
-        ...(b.script !== undefined ? { script: b.script } : {}),
+        name: b.name,
+        script: b.script,
         ...(action !== undefined ? { action } : {}),
-        ...(b.timing !== undefined ? { timing: b.timing } : {}),
-        ...(b.runAs !== undefined ? { runAs: b.runAs } : {}),
-        ...(b.sequence !== undefined ? { sequence: b.sequence } : {}),
-        ...(b.servers !== undefined ? { servers: b.servers } : {}),
+        timing: b.timing,
+        runAs: b.runAs,
+        sequence: b.sequence,
+        servers: b.servers,
       });
       return { hook: json(updated) };
     },

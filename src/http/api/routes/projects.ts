@@ -148,13 +148,11 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
         repository: b.repository,
         ...(b.provider ? { provider: b.provider } : {}),
         ...(b.branch ? { branch: b.branch } : {}),
-        ...(b.retain_deployments !== undefined ? { releasesToKeep: b.retain_deployments } : {}),
-        ...(b.install_command !== undefined ? { installCommand: b.install_command } : {}),
-        ...(b.health_check_url !== undefined ? { healthCheckUrl: b.health_check_url } : {}),
-        ...(b.rollback_on_health_failure !== undefined
-          ? { rollbackOnHealthFailure: b.rollback_on_health_failure }
-          : {}),
-        ...(b.push_to_deploy !== undefined ? { pushToDeploy: b.push_to_deploy } : {}),
+        releasesToKeep: b.retain_deployments,
+        installCommand: b.install_command,
+        healthCheckUrl: b.health_check_url,
+        rollbackOnHealthFailure: b.rollback_on_health_failure,
+        pushToDeploy: b.push_to_deploy,
       });
       reply.code(201);
       return { project: json(created) };
@@ -194,13 +192,11 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
       await access.require(actor, request.params.project, 'admin', 'change the project');
       const b = request.body;
       const updated = await projects.update(actor, request.params.project, {
-        ...(b.name !== undefined ? { name: b.name } : {}),
-        ...(b.retain_deployments !== undefined ? { releasesToKeep: b.retain_deployments } : {}),
-        ...(b.install_command !== undefined ? { installCommand: b.install_command } : {}),
-        ...(b.health_check_url !== undefined ? { healthCheckUrl: b.health_check_url } : {}),
-        ...(b.rollback_on_health_failure !== undefined
-          ? { rollbackOnHealthFailure: b.rollback_on_health_failure }
-          : {}),
+        name: b.name,
+        releasesToKeep: b.retain_deployments,
+        installCommand: b.install_command,
+        healthCheckUrl: b.health_check_url,
+        rollbackOnHealthFailure: b.rollback_on_health_failure,
       });
       return { project: json(updated) };
     },
@@ -227,10 +223,10 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
       await access.require(actor, request.params.project, 'admin', 'change the project');
       const b = request.body;
       const updated = await projects.updateSource(actor, request.params.project, {
-        ...(b.provider !== undefined ? { provider: b.provider } : {}),
-        ...(b.repository !== undefined ? { repository: b.repository } : {}),
-        ...(b.branch !== undefined ? { branch: b.branch } : {}),
-        ...(b.push_to_deploy !== undefined ? { pushToDeploy: b.push_to_deploy } : {}),
+        provider: b.provider,
+        repository: b.repository,
+        branch: b.branch,
+        pushToDeploy: b.push_to_deploy,
       });
       return { project: json(updated) };
     },

@@ -71,10 +71,10 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
       const b = request.body;
       const clone = await deps.reviewApps.clone(actor, request.params.project, request.params.environment, {
         targetBranch: b.targetBranch,
-        ...(b.name !== undefined ? { name: b.name } : {}),
-        ...(b.targetType !== undefined ? { targetType: b.targetType } : {}),
-        ...(b.autoDestroy !== undefined ? { autoDestroy: b.autoDestroy } : {}),
-        ...(b.servers !== undefined ? { servers: b.servers } : {}),
+        name: b.name,
+        targetType: b.targetType,
+        autoDestroy: b.autoDestroy,
+        servers: b.servers,
       });
       reply.code(201);
       return environmentJsonOf(clone);
@@ -181,9 +181,9 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
       const b = request.body;
       const outcome = await deps.promotions.promote(actor, project, request.params.environment, {
         targetStage: b.targetStage,
-        ...(b.target !== undefined ? { target: b.target } : {}),
-        ...(b.forcePromote !== undefined ? { forcePromote: b.forcePromote } : {}),
-        ...(b.confirm !== undefined ? { confirm: b.confirm } : {}),
+        target: b.target,
+        forcePromote: b.forcePromote,
+        confirm: b.confirm,
       });
       reply.code(202);
       return {
@@ -332,9 +332,9 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
       const b = request.body;
       const result = await deps.statuses.report(actor, request.params.project, request.params.sha, {
         state: b.state,
-        ...(b.context !== undefined ? { context: b.context } : {}),
-        ...(b.description !== undefined ? { description: b.description } : {}),
-        ...(b.target_url !== undefined ? { targetUrl: b.target_url } : {}),
+        context: b.context,
+        description: b.description,
+        targetUrl: b.target_url,
       });
       reply.code(201);
       return statusesOf(result);

@@ -147,11 +147,9 @@ export function registerServerRoutes(api: ApiInstance, deps: ApiDeps): void {
         host: b.host ?? 'localhost',
         connectAs: b.connectAs ?? 'slipway',
         deployPath: b.deploymentPath,
-        ...(b.port !== undefined ? { port: b.port } : {}),
-        ...(b.transport !== undefined ? { transport: b.transport } : {}),
-        ...(b.receivesCodeDeployments !== undefined
-          ? { receivesCodeDeployments: b.receivesCodeDeployments }
-          : {}),
+        port: b.port,
+        transport: b.transport,
+        receivesCodeDeployments: b.receivesCodeDeployments,
       });
       reply.code(201);
       return { server: serverJsonOf(created) };
@@ -179,15 +177,13 @@ export function registerServerRoutes(api: ApiInstance, deps: ApiDeps): void {
       const b = request.body;
       await checkTransport(actor, b.transport);
       const updated = await servers.update(actor, request.params.project, request.params.server, {
-        ...(b.name !== undefined ? { name: b.name } : {}),
-        ...(b.host !== undefined ? { host: b.host } : {}),
-        ...(b.port !== undefined ? { port: b.port } : {}),
-        ...(b.connectAs !== undefined ? { connectAs: b.connectAs } : {}),
-        ...(b.deploymentPath !== undefined ? { deployPath: b.deploymentPath } : {}),
-        ...(b.transport !== undefined ? { transport: b.transport } : {}),
-        ...(b.receivesCodeDeployments !== undefined
-          ? { receivesCodeDeployments: b.receivesCodeDeployments }
-          : {}),
+        name: b.name,
+        host: b.host,
+        port: b.port,
+        connectAs: b.connectAs,
+        deployPath: b.deploymentPath,
+        transport: b.transport,
+        receivesCodeDeployments: b.receivesCodeDeployments,
       });
       return { server: serverJsonOf(updated) };
     },
