@@ -60,7 +60,6 @@ export function createApiServices(options: {
     promotions: new PromotionService(
       orm,
       deployments,
-      views,
       access,
       new TestGate(statuses),
       new CommitResolver(),

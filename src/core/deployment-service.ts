@@ -36,6 +36,8 @@ export interface PromoteRequest {
   to: string;
   /** Skips the test gates (the caller checked the admin role); recorded on the deployment and audited. */
   force?: boolean;
+  /** The commit the caller's gates were checked for: refused if another one is live by now. */
+  expectedCommit?: string;
 }
 
 export interface RollbackRequest {
@@ -85,27 +87,25 @@ export class DeploymentService {
         `Promote from one environment to another: both are ${source.name}.`,
       );
     }
-    const live = await em.findOne(
-      Deployment,
-      {
-        environment: source,
-        status: 'finished',
-        kind: { $in: ['deploy', 'promote'] },
-        commitHash: { $ne: null },
-      },
-      { orderBy: { finishedAt: 'desc' } },
-    );
-    if (!live?.commitHash) {
+    const live = await liveCommit(em, source);
+    if (!live) {
       throw new SlipwayError(
         'conflict',
         `Nothing is live on ${source.name} yet: deploy it first, then promote.`,
       );
     }
+    if (request.expectedCommit && request.expectedCommit !== live) {
+      // The gates were passed for another commit: a deploy to the source finished meanwhile.
+      throw new SlipwayError(
+        'conflict',
+        `${source.name} changed while you promoted (${request.expectedCommit.slice(0, 8)} → ${live.slice(0, 8)}): promote again.`,
+      );
+    }
     await this.checkDeployable(em, actor, target);
     return this.create(em, actor, project, target, {
       kind: 'promote',
-      ref: live.commitHash,
-      commitHash: live.commitHash,
+      ref: live,
+      commitHash: live,
       promotedFrom: source,
       forced: request.force === true,
     });
@@ -298,4 +298,19 @@ export async function findDeployment(em: EntityManager, idOrNumber: string): Pro
     : null;
   if (!deployment) throw new SlipwayError('not_found', `There is no deployment ${idOrNumber}.`);
   return deployment;
+}
+
+/** What is live on an environment: the commit of its last finished deploy or promote. */
+export async function liveCommit(em: EntityManager, environment: IEnvironment): Promise<string | null> {
+  const live = await em.findOne(
+    Deployment,
+    {
+      environment,
+      status: 'finished',
+      kind: { $in: ['deploy', 'promote'] },
+      commitHash: { $ne: null },
+    },
+    { orderBy: { finishedAt: 'desc' }, fields: ['commitHash'] },
+  );
+  return live?.commitHash ?? null;
 }

@@ -12,8 +12,7 @@ import type { AccessPolicy } from './access-policy.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import type { CommitResolver } from './commit-resolver.js';
-import type { DeploymentService } from './deployment-service.js';
-import type { DeploymentViews } from './deployment-views.js';
+import { type DeploymentService, liveCommit } from './deployment-service.js';
 import { findEnvironment, findProject } from './lookup.js';
 import { findEnvironmentByKey } from './resource-lookup.js';
 import type { SecretBox } from './secret-box.js';
@@ -50,7 +49,6 @@ export class PromotionService {
   constructor(
     private readonly orm: Orm,
     private readonly deployments: DeploymentService,
-    private readonly views: DeploymentViews,
     private readonly access: AccessPolicy,
     private readonly gate: TestGate,
     private readonly resolver: CommitResolver,
@@ -106,7 +104,7 @@ export class PromotionService {
     input: { forcePromote?: boolean; confirm?: boolean },
   ): Promise<PromotionOutcome> {
     if (input.forcePromote) await this.access.require(actor, project.name, 'admin', 'force a promotion');
-    const live = (await this.views.environment(project.name, source.name)).liveCommit;
+    const live = await liveCommit(em, source);
     if (!live) {
       throw new SlipwayError(
         'refused',
@@ -141,6 +139,7 @@ export class PromotionService {
       from: source.name,
       to: target.name,
       force: forced,
+      expectedCommit: live,
     });
     if (forced) await audit('deployment.promote.force', 'ok');
     return {
@@ -172,7 +171,7 @@ export class PromotionService {
       environment.branch,
       this.secrets.open(project.sshPrivateKey, SECRET_PURPOSE.projectSshKey),
     );
-    const live = (await this.views.environment(project.name, environment.name)).liveCommit;
+    const live = await liveCommit(em, environment);
     if (live === head.hash) {
       throw new SlipwayError(
         'refused',

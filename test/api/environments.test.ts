@@ -362,6 +362,18 @@ describe('REST API: environments (GitLab) and promotions (the promotion platform
     );
     expect(statuses.body).toMatchObject({ state: 'failure' });
     expect(statuses.body.statuses).toHaveLength(2);
+
+    // Gates passed for one commit never let another through: if the source's live commit
+    // changed after the gate was read, the promotion is refused and nothing is created.
+    const settled = await count();
+    const stale = api.repo.commits[0]!;
+    await expect(
+      api.stack.slipway.services.deployments.requestPromote(
+        { memberId: null, name: 'test', source: 'test' },
+        { project: 'app', from: 'staging', to: 'production', expectedCommit: stale },
+      ),
+    ).rejects.toThrow(`staging changed while you promoted (${stale.slice(0, 8)} → ${sha.slice(0, 8)})`);
+    expect(await count()).toBe(settled);
   });
 
   it('a warn gate asks to confirm; demotion works the same way', async () => {
