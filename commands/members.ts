@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineCommand, nameArg, positional } from '../src/chat/command.js';
-import { ROLES } from '../src/db/entities/index.js';
 import { SlipwayError } from '../src/errors.js';
+import { ROLES } from '../src/vocabulary.js';
 
 const role = z.enum(ROLES, { error: `<role> must be one of ${ROLES.join(', ')}` });
 const list = positional(['project'], z.object({ project: nameArg('<project>') }));

@@ -2,9 +2,8 @@ import { parseArgs } from 'node:util';
 import { openAdminServices } from './admin-services.js';
 import type { Config } from './config.js';
 import type { ChatIdentityRef } from './core/access-policy.js';
-import { API_SCOPES } from './core/api-scopes.js';
-import { CHAT_PLATFORMS, type ChatPlatform } from './db/entities/index.js';
 import { SlipwayError } from './errors.js';
+import { API_SCOPES, CHAT_PLATFORMS, type ChatPlatform } from './vocabulary.js';
 
 export const TOKEN_USAGE = [
   'slipway token create --scopes <scope,…|all|none> [--name <name>] [--member <platform:workspace:user>] [--expires-in-days <n>]',

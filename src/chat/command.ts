@@ -7,8 +7,8 @@ import type { DeploymentViews } from '../core/deployment-views.js';
 import type { HeartbeatService } from '../core/heartbeat-service.js';
 import type { LockService } from '../core/lock-service.js';
 import type { PromotionService } from '../core/promotion-service.js';
-import type { Role } from '../db/entities/index.js';
 import { SlipwayError } from '../errors.js';
+import type { Role } from '../vocabulary.js';
 import type { ChatUser, CommandResult, Invocation } from './model.js';
 
 /** The core services commands call. */

@@ -2,7 +2,7 @@
  * The neutral chat model (DESIGN.md §1, §5): what every adapter turns its platform's requests
  * into, and the replies every adapter renders. Nothing here knows a platform SDK or the ORM.
  */
-import type { ChatPlatform } from '../db/entities/index.js';
+import type { ChatPlatform } from '../vocabulary.js';
 
 /** A person on a chat platform. */
 export interface ChatUser {

@@ -1,17 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { withConstraintErrors } from '../db/constraint-errors.js';
-import {
-  ChatIdentity,
-  type ChatPlatform,
-  type IProject,
-  Member,
-  Project,
-  ProjectRole,
-  type Role,
-  roleAtLeast,
-} from '../db/entities/index.js';
+import { ChatIdentity, type IProject, Member, Project, ProjectRole } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { SlipwayError } from '../errors.js';
+import { type ChatPlatform, type Role, roleAtLeast } from '../vocabulary.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import { findProject } from './lookup.js';

@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ApiToken, type IApiToken, Member, roleAtLeast } from '../db/entities/index.js';
+import { ApiToken, type IApiToken, Member } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { SlipwayError } from '../errors.js';
+import { type ApiScope, isApiScope, roleAtLeast } from '../vocabulary.js';
 import type { AccessPolicy, ChatIdentityRef } from './access-policy.js';
 import type { Actor } from './actor.js';
-import { type ApiScope, isApiScope } from './api-scopes.js';
 import { recordAudit } from './audit-log.js';
 
 /** `slw_` + 43 base64url characters (256 random bits). */

@@ -7,10 +7,10 @@ import {
   Deployment,
   type IApprovalRequest,
   type PostedMessage,
-  roleAtLeast,
 } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { SlipwayError } from '../errors.js';
+import { roleAtLeast } from '../vocabulary.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';

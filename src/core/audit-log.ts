@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { AuditEvent, type AuditResult } from '../db/entities/index.js';
+import { AuditEvent } from '../db/entities/index.js';
+import type { AuditResult } from '../vocabulary.js';
 import type { Actor } from './actor.js';
 
 export interface AuditEntry {

@@ -1,12 +1,7 @@
-import {
-  Deployment,
-  type DeploymentStatus,
-  DeploymentStep,
-  type IDeployment,
-  type StepStatus,
-} from '../db/entities/index.js';
+import { Deployment, DeploymentStep, type IDeployment } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { SlipwayError } from '../errors.js';
+import type { DeploymentStatus, StepStatus } from '../vocabulary.js';
 import { findDeployment } from './deployment-service.js';
 import type { ApprovalView, DeploymentViews } from './deployment-views.js';
 import { findProject } from './lookup.js';

@@ -3,7 +3,6 @@ import { withConstraintErrors } from '../db/constraint-errors.js';
 import {
   ApprovalRequest,
   Deployment,
-  type DeploymentKind,
   type IDeployment,
   type IEnvironment,
   type IProject,
@@ -13,6 +12,7 @@ import type { Orm } from '../db/orm.js';
 import { validateRef, validateReleaseName } from '../engine/index.js';
 import { SlipwayError } from '../errors.js';
 import type { DeploymentQueue } from '../jobs/deployment-queue.js';
+import type { DeploymentKind } from '../vocabulary.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import type { CommitResolver } from './commit-resolver.js';

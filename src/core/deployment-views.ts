@@ -5,11 +5,10 @@ import {
   Deployment,
   DeploymentStep,
   Environment,
-  type EnvironmentTier,
   type IDeployment,
-  type StepStatus,
 } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
+import type { EnvironmentTier, StepStatus } from '../vocabulary.js';
 import { findDeployment } from './deployment-service.js';
 import { findEnvironment, findProject } from './lookup.js';
 

@@ -1,22 +1,24 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { withConstraintErrors } from '../db/constraint-errors.js';
 import {
-  ACTIVE_DEPLOYMENT_STATUSES,
   ApprovalRequest,
-  type CommitBehaviour,
   Deployment,
   Environment,
-  type EnvironmentState,
-  type EnvironmentTier,
   type IDeployment,
   type IEnvironment,
   type IProject,
   Lock,
-  type Role,
 } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { validateRef } from '../engine/index.js';
 import { SlipwayError } from '../errors.js';
+import {
+  ACTIVE_DEPLOYMENT_STATUSES,
+  type CommitBehaviour,
+  type EnvironmentState,
+  type EnvironmentTier,
+  type Role,
+} from '../vocabulary.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import { findProject } from './lookup.js';

@@ -1,6 +1,7 @@
-import { Hook, type HookAction, type HookTiming, type IHook } from '../db/entities/index.js';
+import { Hook, type IHook } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { SlipwayError } from '../errors.js';
+import type { HookAction, HookTiming } from '../vocabulary.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import { findProject } from './lookup.js';

@@ -1,8 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { withConstraintErrors } from '../db/constraint-errors.js';
-import { type IEnvironment, type ILock, Lock, roleAtLeast } from '../db/entities/index.js';
+import { type IEnvironment, type ILock, Lock } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { SlipwayError } from '../errors.js';
+import { roleAtLeast } from '../vocabulary.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { DeploymentKind, DeploymentStatus } from '../db/entities/index.js';
+import type { DeploymentKind, DeploymentStatus } from '../vocabulary.js';
 import { type DeploymentSnapshot, deploymentSubject, type NewNotice } from './notice-events.js';
 import type { NoticeEmitter } from './notice-outbox.js';
 

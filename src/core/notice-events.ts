@@ -1,4 +1,4 @@
-import type { DeploymentKind, DeploymentStatus } from '../db/entities/index.js';
+import type { DeploymentKind, DeploymentStatus } from '../vocabulary.js';
 
 /**
  * What Slipway tells channels about (DESIGN.md §3 "Notification channel"). A channel subscribes

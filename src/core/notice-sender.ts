@@ -1,4 +1,5 @@
-import type { NotificationPlatform, PostedNoticeRef } from '../db/entities/index.js';
+import type { PostedNoticeRef } from '../db/entities/index.js';
+import type { NotificationPlatform } from '../vocabulary.js';
 import type { NoticeEvent } from './notice-events.js';
 
 /** Where a channel's notices go; sealed at rest (webhook URLs are secrets). */

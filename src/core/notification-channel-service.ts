@@ -3,14 +3,13 @@ import { z } from 'zod';
 import { withConstraintErrors } from '../db/constraint-errors.js';
 import {
   type INotificationChannel,
-  NOTIFICATION_PLATFORMS,
   NotificationChannel,
   NotificationDelivery,
-  type NotificationPlatform,
 } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { SlipwayError } from '../errors.js';
 import type { NotificationQueue } from '../jobs/notification-queue.js';
+import { NOTIFICATION_PLATFORMS, type NotificationPlatform } from '../vocabulary.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import { findProject } from './lookup.js';

@@ -1,4 +1,4 @@
-import type { NotificationPlatform } from '../db/entities/index.js';
+import type { NotificationPlatform } from '../vocabulary.js';
 
 /** How hard and how fast the delivery worker tries. */
 export interface DeliveryPolicy {

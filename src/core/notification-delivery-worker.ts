@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { NotificationPlatform, PostedNoticeRef } from '../db/entities/index.js';
+import type { PostedNoticeRef } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import type { NotificationQueue } from '../jobs/notification-queue.js';
 import type { Logger } from '../logger.js';
+import type { NotificationPlatform } from '../vocabulary.js';
 import { SYSTEM_ACTOR } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import type { NoticeEvent } from './notice-events.js';

@@ -1,6 +1,7 @@
-import { Deployment, Environment, type EnvironmentTier, Lock, type TestGates } from '../db/entities/index.js';
+import { Deployment, Environment, Lock, type TestGates } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { SlipwayError } from '../errors.js';
+import type { EnvironmentTier } from '../vocabulary.js';
 import type { CombinedState, CommitStatusService } from './commit-status-service.js';
 import { type DeploymentSummary, deploymentSummary } from './environment-service.js';
 import { findProject } from './lookup.js';

@@ -1,20 +1,19 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { withConstraintErrors } from '../db/constraint-errors.js';
 import {
-  ACTIVE_DEPLOYMENT_STATUSES,
   Deployment,
   Environment,
   type IProject,
   LinkedFolder,
   Project,
   ProjectRole,
-  type RepositoryProvider,
   Server,
   type TestGates,
 } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { validateRef, validateRepository } from '../engine/index.js';
 import { SlipwayError } from '../errors.js';
+import { ACTIVE_DEPLOYMENT_STATUSES, type RepositoryProvider } from '../vocabulary.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';

@@ -1,21 +1,14 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { withConstraintErrors } from '../db/constraint-errors.js';
 import {
-  type CommitBehaviour,
   Environment,
-  type EnvironmentTier,
   Hook,
-  type HookAction,
-  type HookTiming,
   type IEnvironment,
   type IProject,
   type IServer,
   LinkedFolder,
   Project,
-  type RepositoryProvider,
-  type Role,
   Server,
-  type ServerTransport,
   type TestGates,
 } from '../db/entities/index.js';
 import {
@@ -26,6 +19,15 @@ import {
   validateServer,
 } from '../engine/index.js';
 import { SlipwayError } from '../errors.js';
+import type {
+  CommitBehaviour,
+  EnvironmentTier,
+  HookAction,
+  HookTiming,
+  RepositoryProvider,
+  Role,
+  ServerTransport,
+} from '../vocabulary.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import type { SecretBox } from './secret-box.js';

@@ -1,13 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import {
-  Environment,
-  type EnvironmentTier,
-  type IDeployment,
-  type IEnvironment,
-  type IProject,
-} from '../db/entities/index.js';
+import { Environment, type IDeployment, type IEnvironment, type IProject } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { SlipwayError } from '../errors.js';
+import type { EnvironmentTier } from '../vocabulary.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';

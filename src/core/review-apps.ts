@@ -1,7 +1,8 @@
-import { Deployment, Environment, type EnvironmentTier } from '../db/entities/index.js';
+import { Deployment, Environment } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { validateRef } from '../engine/index.js';
 import { SlipwayError } from '../errors.js';
+import type { EnvironmentTier } from '../vocabulary.js';
 import type { Actor } from './actor.js';
 import type { EnvironmentService, EnvironmentView } from './environment-service.js';
 import { findProject } from './lookup.js';

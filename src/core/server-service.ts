@@ -1,16 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { withConstraintErrors } from '../db/constraint-errors.js';
-import {
-  ACTIVE_DEPLOYMENT_STATUSES,
-  Deployment,
-  Environment,
-  type IServer,
-  Server,
-  type ServerTransport,
-} from '../db/entities/index.js';
+import { Deployment, Environment, type IServer, Server } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { validateServer } from '../engine/index.js';
 import { SlipwayError } from '../errors.js';
+import { ACTIVE_DEPLOYMENT_STATUSES, type ServerTransport } from '../vocabulary.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import { planServer } from './deployment-plan-builder.js';

@@ -1,4 +1,5 @@
-import type { EnvironmentTier, IProject, TestGateMode } from '../db/entities/index.js';
+import type { IProject } from '../db/entities/index.js';
+import type { EnvironmentTier, TestGateMode } from '../vocabulary.js';
 import type { CombinedState, CommitStatusService } from './commit-status-service.js';
 
 export interface GateVerdict {

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ApiScope } from '../../src/core/api-scopes.js';
-import { API_SCOPES } from '../../src/core/api-scopes.js';
-import { Deployment, type IDeployment, type Role } from '../../src/db/entities/index.js';
+import { Deployment, type IDeployment } from '../../src/db/entities/index.js';
+import type { ApiScope, Role } from '../../src/vocabulary.js';
+import { API_SCOPES } from '../../src/vocabulary.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { runCommand } from '../harness/run-command.js';
 import { startChatSlipway } from '../support/chat-stack.js';

@@ -1,7 +1,7 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_SCOPES } from '../../src/core/api-scopes.js';
 import { registeredApiRoutes } from '../../src/http/api/index.js';
+import { API_SCOPES } from '../../src/vocabulary.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { type ApiStack, startApiStack } from './api-harness.js';
 

@@ -5,7 +5,6 @@ import {
   Approval,
   ApprovalRequest,
   Deployment,
-  type DeploymentStatus,
   Environment,
   Heartbeat,
   Lock,
@@ -13,6 +12,7 @@ import {
 } from '../../src/db/entities/index.js';
 import type { Orm } from '../../src/db/orm.js';
 import { SlipwayError } from '../../src/errors.js';
+import type { DeploymentStatus } from '../../src/vocabulary.js';
 import { createTestDatabase, openTestOrm, type TestDatabase } from '../support/database.js';
 import { seedProject } from '../support/fixtures.js';
 

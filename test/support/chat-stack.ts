@@ -5,9 +5,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { loadConfig } from '../../src/config.js';
 import type { Actor } from '../../src/core/actor.js';
 import { SECRET_PURPOSE } from '../../src/core/secret-purposes.js';
-import { Deployment, type IDeployment, type Role } from '../../src/db/entities/index.js';
+import { Deployment, type IDeployment } from '../../src/db/entities/index.js';
 import { createLogger } from '../../src/logger.js';
 import { type Slipway, startSlipway } from '../../src/main.js';
+import type { Role } from '../../src/vocabulary.js';
 import type { SshHosts } from '../harness/sshd.js';
 import type { TestDatabase } from './database.js';
 

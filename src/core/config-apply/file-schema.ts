@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isSafeRef, validateRef } from '../../engine/index.js';
 import {
   CHAT_PLATFORMS,
   COMMIT_BEHAVIOURS,
@@ -9,8 +10,7 @@ import {
   REPOSITORY_PROVIDERS,
   ROLES,
   TEST_GATE_MODES,
-} from '../../db/entities/index.js';
-import { isSafeRef, validateRef } from '../../engine/index.js';
+} from '../../vocabulary.js';
 
 /**
  * The shape of `slipway.yml`. Fields left out take Slipway's defaults; a list left out

@@ -1,7 +1,7 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { APPROVAL_DECISIONS, APPROVAL_REQUEST_STATUSES, ROLES } from '../../vocabulary.js';
 import { createdAt, uuidPrimaryKey } from './common.js';
 import { Deployment } from './deployment.js';
-import { APPROVAL_DECISIONS, APPROVAL_REQUEST_STATUSES, ROLES } from './enums.js';
 import { Member } from './member.js';
 
 export interface PostedMessage {

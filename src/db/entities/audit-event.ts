@@ -1,5 +1,5 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { AUDIT_RESULTS } from './enums.js';
+import { AUDIT_RESULTS } from '../../vocabulary.js';
 
 /** Who did what, from where, when, with what result. Written once, never updated. */
 export const AuditEvent = defineEntity({

@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { DEPLOYMENT_KINDS, DEPLOYMENT_STATUSES, STEP_STATUSES } from '../../vocabulary.js';
 import { createdAt, uuidPrimaryKey } from './common.js';
-import { DEPLOYMENT_KINDS, DEPLOYMENT_STATUSES, STEP_STATUSES } from './enums.js';
 import { Environment } from './environment.js';
 import { Member } from './member.js';
 import { Project } from './project.js';

@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { COMMIT_BEHAVIOURS, ENVIRONMENT_STATES, ENVIRONMENT_TIERS, ROLES } from '../../vocabulary.js';
 import { createdAt, updatedAt, uuidPrimaryKey } from './common.js';
-import { COMMIT_BEHAVIOURS, ENVIRONMENT_STATES, ENVIRONMENT_TIERS, ROLES } from './enums.js';
 import { Project } from './project.js';
 import { Server } from './server.js';
 

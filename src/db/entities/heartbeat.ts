@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { HEARTBEAT_STATUSES } from '../../vocabulary.js';
 import { createdAt, updatedAt, uuidPrimaryKey } from './common.js';
-import { HEARTBEAT_STATUSES } from './enums.js';
 import { Project } from './project.js';
 
 export const Heartbeat = defineEntity({

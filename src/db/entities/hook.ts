@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { HOOK_ACTIONS, HOOK_TIMINGS } from '../../vocabulary.js';
 import { createdAt, updatedAt, uuidPrimaryKey } from './common.js';
-import { HOOK_ACTIONS, HOOK_TIMINGS } from './enums.js';
 import { Project } from './project.js';
 import { Server } from './server.js';
 

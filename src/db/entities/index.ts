@@ -19,7 +19,6 @@ export * from './approval.js';
 export * from './audit-event.js';
 export * from './commit-status.js';
 export * from './deployment.js';
-export * from './enums.js';
 export * from './environment.js';
 export * from './heartbeat.js';
 export * from './hook.js';

@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { CHAT_PLATFORMS, ROLES } from '../../vocabulary.js';
 import { createdAt, uuidPrimaryKey } from './common.js';
-import { CHAT_PLATFORMS, ROLES } from './enums.js';
 import { Project } from './project.js';
 
 /** A person. They reach Slipway through one or more chat identities (or API tokens). */

@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { NOTIFICATION_PLATFORMS } from '../../vocabulary.js';
 import { createdAt, updatedAt, uuidPrimaryKey } from './common.js';
-import { NOTIFICATION_PLATFORMS } from './enums.js';
 import { Project } from './project.js';
 
 export const NotificationChannel = defineEntity({

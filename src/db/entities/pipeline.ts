@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { PIPELINE_STEP_KINDS } from '../../vocabulary.js';
 import { createdAt, uuidPrimaryKey } from './common.js';
-import { PIPELINE_STEP_KINDS } from './enums.js';
 import { Environment } from './environment.js';
 import { Project } from './project.js';
 

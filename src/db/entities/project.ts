@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { REPOSITORY_PROVIDERS, type TestGateMode } from '../../vocabulary.js';
 import { createdAt, updatedAt, uuidPrimaryKey } from './common.js';
-import { REPOSITORY_PROVIDERS, type TestGateMode } from './enums.js';
 
 export interface TestGates {
   staging: TestGateMode;

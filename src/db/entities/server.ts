@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { CONNECTION_STATUSES, SERVER_TRANSPORTS } from '../../vocabulary.js';
 import { createdAt, updatedAt, uuidPrimaryKey } from './common.js';
-import { CONNECTION_STATUSES, SERVER_TRANSPORTS } from './enums.js';
 import { Project } from './project.js';
 
 export const Server = defineEntity({

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../../core/actor.js';
-import { type ApiScope, isApiScope } from '../../core/api-scopes.js';
 import type { ApiPrincipal, ApiTokenService, AuthenticationFailure } from '../../core/api-token-service.js';
+import { type ApiScope, isApiScope } from '../../vocabulary.js';
 import { send } from './errors.js';
 
 declare module 'fastify' {

@@ -9,7 +9,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { API_SCOPES } from '../../core/api-scopes.js';
+import { API_SCOPES } from '../../vocabulary.js';
 import { registerTokenCheck } from './auth.js';
 import type { ApiDeps, ApiSettings } from './deps.js';
 import { registerApiErrors, send } from './errors.js';

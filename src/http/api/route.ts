@@ -7,8 +7,7 @@ import type {
 } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import type { ApiScope } from '../../core/api-scopes.js';
-import type { Role } from '../../db/entities/index.js';
+import type { ApiScope, Role } from '../../vocabulary.js';
 import { ERROR_RESPONSES } from './errors.js';
 
 /** A fastify instance whose routes are typed from their zod schemas. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DeploymentSummary } from '../../core/environment-service.js';
-import { DEPLOYMENT_STATUSES, ENVIRONMENT_TIERS, ROLES } from '../../db/entities/index.js';
 import { isSafeRef, validateRef } from '../../engine/index.js';
+import { DEPLOYMENT_STATUSES, ENVIRONMENT_TIERS, ROLES } from '../../vocabulary.js';
 import { apiSchemas } from './registry.js';
 
 /** Names of projects, environments and servers: what the paths and bodies carry. */

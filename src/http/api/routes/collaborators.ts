@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { MemberRoleRow } from '../../../core/access-policy.js';
-import { CHAT_PLATFORMS } from '../../../db/entities/index.js';
 import { SlipwayError } from '../../../errors.js';
+import { CHAT_PLATFORMS } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { apiSchemas } from '../registry.js';

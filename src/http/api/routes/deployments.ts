@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DeploymentDetail, DeploymentListItem } from '../../../core/deployment-records.js';
-import { DEPLOYMENT_STATUSES, STEP_STATUSES } from '../../../db/entities/index.js';
 import { isReleaseName } from '../../../engine/index.js';
+import { DEPLOYMENT_STATUSES, STEP_STATUSES } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { apiSchemas } from '../registry.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EnvironmentView } from '../../../core/environment-service.js';
-import { COMMIT_BEHAVIOURS, ENVIRONMENT_STATES } from '../../../db/entities/index.js';
+import { COMMIT_BEHAVIOURS, ENVIRONMENT_STATES } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { apiSchemas } from '../registry.js';

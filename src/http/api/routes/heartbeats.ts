@@ -5,7 +5,7 @@ import {
   type HeartbeatView,
   heartbeatInputSchema,
 } from '../../../core/heartbeat-service.js';
-import { HEARTBEAT_STATUSES } from '../../../db/entities/index.js';
+import { HEARTBEAT_STATUSES } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import { apiSchemas } from '../registry.js';
 import { type ApiInstance, operation } from '../route.js';

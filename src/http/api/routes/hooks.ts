@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { HookView } from '../../../core/hook-service.js';
-import { HOOK_ACTIONS, HOOK_TIMINGS, type HookAction } from '../../../db/entities/index.js';
+import { HOOK_ACTIONS, HOOK_TIMINGS, type HookAction } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { apiSchemas } from '../registry.js';

@@ -6,7 +6,7 @@ import {
   notificationChannelInputSchema,
   notificationChannelPatchSchema,
 } from '../../../core/notification-channel-service.js';
-import { NOTIFICATION_PLATFORMS } from '../../../db/entities/index.js';
+import { NOTIFICATION_PLATFORMS } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import { apiSchemas } from '../registry.js';
 import { type ApiInstance, operation } from '../route.js';

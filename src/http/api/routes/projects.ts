@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ProjectView } from '../../../core/project-service.js';
-import { REPOSITORY_PROVIDERS, TEST_GATE_MODES } from '../../../db/entities/index.js';
+import { REPOSITORY_PROVIDERS, TEST_GATE_MODES } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { apiSchemas } from '../registry.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ServerView } from '../../../core/server-service.js';
-import { CONNECTION_STATUSES, SERVER_TRANSPORTS } from '../../../db/entities/index.js';
+import { CONNECTION_STATUSES, SERVER_TRANSPORTS } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { apiSchemas } from '../registry.js';

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { API_SCOPES } from '../../../core/api-scopes.js';
 import type { ApiTokenView } from '../../../core/api-token-service.js';
-import { CHAT_PLATFORMS } from '../../../db/entities/index.js';
 import { SlipwayError } from '../../../errors.js';
+import { API_SCOPES, CHAT_PLATFORMS } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { apiSchemas } from '../registry.js';

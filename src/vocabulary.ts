@@ -1,4 +1,8 @@
-/** The closed vocabularies of the domain (DESIGN.md §3), shared by entities, API and chat. */
+/**
+ * The closed vocabularies of the domain (DESIGN.md §3): the words every layer shares. It sits
+ * below everything — the entities import it, not the other way round — so chat, commands, the
+ * REST API and the adapters can speak of roles, statuses and platforms without the ORM.
+ */
 export const REPOSITORY_PROVIDERS = ['github', 'gitlab', 'bitbucket', 'git'] as const;
 export const TEST_GATE_MODES = ['block', 'warn'] as const;
 export const SERVER_TRANSPORTS = ['ssh', 'local'] as const;
@@ -51,4 +55,33 @@ export type AuditResult = (typeof AUDIT_RESULTS)[number];
 
 export function roleAtLeast(held: Role, needed: Role): boolean {
   return ROLES.indexOf(held) >= ROLES.indexOf(needed);
+}
+
+/**
+ * What an API token may change (Envoyer's scopes). Every GET needs only a valid token;
+ * `*:create` covers creating and updating. Roles still apply on top: a token acts as its
+ * member, so a scope never grants more than the member's role on the project allows.
+ */
+export const API_SCOPES = [
+  'projects:create',
+  'projects:delete',
+  'servers:create',
+  'servers:delete',
+  'environments:create',
+  'environments:delete',
+  'hooks:create',
+  'hooks:delete',
+  'deployments:create',
+  'deployments:delete',
+  'heartbeats:create',
+  'heartbeats:delete',
+  'notifications:create',
+  'notifications:delete',
+  'collaborators:create',
+  'collaborators:delete',
+] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+
+export function isApiScope(value: string): value is ApiScope {
+  return (API_SCOPES as readonly string[]).includes(value);
 }
