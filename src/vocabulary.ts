@@ -33,6 +33,8 @@ export const HEARTBEAT_STATUSES = ['new', 'healthy', 'missing'] as const;
 export const NOTIFICATION_PLATFORMS = ['slack', 'discord', 'teams', 'webhook', 'email'] as const;
 export const CHAT_PLATFORMS = ['slack', 'discord', 'teams', 'web'] as const;
 export const PIPELINE_STEP_KINDS = ['deploy', 'confirmation', 'run-smoke', 'webhook-trigger'] as const;
+/** A commit's test result as CI reports it (GitHub's commit-status states). */
+export const COMMIT_STATUS_STATES = ['pending', 'success', 'failure', 'error'] as const;
 export const AUDIT_RESULTS = ['ok', 'refused', 'failed'] as const;
 
 export type RepositoryProvider = (typeof REPOSITORY_PROVIDERS)[number];
@@ -51,6 +53,7 @@ export type HeartbeatStatus = (typeof HEARTBEAT_STATUSES)[number];
 export type NotificationPlatform = (typeof NOTIFICATION_PLATFORMS)[number];
 export type ChatPlatform = (typeof CHAT_PLATFORMS)[number];
 export type PipelineStepKind = (typeof PIPELINE_STEP_KINDS)[number];
+export type CommitStatusState = (typeof COMMIT_STATUS_STATES)[number];
 export type AuditResult = (typeof AUDIT_RESULTS)[number];
 
 export function roleAtLeast(held: Role, needed: Role): boolean {

@@ -1,7 +1,8 @@
 import { withConstraintErrors } from '../db/constraint-errors.js';
-import { CommitStatus, type CommitStatusState, type IProject } from '../db/entities/index.js';
+import { CommitStatus, type IProject } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
 import { SlipwayError } from '../errors.js';
+import type { CommitStatusState } from '../vocabulary.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
 import { findProject } from './lookup.js';

@@ -1,9 +1,7 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { COMMIT_STATUS_STATES } from '../../vocabulary.js';
 import { createdAt, updatedAt, uuidPrimaryKey } from './common.js';
 import { Project } from './project.js';
-
-export const COMMIT_STATUS_STATES = ['pending', 'success', 'failure', 'error'] as const;
-export type CommitStatusState = (typeof COMMIT_STATUS_STATES)[number];
 
 /**
  * A test result for a commit, reported by CI (GitHub's commit statuses: one state per

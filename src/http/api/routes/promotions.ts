@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { COMMIT_STATUS_STATES } from '../../../db/entities/index.js';
-import { COMMIT_BEHAVIOURS, TEST_GATE_MODES } from '../../../vocabulary.js';
+import { COMMIT_BEHAVIOURS, COMMIT_STATUS_STATES, TEST_GATE_MODES } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { type ApiInstance, operation } from '../route.js';
