@@ -2,8 +2,11 @@ import { z } from 'zod';
 import { defineCommand, nameArg, parseDuration, positional } from '../src/chat/command.js';
 import type { ReplyField } from '../src/chat/model.js';
 import { utc } from '../src/chat/replies.js';
-import { HEARTBEAT_INTERVALS } from '../src/core/heartbeat-schedule.js';
-import type { HeartbeatInput, HeartbeatView } from '../src/core/heartbeat-service.js';
+import {
+  HEARTBEAT_INTERVALS,
+  type HeartbeatInput,
+  type HeartbeatView,
+} from '../src/core/heartbeats/index.js';
 import { SlipwayError } from '../src/errors.js';
 
 /** Words people type for Envoyer's intervals. */

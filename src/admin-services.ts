@@ -1,18 +1,18 @@
 import { userInfo } from 'node:os';
 import type { Config } from './config.js';
-import { AccessPolicy } from './core/access-policy.js';
-import type { Actor } from './core/actor.js';
-import { ApiTokenService } from './core/api-token-service.js';
-import { ConfigPlanner } from './core/config-apply/planner.js';
-import { EnvironmentService } from './core/environment-service.js';
-import { HookService } from './core/hook-service.js';
-import { NotificationChannelService } from './core/notification-channel-service.js';
-import { ProjectService } from './core/project-service.js';
-import { ProjectSetup } from './core/project-setup.js';
-import { ServerService } from './core/server-service.js';
+import { AccessPolicy, type Actor, ApiTokenService } from './core/access/index.js';
+import { ConfigPlanner } from './core/config-apply/index.js';
+import { NotificationChannelService } from './core/notifications/index.js';
+import {
+  EnvironmentService,
+  HookService,
+  ProjectService,
+  ProjectSetup,
+  ServerService,
+} from './core/projects/index.js';
+import { loadSecretBox } from './core/secrets/index.js';
 import { openDatabaseBesideService } from './db/attach-embedded.js';
 import { createLogger } from './logger.js';
-import { loadSecretBox } from './secret-key.js';
 
 /**
  * The core services the `slipway apply` and `slipway token` commands use, on the service's

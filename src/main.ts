@@ -6,19 +6,21 @@ import { COMMANDS } from '../commands/index.js';
 import { ProgressNotifier } from './chat/progress.js';
 import { ChatRouter } from './chat/router.js';
 import type { Config } from './config.js';
-import { AccessPolicy } from './core/access-policy.js';
-import { ApprovalService } from './core/approval-service.js';
-import { CommitResolver } from './core/commit-resolver.js';
-import { DeploymentExecutor } from './core/deployment-executor.js';
-import { DeploymentPlanBuilder } from './core/deployment-plan-builder.js';
-import { DeploymentReaper } from './core/deployment-reaper.js';
-import { DeploymentService } from './core/deployment-service.js';
-import { DeploymentViews } from './core/deployment-views.js';
-import { LockService } from './core/lock-service.js';
-import { NotificationLiveness } from './core/notification-liveness.js';
-import { ProjectSetup } from './core/project-setup.js';
-import { RunLiveness } from './core/run-liveness.js';
-import type { SecretBox } from './core/secret-box.js';
+import { AccessPolicy } from './core/access/index.js';
+import { ApprovalService } from './core/approvals/index.js';
+import {
+  CommitResolver,
+  DeploymentExecutor,
+  DeploymentPlanBuilder,
+  DeploymentReaper,
+  DeploymentService,
+  DeploymentViews,
+  LockService,
+  RunLiveness,
+} from './core/deployments/index.js';
+import { NotificationLiveness } from './core/notifications/index.js';
+import { ProjectSetup } from './core/projects/index.js';
+import { loadSecretBox, type SecretBox } from './core/secrets/index.js';
 import { type Database, openDatabase } from './db/database.js';
 import { DeploymentRunner } from './engine/index.js';
 import { heartbeatRoutes } from './http/api/routes/heartbeats.js';
@@ -32,7 +34,6 @@ import { type JobQueue, startJobQueue, stopJobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
 import { createNotifications, type Notifications } from './notifications.js';
 import { type ApiServices, createApiServices, mountRestApi } from './rest-api.js';
-import { loadSecretBox } from './secret-key.js';
 
 /** A running Slipway: what the CLI starts and what end-to-end tests start in a child process. */
 export interface Slipway {

@@ -5,13 +5,14 @@ import { createSlackNoticeSender } from '../adapters/slack/notice-sender.js';
 import { createTeamsNoticeSender } from '../adapters/teams/notice-sender.js';
 import { createWebhookNoticeSender } from '../adapters/webhook/notice-sender.js';
 import type { Config } from './config.js';
-import { HeartbeatService } from './core/heartbeat-service.js';
-import { HeartbeatSweep } from './core/heartbeat-sweep.js';
-import { NotificationOutbox } from './core/notice-outbox.js';
-import { NotificationChannelService } from './core/notification-channel-service.js';
-import type { DeliveryPolicy } from './core/notification-delivery-policy.js';
-import { NotificationDeliveryWorker } from './core/notification-delivery-worker.js';
-import type { SecretBox } from './core/secret-box.js';
+import { HeartbeatService, HeartbeatSweep } from './core/heartbeats/index.js';
+import {
+  type DeliveryPolicy,
+  NotificationChannelService,
+  NotificationDeliveryWorker,
+  NotificationOutbox,
+} from './core/notifications/index.js';
+import type { SecretBox } from './core/secrets/index.js';
 import type { Orm } from './db/orm.js';
 import { NotificationQueue } from './jobs/notification-queue.js';
 import type { JobQueue } from './jobs/queue.js';

@@ -1,26 +1,27 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
-import type { AccessPolicy } from './core/access-policy.js';
-import { ApiTokenService } from './core/api-token-service.js';
-import type { ApprovalService } from './core/approval-service.js';
-import { CommitResolver } from './core/commit-resolver.js';
-import { CommitStatusService } from './core/commit-status-service.js';
-import { DeploymentRecords } from './core/deployment-records.js';
-import type { DeploymentService } from './core/deployment-service.js';
-import type { DeploymentViews } from './core/deployment-views.js';
-import { EnvironmentFileService } from './core/environment-file.js';
-import { EnvironmentService } from './core/environment-service.js';
-import { HookService } from './core/hook-service.js';
-import type { LockService } from './core/lock-service.js';
-import { PipelineView } from './core/pipeline-view.js';
-import { ProjectService } from './core/project-service.js';
-import type { ProjectSetup } from './core/project-setup.js';
-import { PromotionService } from './core/promotion-service.js';
-import { ReviewApps } from './core/review-apps.js';
-import type { SecretBox } from './core/secret-box.js';
-import { ServerConnectionCheck } from './core/server-connection-check.js';
-import { ServerService } from './core/server-service.js';
-import { TestGate } from './core/test-gate.js';
+import { type AccessPolicy, ApiTokenService } from './core/access/index.js';
+import type { ApprovalService } from './core/approvals/index.js';
+import {
+  CommitResolver,
+  DeploymentRecords,
+  type DeploymentService,
+  type DeploymentViews,
+  type LockService,
+} from './core/deployments/index.js';
+import { PipelineView } from './core/pipelines/index.js';
+import {
+  EnvironmentFileService,
+  EnvironmentService,
+  HookService,
+  ProjectService,
+  type ProjectSetup,
+  ReviewApps,
+  ServerConnectionCheck,
+  ServerService,
+} from './core/projects/index.js';
+import { CommitStatusService, PromotionService, TestGate } from './core/promotions/index.js';
+import type { SecretBox } from './core/secrets/index.js';
 import type { Orm } from './db/orm.js';
 import type { DeploymentRunner } from './engine/index.js';
 import { type ApiRouteModule, registerApi } from './http/api/index.js';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { openAdminServices } from './admin-services.js';
 import type { Config } from './config.js';
-import type { ChatIdentityRef } from './core/access-policy.js';
+import type { ChatIdentityRef } from './core/access/index.js';
 import { SlipwayError } from './errors.js';
 import { API_SCOPES, CHAT_PLATFORMS, type ChatPlatform } from './vocabulary.js';
 

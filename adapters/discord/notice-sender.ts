@@ -6,7 +6,7 @@ import {
   type NoticeSent,
   type OutgoingNotice,
   sendJson,
-} from '../../src/core/notice-sender.js';
+} from '../../src/core/notifications/index.js';
 import { replyToDiscordMessage } from './embed.js';
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { noticeReply } from '../../src/chat/notices.js';
 import { replyToPlainText } from '../../src/chat/plain-text.js';
-import { NoticeSendError, type NoticeSender } from '../../src/core/notice-sender.js';
+import { NoticeSendError, type NoticeSender } from '../../src/core/notifications/index.js';
 import { replyToHtml } from './html.js';
 
 /** SMTP codes that mean "this will not work by trying again" (5xx); 4xx are temporary. */

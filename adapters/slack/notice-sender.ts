@@ -8,7 +8,7 @@ import {
   type NoticeSent,
   type OutgoingNotice,
   sendJson,
-} from '../../src/core/notice-sender.js';
+} from '../../src/core/notifications/index.js';
 import { replyToBlocks } from './blocks.js';
 
 /** Slack errors worth trying again; every other `ok: false` needs a person (token, channel, scope). */

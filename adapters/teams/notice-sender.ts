@@ -1,5 +1,5 @@
 import { noticeReply } from '../../src/chat/notices.js';
-import { NoticeSendError, type NoticeSender, sendJson } from '../../src/core/notice-sender.js';
+import { NoticeSendError, type NoticeSender, sendJson } from '../../src/core/notifications/index.js';
 import { replyToAdaptiveCard } from './adaptive-card.js';
 
 /**

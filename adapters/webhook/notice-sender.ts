@@ -1,6 +1,6 @@
 import { noticeReply } from '../../src/chat/notices.js';
 import { replyToPlainText } from '../../src/chat/plain-text.js';
-import { NoticeSendError, type NoticeSender, sendJson } from '../../src/core/notice-sender.js';
+import { NoticeSendError, type NoticeSender, sendJson } from '../../src/core/notifications/index.js';
 import { signWebhookBody } from './signature.js';
 
 /**

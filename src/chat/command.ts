@@ -1,12 +1,9 @@
 import { z } from 'zod';
-import type { AccessPolicy, ChatIdentityRef } from '../core/access-policy.js';
-import type { Actor } from '../core/actor.js';
-import type { ApprovalService } from '../core/approval-service.js';
-import type { DeploymentService } from '../core/deployment-service.js';
-import type { DeploymentViews } from '../core/deployment-views.js';
-import type { HeartbeatService } from '../core/heartbeat-service.js';
-import type { LockService } from '../core/lock-service.js';
-import type { PromotionService } from '../core/promotion-service.js';
+import type { AccessPolicy, Actor, ChatIdentityRef } from '../core/access/index.js';
+import type { ApprovalService } from '../core/approvals/index.js';
+import type { DeploymentService, DeploymentViews, LockService } from '../core/deployments/index.js';
+import type { HeartbeatService } from '../core/heartbeats/index.js';
+import type { PromotionService } from '../core/promotions/index.js';
 import { SlipwayError } from '../errors.js';
 import type { Role } from '../vocabulary.js';
 import type { ChatUser, CommandResult, Invocation } from './model.js';

@@ -1,10 +1,10 @@
-import type { DeploymentView } from '../core/deployment-views.js';
+import type { DeploymentView } from '../core/deployments/index.js';
 import type {
   DeploymentSnapshot,
   HeartbeatNoticeData,
   LockNoticeData,
   NoticeEvent,
-} from '../core/notice-events.js';
+} from '../core/notifications/index.js';
 import type { Reply, ReplyField } from './model.js';
 import { deploymentReply, formatDuration, utc } from './replies.js';
 

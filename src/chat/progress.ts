@@ -1,5 +1,5 @@
-import type { ApprovalService } from '../core/approval-service.js';
-import type { DeploymentViews } from '../core/deployment-views.js';
+import type { ApprovalService } from '../core/approvals/index.js';
+import type { DeploymentViews } from '../core/deployments/index.js';
 import type { Logger } from '../logger.js';
 import type { MessageUpdater, PostedMessage } from './model.js';
 import { deploymentReply } from './replies.js';

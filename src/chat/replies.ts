@@ -1,4 +1,4 @@
-import type { DeploymentView, EnvironmentSummary } from '../core/deployment-views.js';
+import type { DeploymentView, EnvironmentSummary } from '../core/deployments/index.js';
 import type { Reply, ReplyButton, ReplyStatus } from './model.js';
 
 const KIND_LABEL: Record<string, string> = { deploy: 'Deploy', promote: 'Promote', rollback: 'Rollback' };

@@ -1,4 +1,4 @@
-import type { Actor } from '../core/actor.js';
+import type { Actor } from '../core/access/index.js';
 import { isSlipwayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ChatServices, Command, CommandContext, ParsedCommand } from './command.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CheckInOutcome, HeartbeatService } from '../core/heartbeat-service.js';
+import type { CheckInOutcome, HeartbeatService } from '../core/heartbeats/index.js';
 
 /** A failure report's body: enough for the last lines of a job's output, never more. */
 const BODY_LIMIT = 64 * 1024;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECRET_PURPOSE } from '../../src/core/secret-purposes.js';
+import { SECRET_PURPOSE } from '../../src/core/secrets/index.js';
 import { AuditEvent, Project } from '../../src/db/entities/index.js';
 import { skipSshSuites } from '../harness/ssh-suite.js';
 import { type SshHosts, startSshHosts } from '../harness/sshd.js';

@@ -11,9 +11,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { HeartbeatService } from '../../src/core/heartbeat-service.js';
-import { HeartbeatSweep } from '../../src/core/heartbeat-sweep.js';
-import { NotificationOutbox } from '../../src/core/notice-outbox.js';
+import { HeartbeatService, HeartbeatSweep } from '../../src/core/heartbeats/index.js';
+import { NotificationOutbox } from '../../src/core/notifications/index.js';
 import { migrate, openOrm } from '../../src/db/orm.js';
 import { registerHeartbeatRoutes } from '../../src/http/heartbeat-routes.js';
 import { createMetrics } from '../../src/http/metrics.js';

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/core/config-apply/load.js';
+import { parseConfig } from '../../src/core/config-apply/index.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { runSlipway } from '../support/service-process.js';

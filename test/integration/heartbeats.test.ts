@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeartbeatSweep } from '../../src/core/heartbeat-sweep.js';
-import { NotificationOutbox } from '../../src/core/notice-outbox.js';
+import { HeartbeatSweep } from '../../src/core/heartbeats/index.js';
+import { NotificationOutbox } from '../../src/core/notifications/index.js';
 import type { Orm } from '../../src/db/orm.js';
 import { NotificationQueue } from '../../src/jobs/notification-queue.js';
 import { createLogger } from '../../src/logger.js';

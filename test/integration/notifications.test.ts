@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhookBody, verifyWebhookSignature } from '../../adapters/webhook/signature.js';
-import type { Actor } from '../../src/core/actor.js';
+import type { Actor } from '../../src/core/access/index.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {

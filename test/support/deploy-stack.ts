@@ -3,16 +3,17 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { loadConfig } from '../../src/config.js';
-import type { Actor } from '../../src/core/actor.js';
-import { CommitResolver } from '../../src/core/commit-resolver.js';
-import { DeploymentExecutor } from '../../src/core/deployment-executor.js';
-import { DeploymentPlanBuilder } from '../../src/core/deployment-plan-builder.js';
-import { DeploymentReaper } from '../../src/core/deployment-reaper.js';
-import { DeploymentService } from '../../src/core/deployment-service.js';
-import { ProjectSetup } from '../../src/core/project-setup.js';
-import { RunLiveness } from '../../src/core/run-liveness.js';
-import { SecretBox } from '../../src/core/secret-box.js';
-import { SECRET_PURPOSE } from '../../src/core/secret-purposes.js';
+import type { Actor } from '../../src/core/access/index.js';
+import {
+  CommitResolver,
+  DeploymentExecutor,
+  DeploymentPlanBuilder,
+  DeploymentReaper,
+  DeploymentService,
+  RunLiveness,
+} from '../../src/core/deployments/index.js';
+import { ProjectSetup } from '../../src/core/projects/index.js';
+import { SECRET_PURPOSE, SecretBox } from '../../src/core/secrets/index.js';
 import { Deployment, type IDeployment, type IProject, Project } from '../../src/db/entities/index.js';
 import type { Orm } from '../../src/db/orm.js';
 import { DeploymentRunner } from '../../src/engine/index.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { loadConfig } from '../../src/config.js';
-import type { Actor } from '../../src/core/actor.js';
-import type { NotificationChannelInput } from '../../src/core/notification-channel-service.js';
+import type { Actor } from '../../src/core/access/index.js';
+import type { NotificationChannelInput } from '../../src/core/notifications/index.js';
 import { createLogger } from '../../src/logger.js';
 import { type Slipway, startSlipway } from '../../src/main.js';
 import type { TestDatabase } from './database.js';

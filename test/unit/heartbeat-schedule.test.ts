@@ -4,7 +4,7 @@ import {
   describeSchedule,
   nextDueAt,
   validateCron,
-} from '../../src/core/heartbeat-schedule.js';
+} from '../../src/core/heartbeats/index.js';
 
 describe('heartbeat schedules', () => {
   const from = new Date('2026-03-28T23:10:00Z');

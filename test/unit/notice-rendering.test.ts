@@ -5,9 +5,12 @@ import { replyToAdaptiveCard } from '../../adapters/teams/adaptive-card.js';
 import type { Reply } from '../../src/chat/model.js';
 import { noticeReply } from '../../src/chat/notices.js';
 import { replyToPlainText } from '../../src/chat/plain-text.js';
-import type { NoticeEvent } from '../../src/core/notice-events.js';
-import { failureFromResponse, parseRetryAfter } from '../../src/core/notice-sender.js';
-import { backoffMs } from '../../src/core/notification-delivery-policy.js';
+import {
+  backoffMs,
+  failureFromResponse,
+  type NoticeEvent,
+  parseRetryAfter,
+} from '../../src/core/notifications/index.js';
 
 const failedDeploy: NoticeEvent = {
   id: 'e1',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SecretBox } from '../../src/core/secret-box.js';
+import { SecretBox } from '../../src/core/secrets/index.js';
 
 const key = () => randomBytes(32);
 

@@ -4,7 +4,7 @@ import { slackManifest } from '../../adapters/slack/manifest.js';
 import { signSlackRequest, verifySlackSignature } from '../../adapters/slack/signature.js';
 import { COMMANDS } from '../../commands/index.js';
 import { deploymentReply } from '../../src/chat/replies.js';
-import type { DeploymentView } from '../../src/core/deployment-views.js';
+import type { DeploymentView } from '../../src/core/deployments/index.js';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 

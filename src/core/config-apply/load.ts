@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { validatePathSegment, validateRepository } from '../../engine/index.js';
-import { notificationChannelInputSchema } from '../notification-channel-service.js';
+import { notificationChannelInputSchema } from '../notifications/index.js';
 import { type ConfigFile, configFileSchema, type NotificationSpec } from './file-schema.js';
 
 export interface ConfigError {

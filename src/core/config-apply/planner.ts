@@ -1,11 +1,18 @@
-import type { AccessPolicy, ChatIdentityRef, MemberRoleRow } from '../access-policy.js';
-import type { Actor } from '../actor.js';
-import type { EnvironmentInput, EnvironmentService, EnvironmentView } from '../environment-service.js';
-import type { HookInput, HookService, HookView } from '../hook-service.js';
-import type { NotificationChannelService, NotificationChannelView } from '../notification-channel-service.js';
-import type { ProjectService } from '../project-service.js';
-import { maskRepositoryUrl } from '../repository-url.js';
-import type { ServerInput, ServerService, ServerView } from '../server-service.js';
+import type { AccessPolicy, Actor, ChatIdentityRef, MemberRoleRow } from '../access/index.js';
+import type { NotificationChannelService, NotificationChannelView } from '../notifications/index.js';
+import {
+  type EnvironmentInput,
+  type EnvironmentService,
+  type EnvironmentView,
+  type HookInput,
+  type HookService,
+  type HookView,
+  maskRepositoryUrl,
+  type ProjectService,
+  type ServerInput,
+  type ServerService,
+  type ServerView,
+} from '../projects/index.js';
 import type {
   ConfigFile,
   EnvironmentSpec,

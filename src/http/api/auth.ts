@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Actor } from '../../core/actor.js';
-import type { ApiPrincipal, ApiTokenService, AuthenticationFailure } from '../../core/api-token-service.js';
+import type { Actor, ApiPrincipal, ApiTokenService, AuthenticationFailure } from '../../core/access/index.js';
 import { type ApiScope, isApiScope } from '../../vocabulary.js';
 import { send } from './errors.js';
 

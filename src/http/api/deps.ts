@@ -1,19 +1,17 @@
-import type { AccessPolicy } from '../../core/access-policy.js';
-import type { ApiTokenService } from '../../core/api-token-service.js';
-import type { ApprovalService } from '../../core/approval-service.js';
-import type { CommitStatusService } from '../../core/commit-status-service.js';
-import type { DeploymentRecords } from '../../core/deployment-records.js';
-import type { DeploymentService } from '../../core/deployment-service.js';
-import type { EnvironmentFileService } from '../../core/environment-file.js';
-import type { EnvironmentService } from '../../core/environment-service.js';
-import type { HookService } from '../../core/hook-service.js';
-import type { LockService } from '../../core/lock-service.js';
-import type { PipelineView } from '../../core/pipeline-view.js';
-import type { ProjectService } from '../../core/project-service.js';
-import type { PromotionService } from '../../core/promotion-service.js';
-import type { ReviewApps } from '../../core/review-apps.js';
-import type { ServerConnectionCheck } from '../../core/server-connection-check.js';
-import type { ServerService } from '../../core/server-service.js';
+import type { AccessPolicy, ApiTokenService } from '../../core/access/index.js';
+import type { ApprovalService } from '../../core/approvals/index.js';
+import type { DeploymentRecords, DeploymentService, LockService } from '../../core/deployments/index.js';
+import type { PipelineView } from '../../core/pipelines/index.js';
+import type {
+  EnvironmentFileService,
+  EnvironmentService,
+  HookService,
+  ProjectService,
+  ReviewApps,
+  ServerConnectionCheck,
+  ServerService,
+} from '../../core/projects/index.js';
+import type { CommitStatusService, PromotionService } from '../../core/promotions/index.js';
 
 /** The core services the REST API calls; it holds no logic of its own beyond shapes and roles. */
 export interface ApiDeps {

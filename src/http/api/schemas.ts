@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DeploymentSummary } from '../../core/environment-service.js';
+import type { DeploymentSummary } from '../../core/projects/index.js';
 import { isSafeRef, validateRef } from '../../engine/index.js';
 import { DEPLOYMENT_STATUSES, ENVIRONMENT_TIERS, ROLES } from '../../vocabulary.js';
 import { apiSchemas } from './registry.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { MemberRoleRow } from '../../../core/access-policy.js';
+import type { MemberRoleRow } from '../../../core/access/index.js';
 import { SlipwayError } from '../../../errors.js';
 import { CHAT_PLATFORMS } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';

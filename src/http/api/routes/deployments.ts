@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DeploymentDetail, DeploymentListItem } from '../../../core/deployment-records.js';
+import type { DeploymentDetail, DeploymentListItem } from '../../../core/deployments/index.js';
 import { isReleaseName } from '../../../engine/index.js';
 import { DEPLOYMENT_STATUSES, STEP_STATUSES } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';

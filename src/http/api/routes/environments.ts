@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EnvironmentView } from '../../../core/environment-service.js';
+import type { EnvironmentView } from '../../../core/projects/index.js';
 import { COMMIT_BEHAVIOURS, ENVIRONMENT_STATES } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';

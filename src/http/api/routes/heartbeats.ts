@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { AccessPolicy } from '../../../core/access-policy.js';
+import type { AccessPolicy } from '../../../core/access/index.js';
 import {
   type HeartbeatService,
   type HeartbeatView,
   heartbeatInputSchema,
-} from '../../../core/heartbeat-service.js';
+} from '../../../core/heartbeats/index.js';
 import { HEARTBEAT_STATUSES } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import { apiSchemas } from '../registry.js';

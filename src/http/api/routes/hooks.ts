@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { HookView } from '../../../core/hook-service.js';
+import type { HookView } from '../../../core/projects/index.js';
 import { HOOK_ACTIONS, HOOK_TIMINGS, type HookAction } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';

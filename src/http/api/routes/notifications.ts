@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { AccessPolicy } from '../../../core/access-policy.js';
+import type { AccessPolicy } from '../../../core/access/index.js';
 import {
   type NotificationChannelService,
   type NotificationChannelView,
   notificationChannelInputSchema,
   notificationChannelPatchSchema,
-} from '../../../core/notification-channel-service.js';
+} from '../../../core/notifications/index.js';
 import { NOTIFICATION_PLATFORMS } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import { apiSchemas } from '../registry.js';

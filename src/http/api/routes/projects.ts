@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ProjectView } from '../../../core/project-service.js';
+import type { ProjectView } from '../../../core/projects/index.js';
 import { REPOSITORY_PROVIDERS, TEST_GATE_MODES } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ServerView } from '../../../core/server-service.js';
+import type { ServerView } from '../../../core/projects/index.js';
 import { CONNECTION_STATUSES, SERVER_TRANSPORTS } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';

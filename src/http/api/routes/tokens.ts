@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ApiTokenView } from '../../../core/api-token-service.js';
+import type { ApiTokenView } from '../../../core/access/index.js';
 import { SlipwayError } from '../../../errors.js';
 import { API_SCOPES, CHAT_PLATFORMS } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';

@@ -1,0 +1,1 @@
+export { ApprovalService } from './approval-service.js';

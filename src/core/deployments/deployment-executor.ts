@@ -1,0 +1,252 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Deployment, type IDeployment } from '../../db/entities/index.js';
+import type { Orm } from '../../db/orm.js';
+import type { DeploymentResult, DeploymentRunner, RollbackResult, RunFailure } from '../../engine/index.js';
+import type { Logger } from '../../logger.js';
+import { emitDeploymentNotice, type NoticeEmitter } from '../notifications/index.js';
+import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
+import { checkHealth } from './health-check.js';
+import type { RunLiveness } from './run-liveness.js';
+import { StepRecorder } from './step-recorder.js';
+
+const WATCH_INTERVAL_MS = 1000;
+
+type Outcome = { status: 'finished' | 'failed' | 'cancelled'; code: string | null; reason: string | null };
+
+/**
+ * Runs one deployment in this process: claims it (queued → running, at most once, whichever
+ * replica got the job), drives the engine, records every step, health-checks, and writes the
+ * end state. While it runs it holds a liveness lock (so a crash is noticed at once) and watches
+ * its row for a cancel request.
+ */
+export class DeploymentExecutor {
+  private readonly running = new Map<string, AbortController>();
+  private shuttingDown = false;
+
+  constructor(
+    private readonly deps: {
+      orm: Orm;
+      runner: DeploymentRunner;
+      plans: DeploymentPlanBuilder;
+      liveness: RunLiveness;
+      instanceId: string;
+      logger: Logger;
+      /** Sends a fresh job for a deployment handed back at shutdown. */
+      requeue: (deploymentId: string) => Promise<void>;
+      onEnded?: (deployment: IDeployment) => void;
+      /** A step started or ended, or the run began: progress listeners re-read the rows. */
+      onProgress?: (deploymentId: string) => void;
+      /** Channels hear of the start and the end, written in the same transaction as the change. */
+      notices?: NoticeEmitter;
+    },
+  ) {}
+
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  async execute(deploymentId: string): Promise<void> {
+    if (this.shuttingDown) throw new Error('shutting down: the job goes back to the queue');
+    const { orm, liveness, instanceId } = this.deps;
+    const log = this.deps.logger.child({ deploymentId });
+    await liveness.hold(deploymentId);
+    try {
+      const em = orm.em.fork();
+      const startedAt = new Date();
+      const claimed = await orm.em.fork().transactional(async (tx) => {
+        const count = await tx.nativeUpdate(
+          Deployment,
+          { id: deploymentId, status: 'queued' },
+          { status: 'running', startedAt, runnerId: instanceId, runnerSeenAt: startedAt },
+        );
+        if (count) await emitDeploymentNotice(this.deps.notices, tx, 'deployment.started', deploymentId);
+        return count;
+      });
+      if (claimed === 0) {
+        log.debug('deployment no longer queued; nothing to run');
+        return;
+      }
+      const deployment = await em.findOneOrFail(
+        Deployment,
+        { id: deploymentId },
+        { populate: ['project', 'environment', 'environment.servers'] },
+      );
+      this.deps.onProgress?.(deploymentId);
+      const controller = new AbortController();
+      this.running.set(deploymentId, controller);
+      const watch = setInterval(() => void this.watch(deploymentId, controller), WATCH_INTERVAL_MS);
+      let outcome: Outcome;
+      try {
+        outcome = await this.run(em, deployment, startedAt, controller.signal);
+      } catch (error) {
+        log.error({ err: error }, 'deployment crashed');
+        outcome = {
+          status: 'failed',
+          code: 'internal',
+          reason: `Slipway could not run it: ${(error as Error).message}`,
+        };
+      } finally {
+        clearInterval(watch);
+        this.running.delete(deploymentId);
+      }
+      await this.finish(em, deployment, outcome);
+    } finally {
+      await liveness.release(deploymentId);
+    }
+  }
+
+  /** Asks every running deployment to stop before activation; used at shutdown. */
+  stopAll(): void {
+    this.shuttingDown = true;
+    for (const controller of this.running.values()) controller.abort('shutdown');
+  }
+
+  private async run(
+    em: EntityManager,
+    deployment: IDeployment,
+    startedAt: Date,
+    signal: AbortSignal,
+  ): Promise<Outcome> {
+    const { runner, plans, logger } = this.deps;
+    if (deployment.kind === 'rollback') {
+      const servers = plans.servers(deployment).map(planServer);
+      const recorder = new StepRecorder(em, deployment.id, servers, logger, this.progress(deployment.id));
+      const result = await runner.rollback(
+        { ...plans.connection(deployment), deploymentId: deployment.id, servers },
+        recorder,
+        deployment.targetRelease,
+      );
+      if (result.status === 'finished') {
+        const target = result.servers[0]?.currentRelease ?? null;
+        await em.nativeUpdate(
+          Deployment,
+          { id: deployment.id },
+          { releaseName: target, targetRelease: target },
+        );
+      }
+      return fromResult(result);
+    }
+
+    const plan = await plans.deploymentPlan(em, deployment, startedAt);
+    await em.nativeUpdate(Deployment, { id: deployment.id }, { releaseName: plan.releaseName });
+    const recorder = new StepRecorder(em, deployment.id, plan.servers, logger, this.progress(deployment.id));
+    const result = await runner.deploy(plan, recorder, signal);
+    if (result.status !== 'finished' || !deployment.project.healthCheckUrl) return fromResult(result);
+
+    const health = await checkHealth(deployment.project.healthCheckUrl);
+    if (health.healthy) return fromResult(result);
+    if (!deployment.project.rollbackOnHealthFailure) {
+      return {
+        status: 'failed',
+        code: 'health_check_failed',
+        reason: `Health check failed: ${health.detail}.`,
+      };
+    }
+    const previous = result.servers[0]?.previousRelease ?? null;
+    const rollback = await runner.rollback(
+      { ...plans.connection(deployment), deploymentId: deployment.id, servers: plan.servers },
+      recorder,
+      previous,
+    );
+    return {
+      status: 'failed',
+      code: 'health_check_failed',
+      reason:
+        rollback.status === 'finished'
+          ? `Health check failed: ${health.detail}. Rolled back to ${previous ?? 'the previous release'}.`
+          : `Health check failed: ${health.detail}. The automatic rollback failed too: ${rollback.failure?.message ?? 'unknown'}.`,
+    };
+  }
+
+  private progress(deploymentId: string): (() => void) | undefined {
+    const onProgress = this.deps.onProgress;
+    return onProgress ? () => onProgress(deploymentId) : undefined;
+  }
+
+  /** Keeps the row's runner_seen_at fresh and turns a cancel request into an abort. */
+  private async watch(deploymentId: string, controller: AbortController): Promise<void> {
+    try {
+      const rows = await this.deps.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ cancel_requested_at: Date | null }[]>(
+          'update deployments set runner_seen_at = now() where id = ? returning cancel_requested_at',
+          [deploymentId],
+        );
+      if (rows[0]?.cancel_requested_at && !controller.signal.aborted) controller.abort('cancel');
+    } catch (error) {
+      this.deps.logger.warn({ err: error, deploymentId }, 'could not refresh a running deployment');
+    }
+  }
+
+  private async finish(em: EntityManager, deployment: IDeployment, outcome: Outcome): Promise<void> {
+    const handedBack = outcome.status === 'cancelled' && this.shuttingDown && !deployment.cancelRequestedAt;
+    const values = handedBack
+      ? // Stopped by our own shutdown before activation: it goes back to the queue as it was.
+        { status: 'queued' as const, startedAt: null, runnerId: null, runnerSeenAt: null, releaseName: null }
+      : {
+          status: outcome.status,
+          finishedAt: new Date(),
+          failureCode: outcome.code,
+          failureReason: outcome.reason,
+        };
+    const updated = await this.deps.orm.em.fork().transactional(async (tx) => {
+      const count = await tx.nativeUpdate(
+        Deployment,
+        { id: deployment.id, status: 'running', runnerId: this.deps.instanceId },
+        values,
+      );
+      if (count && !handedBack) {
+        await emitDeploymentNotice(this.deps.notices, tx, `deployment.${outcome.status}`, deployment.id);
+      }
+      return count;
+    });
+    if (updated === 0) {
+      this.deps.logger.warn(
+        { deploymentId: deployment.id },
+        'deployment was taken over (reaped) while it ran',
+      );
+      return;
+    }
+    if (handedBack) {
+      // A fresh job rather than a failed one: no retry delay, and no retry budget spent.
+      await this.deps.requeue(deployment.id);
+      this.deps.logger.info(
+        { deploymentId: deployment.id },
+        'deployment handed back to the queue at shutdown',
+      );
+      return;
+    }
+    em.clear();
+    const ended = await em.findOneOrFail(
+      Deployment,
+      { id: deployment.id },
+      { populate: ['project', 'environment'] },
+    );
+    this.deps.logger.info(
+      { deploymentId: deployment.id, status: ended.status, reason: ended.failureReason },
+      'deployment ended',
+    );
+    this.deps.onEnded?.(ended);
+  }
+}
+
+function fromResult(result: DeploymentResult | RollbackResult): Outcome {
+  if (result.status === 'finished') return { status: 'finished', code: null, reason: null };
+  if (result.status === 'cancelled')
+    return {
+      status: 'cancelled',
+      code: 'cancelled',
+      reason: 'Cancelled before activation; no server was switched.',
+    };
+  return {
+    status: 'failed',
+    code: result.failure?.errorCode ?? 'command_failed',
+    reason: describeFailure(result.failure),
+  };
+}
+
+function describeFailure(failure: RunFailure | null): string {
+  if (!failure) return 'The deployment failed.';
+  return failure.message;
+}

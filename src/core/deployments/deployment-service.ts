@@ -1,0 +1,313 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { withConstraintErrors } from '../../db/constraint-errors.js';
+import {
+  ApprovalRequest,
+  Deployment,
+  type IDeployment,
+  type IEnvironment,
+  type IProject,
+  Lock,
+} from '../../db/entities/index.js';
+import type { Orm } from '../../db/orm.js';
+import { validateRef, validateReleaseName } from '../../engine/index.js';
+import { SlipwayError } from '../../errors.js';
+import type { DeploymentQueue } from '../../jobs/deployment-queue.js';
+import type { DeploymentKind } from '../../vocabulary.js';
+import { type Actor, recordAudit } from '../access/index.js';
+import { findEnvironment, findProject } from '../lookup.js';
+import { emitDeploymentNotice, type NoticeEmitter } from '../notifications/index.js';
+import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
+import type { CommitResolver } from './commit-resolver.js';
+
+export interface DeployRequest {
+  project: string;
+  environment: string;
+  /** Branch, tag or full sha; the environment's branch when omitted. */
+  ref?: string;
+}
+
+export interface PromoteRequest {
+  project: string;
+  /** The environment whose live commit is promoted. */
+  from: string;
+  to: string;
+  /** Skips the test gates (the caller checked the admin role); recorded on the deployment and audited. */
+  force?: boolean;
+  /** The commit the caller's gates were checked for: refused if another one is live by now. */
+  expectedCommit?: string;
+}
+
+export interface RollbackRequest {
+  project: string;
+  environment: string;
+  /** A release name; the one before the live release when omitted. */
+  release?: string;
+}
+
+/**
+ * Asking for deployments, rollbacks and cancels. Validation, the lock, the ref's resolution to a
+ * commit and the run slot are all settled here, before anything is queued; the work itself is
+ * the DeploymentExecutor's, in whichever process takes the job.
+ */
+export class DeploymentService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly queue: DeploymentQueue,
+    private readonly resolver: CommitResolver,
+    private readonly secrets: SecretBox,
+    private readonly notices?: NoticeEmitter,
+  ) {}
+
+  async requestDeploy(actor: Actor, request: DeployRequest): Promise<IDeployment> {
+    const em = this.orm.em.fork();
+    const project = await findProject(em, request.project);
+    const environment = await findEnvironment(em, project, request.environment);
+    const ref = validateRef(request.ref ?? environment.branch);
+    await this.checkDeployable(em, actor, environment);
+    const privateKey = this.secrets.open(project.sshPrivateKey, SECRET_PURPOSE.projectSshKey);
+    const commit = await this.resolver.resolve(project.repository, ref, privateKey);
+    return this.create(em, actor, project, environment, { kind: 'deploy', ref, commitHash: commit.hash });
+  }
+
+  /**
+   * Deploys to `to` exactly the commit live on `from`: the commit of `from`'s last finished
+   * deploy or promote. Goes through `to`'s lock, run slot and approval policy like a deploy.
+   */
+  async requestPromote(actor: Actor, request: PromoteRequest): Promise<IDeployment> {
+    const em = this.orm.em.fork();
+    const project = await findProject(em, request.project);
+    const source = await findEnvironment(em, project, request.from);
+    const target = await findEnvironment(em, project, request.to);
+    if (source.id === target.id) {
+      throw new SlipwayError(
+        'invalid_input',
+        `Promote from one environment to another: both are ${source.name}.`,
+      );
+    }
+    const live = await liveCommit(em, source);
+    if (!live) {
+      throw new SlipwayError(
+        'conflict',
+        `Nothing is live on ${source.name} yet: deploy it first, then promote.`,
+      );
+    }
+    if (request.expectedCommit && request.expectedCommit !== live) {
+      // The gates were passed for another commit: a deploy to the source finished meanwhile.
+      throw new SlipwayError(
+        'conflict',
+        `${source.name} changed while you promoted (${request.expectedCommit.slice(0, 8)} → ${live.slice(0, 8)}): promote again.`,
+      );
+    }
+    await this.checkDeployable(em, actor, target);
+    return this.create(em, actor, project, target, {
+      kind: 'promote',
+      ref: live,
+      commitHash: live,
+      promotedFrom: source,
+      forced: request.force === true,
+    });
+  }
+
+  /**
+   * Moves a deployment whose approvals are complete from awaiting_approval to queued and sends
+   * its job, inside the caller's transaction (the approval and the job commit together).
+   */
+  async enqueueApproved(tx: EntityManager, deploymentId: string): Promise<void> {
+    const moved = await tx.nativeUpdate(
+      Deployment,
+      { id: deploymentId, status: 'awaiting_approval' },
+      { status: 'queued', queuedAt: new Date() },
+    );
+    if (moved) await this.queue.enqueue(deploymentId, tx);
+  }
+
+  async requestRollback(actor: Actor, request: RollbackRequest): Promise<IDeployment> {
+    const em = this.orm.em.fork();
+    const project = await findProject(em, request.project);
+    const environment = await findEnvironment(em, project, request.environment);
+    if (request.release) validateReleaseName(request.release);
+    await this.checkDeployable(em, actor, environment);
+    return this.create(em, actor, project, environment, {
+      kind: 'rollback',
+      ref: request.release ?? 'previous release',
+      targetRelease: request.release ?? null,
+      // A rollback switches between releases already on the servers: nothing to approve.
+      skipApproval: true,
+    });
+  }
+
+  /**
+   * A queued or waiting deployment is cancelled at once; a running one is asked to stop, which
+   * the process running it sees within a second and honours if activation has not begun.
+   */
+  async cancel(actor: Actor, deploymentId: string): Promise<IDeployment> {
+    const em = this.orm.em.fork();
+    return em.transactional(async (tx) => {
+      const deployment = await findDeployment(tx, deploymentId);
+      const label = `Deployment #${deployment.number}`;
+      if (deployment.status === 'queued' || deployment.status === 'awaiting_approval') {
+        deployment.status = 'cancelled';
+        deployment.finishedAt = new Date();
+        deployment.cancelRequestedAt = new Date();
+        deployment.cancelRequestedBy = actor.name;
+        await tx.nativeUpdate(
+          ApprovalRequest,
+          { deployment, status: 'pending' },
+          { status: 'cancelled', closedAt: new Date() },
+        );
+        await tx.flush();
+        await emitDeploymentNotice(this.notices, tx, 'deployment.cancelled', deployment.id, actor.name);
+      } else if (deployment.status === 'running') {
+        if (deployment.cancelRequestedAt) {
+          throw new SlipwayError(
+            'conflict',
+            `${label} is already being cancelled (asked by ${deployment.cancelRequestedBy}).`,
+          );
+        }
+        deployment.cancelRequestedAt = new Date();
+        deployment.cancelRequestedBy = actor.name;
+      } else {
+        throw new SlipwayError(
+          'conflict',
+          `${label} is ${deployment.status.replace('_', ' ')}; only a queued or running deployment can be cancelled.`,
+        );
+      }
+      recordAudit(tx, actor, {
+        action: 'deployment.cancel',
+        result: 'ok',
+        projectId: deployment.project.id,
+        targetType: 'deployment',
+        targetId: deployment.id,
+      });
+      return deployment;
+    });
+  }
+
+  async get(deploymentId: string): Promise<IDeployment> {
+    return findDeployment(this.orm.em.fork(), deploymentId);
+  }
+
+  private async checkDeployable(em: EntityManager, actor: Actor, environment: IEnvironment): Promise<void> {
+    if (environment.state !== 'available') {
+      throw new SlipwayError(
+        'conflict',
+        `${environment.name} is ${environment.state}; start it again before deploying to it.`,
+      );
+    }
+    if (environment.servers.length === 0) {
+      throw new SlipwayError(
+        'invalid_input',
+        `${environment.name} has no servers to deploy to; add one first.`,
+      );
+    }
+    const lock = await em.findOne(Lock, {
+      environment,
+      $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }],
+    });
+    if (lock && (!actor.memberId || lock.holder?.id !== actor.memberId)) {
+      const since = lock.createdAt.toISOString().replace('T', ' ').slice(0, 16);
+      throw new SlipwayError(
+        'environment_locked',
+        `${environment.name} is locked by ${lock.holderName} since ${since} UTC${lock.reason ? `: ${lock.reason}` : ''}.`,
+      );
+    }
+  }
+
+  private async create(
+    em: EntityManager,
+    actor: Actor,
+    project: IProject,
+    environment: IEnvironment,
+    input: {
+      kind: DeploymentKind;
+      ref: string;
+      commitHash?: string;
+      targetRelease?: string | null;
+      skipApproval?: boolean;
+      promotedFrom?: IEnvironment;
+      forced?: boolean;
+    },
+  ): Promise<IDeployment> {
+    const needsApproval = !input.skipApproval && environment.approvalsRequired > 0;
+    const active = await em.findOne(Deployment, { environment, status: { $in: ['queued', 'running'] } });
+    const busy = active
+      ? `${environment.name} is busy: deployment #${active.number} (${active.ref}, by ${active.requestedByName}) is ${active.status}. Try again when it ends, or cancel it.`
+      : `${environment.name} is busy with another deployment. Try again when it ends.`;
+    if (active && !needsApproval) throw new SlipwayError('environment_busy', busy);
+
+    return withConstraintErrors(
+      () =>
+        em.transactional(async (tx) => {
+          const deployment = tx.create(Deployment, {
+            project,
+            environment,
+            kind: input.kind,
+            status: needsApproval ? 'awaiting_approval' : 'queued',
+            ref: input.ref,
+            commitHash: input.commitHash ?? null,
+            targetRelease: input.targetRelease ?? null,
+            promotedFrom: input.promotedFrom ?? null,
+            forced: input.forced ?? false,
+            requestedBy: actor.memberId,
+            requestedByName: actor.name,
+            source: actor.source,
+            queuedAt: needsApproval ? null : new Date(),
+          });
+          if (needsApproval) {
+            tx.create(ApprovalRequest, {
+              deployment,
+              requiredCount: environment.approvalsRequired,
+              approverRole: environment.approverRole,
+              expiresAt: new Date(Date.now() + environment.approvalTtlMinutes * 60_000),
+            });
+          }
+          recordAudit(tx, actor, {
+            action: `deployment.${input.kind}.request`,
+            result: 'ok',
+            projectId: project.id,
+            targetType: 'deployment',
+            targetId: deployment.id,
+            details: {
+              environment: environment.name,
+              ref: input.ref,
+              commit: input.commitHash ?? null,
+              ...(input.forced ? { forced: true } : {}),
+            },
+          });
+          await tx.flush();
+          if (!needsApproval) await this.queue.enqueue(deployment.id, tx);
+          else await emitDeploymentNotice(this.notices, tx, 'approval.requested', deployment.id, actor.name);
+          return deployment;
+        }),
+      { deployments_one_active_per_environment: busy },
+    );
+  }
+}
+
+export async function findDeployment(em: EntityManager, idOrNumber: string): Promise<IDeployment> {
+  const where = /^\d+$/.test(idOrNumber)
+    ? { number: Number(idOrNumber) }
+    : /^[0-9a-f-]{36}$/i.test(idOrNumber)
+      ? { id: idOrNumber }
+      : undefined;
+  const deployment = where
+    ? await em.findOne(Deployment, where, { populate: ['project', 'environment'] })
+    : null;
+  if (!deployment) throw new SlipwayError('not_found', `There is no deployment ${idOrNumber}.`);
+  return deployment;
+}
+
+/** What is live on an environment: the commit of its last finished deploy or promote. */
+export async function liveCommit(em: EntityManager, environment: IEnvironment): Promise<string | null> {
+  const live = await em.findOne(
+    Deployment,
+    {
+      environment,
+      status: 'finished',
+      kind: { $in: ['deploy', 'promote'] },
+      commitHash: { $ne: null },
+    },
+    { orderBy: { finishedAt: 'desc' }, fields: ['commitHash'] },
+  );
+  return live?.commitHash ?? null;
+}

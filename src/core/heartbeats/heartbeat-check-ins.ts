@@ -1,0 +1,68 @@
+import type { Orm } from '../../db/orm.js';
+
+/** Check-ins written by one statement, at most. */
+const MAX_BATCH = 500;
+
+interface Waiter {
+  resolve(id: string | null): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The common check-in — an interval heartbeat that is not missing — as one UPDATE shared by every
+ * check-in that arrives in the same turn of the event loop. A burst of pings (every cron job of a
+ * fleet firing at :00) costs a few statements instead of one per ping; a lone ping waits for no
+ * timer, only for the current turn to end. Resolves with the heartbeat's id, or null when the
+ * token needs the full path (cron schedule, missing, unknown).
+ */
+export class HeartbeatCheckIns {
+  private pending = new Map<string, Waiter[]>();
+  private scheduled = false;
+
+  constructor(private readonly orm: Orm) {}
+
+  record(token: string): Promise<string | null> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.pending.get(token) ?? [];
+      waiters.push({ resolve, reject });
+      this.pending.set(token, waiters);
+      if (this.pending.size >= MAX_BATCH) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (!this.pending.size) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    this.write([...batch.keys()]).then(
+      (found) => {
+        for (const [token, waiters] of batch)
+          for (const waiter of waiters) waiter.resolve(found.get(token) ?? null);
+      },
+      (error: unknown) => {
+        for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+      },
+    );
+  }
+
+  private async write(tokens: string[]): Promise<Map<string, string>> {
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: string; token: string }[]>(
+        `update heartbeats h
+            set status = 'healthy', last_check_in_at = now(), updated_at = now(),
+                next_due_at = now() + make_interval(mins => h.interval_minutes + h.grace_minutes)
+           from (select distinct value as token from jsonb_array_elements_text(?::jsonb)) t
+          where h.token = t.token and h.cron is null and h.status <> 'missing'
+          returning h.id, h.token`,
+        [JSON.stringify(tokens)],
+      );
+    return new Map(rows.map((row) => [row.token, row.id]));
+  }
+}

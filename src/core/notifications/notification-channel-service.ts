@@ -1,0 +1,644 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { withConstraintErrors } from '../../db/constraint-errors.js';
+import {
+  type INotificationChannel,
+  NotificationChannel,
+  NotificationDelivery,
+} from '../../db/entities/index.js';
+import type { Orm } from '../../db/orm.js';
+import { SlipwayError } from '../../errors.js';
+import type { NotificationQueue } from '../../jobs/notification-queue.js';
+import { NOTIFICATION_PLATFORMS, type NotificationPlatform } from '../../vocabulary.js';
+import { type Actor, recordAudit } from '../access/index.js';
+import { findProject } from '../lookup.js';
+import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
+import { NOTICE_EVENT_TYPES, type NoticeEventType } from './notification-events.js';
+import type { ChannelTarget } from './notification-sender.js';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._:()#@/-]{0,99}$/;
+/** Failed deliveries younger than this are sent again when a channel is fixed or switched back on. */
+const REQUEUE_WINDOW_MS = 24 * 3600_000;
+
+const GROUPS = ['deployment', 'approval', 'heartbeat', 'environment'] as const;
+
+/** Event names, `deployment.*`-style groups, or `*` for every event. */
+const eventsSchema = z
+  .array(z.string().trim(), { error: 'events must be a list of event names' })
+  .min(1, 'events must name at least one event')
+  .max(40)
+  .transform((names, ctx) => {
+    const out = new Set<NoticeEventType>();
+    for (const name of names) {
+      const group = name.endsWith('.*') ? name.slice(0, -1) : null;
+      const known = (NOTICE_EVENT_TYPES as readonly string[]).includes(name);
+      if (name !== '*' && !known && !(group && GROUPS.some((g) => `${g}.` === group))) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${name.slice(0, 60)}" is not an event: use ${NOTICE_EVENT_TYPES.join(', ')}, a group such as deployment.*, or *`,
+        });
+        return z.NEVER;
+      }
+      for (const type of NOTICE_EVENT_TYPES) {
+        if (name === '*' || name === type || (group && type.startsWith(group))) out.add(type);
+      }
+    }
+    return NOTICE_EVENT_TYPES.filter((type) => out.has(type));
+  });
+
+const httpUrl = (field: string) =>
+  z
+    .url({ error: `${field} must be a URL` })
+    .max(2000, `${field} is too long`)
+    .refine((value) => /^https?:\/\//i.test(value), `${field} must be an http(s) URL`)
+    // zod runs refinements after a failed url check too: a value that is no URL must not throw here.
+    .refine((value) => {
+      const url = URL.parse(value);
+      return !url || (!url.username && !url.password);
+    }, `${field} must not carry a user or password`);
+
+const slackChannel = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9#_-]{1,80}$/, 'channel must be a Slack channel id such as C0123ABCD');
+const discordChannel = z
+  .string()
+  .trim()
+  .regex(/^\d{15,22}$/, 'channel must be a Discord channel id (digits)');
+const emails = z
+  .union([z.string(), z.array(z.string())], { error: 'email must be an address or a list of addresses' })
+  .transform((value) =>
+    (Array.isArray(value) ? value : value.split(',')).map((e) => e.trim()).filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(z.email({ error: 'email must be valid e-mail addresses' }))
+      .min(1, 'email must name at least one address')
+      .max(20, 'email may name at most 20 addresses'),
+  );
+const secret = z
+  .string({ error: 'secret must be a string' })
+  .min(16, 'secret must be at least 16 characters (the receiver checks signatures with it)')
+  .max(256, 'secret is too long');
+
+const common = {
+  name: z
+    .string({ error: 'name is required' })
+    .trim()
+    .regex(NAME, 'name must be 1 to 100 letters, digits, spaces or . _ : ( ) # @ / -'),
+  events: eventsSchema.optional(),
+  active: z.boolean({ error: 'active must be true or false' }).optional(),
+};
+
+const targetFields = {
+  webhookUrl: httpUrl('webhookUrl').optional(),
+  channel: z.string().optional(),
+  email: emails.optional(),
+  secret: secret.optional(),
+};
+
+/**
+ * A notification channel: `type` and its target — `slack` (webhookUrl, or channel through the bot
+ * token), `discord` (webhookUrl, or channel through the bot token), `teams` (webhookUrl),
+ * `webhook` (webhookUrl + secret for the HMAC-SHA256 signature), `email` (one or more addresses) —
+ * the events it wants (default: all) and whether it is active.
+ */
+export const notificationChannelInputSchema = z
+  .object({
+    type: z.enum(NOTIFICATION_PLATFORMS, {
+      error: `type must be one of ${NOTIFICATION_PLATFORMS.join(', ')}`,
+    }),
+    ...common,
+    ...targetFields,
+  })
+  .strict()
+  .superRefine((input, ctx) => checkTarget(input.type, input, ctx, false));
+export type NotificationChannelInput = z.input<typeof notificationChannelInputSchema>;
+
+/** A change to a channel; its type cannot change (create another channel instead). */
+export const notificationChannelPatchSchema = z
+  .object({
+    name: common.name.optional(),
+    events: common.events,
+    active: common.active,
+    ...targetFields,
+  })
+  .strict();
+export type NotificationChannelPatch = z.input<typeof notificationChannelPatchSchema>;
+
+export interface NotificationChannelView {
+  id: string;
+  /** Null: a channel that hears about every project. */
+  project: string | null;
+  name: string;
+  type: NotificationPlatform;
+  /** `webhook` URL, a `channel` through the bot token, or `email` addresses. */
+  targetKind: ChannelTarget['kind'];
+  /** A channel id, the addresses, or a masked URL — never a webhook URL in clear. */
+  target: string;
+  hasSecret: boolean;
+  events: NoticeEventType[];
+  active: boolean;
+  health: {
+    status: 'ok' | 'failing' | 'untested';
+    consecutiveFailures: number;
+    failingSince: Date | null;
+    lastError: string | null;
+    lastErrorAt: Date | null;
+    lastDeliveredAt: Date | null;
+  };
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DeliveryView {
+  id: string;
+  event: string;
+  eventId: string;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  lastStatus: number | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
+  nextAttemptAt: Date | null;
+}
+
+/** What this Slipway can send to (set by main.ts from the configuration). */
+export interface ChannelCapabilities {
+  slackBot: boolean;
+  discordBot: boolean;
+  email: boolean;
+}
+
+/**
+ * Notification channels of a project (or global ones). Callers check roles; this validates,
+ * seals the target and secret (SecretBox), records audit events, and never returns a webhook URL
+ * or a secret in clear.
+ */
+export class NotificationChannelService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly secrets: SecretBox,
+    private readonly queue: NotificationQueue | null,
+    private readonly capabilities: ChannelCapabilities = { slackBot: true, discordBot: true, email: true },
+  ) {}
+
+  async list(projectName: string | null): Promise<NotificationChannelView[]> {
+    const em = this.orm.em.fork();
+    const project = projectName === null ? null : await findProject(em, projectName);
+    const rows = await em.find(
+      NotificationChannel,
+      { project: project ? project.id : null },
+      { orderBy: { name: 'asc' }, populate: ['project'] },
+    );
+    return rows.map(view);
+  }
+
+  async get(projectName: string | null, id: string): Promise<NotificationChannelView> {
+    return view(await this.find(this.orm.em.fork(), projectName, id));
+  }
+
+  async create(
+    actor: Actor,
+    projectName: string | null,
+    input: NotificationChannelInput,
+  ): Promise<NotificationChannelView> {
+    const value = parse(notificationChannelInputSchema, input);
+    const em = this.orm.em.fork();
+    const project = projectName === null ? null : await findProject(em, projectName);
+    const target = targetOf(value.type, value);
+    this.checkCapability(value.type, target);
+    await this.checkGlobalName(em, project, value.name, null);
+    return withConstraintErrors(
+      () =>
+        em.transactional(async (tx) => {
+          const channel = tx.create(NotificationChannel, {
+            project: project?.id ?? null,
+            name: value.name,
+            platform: value.type,
+            target: this.secrets.seal(JSON.stringify(target), SECRET_PURPOSE.channelTarget),
+            targetHint: hintOf(target),
+            secret: value.secret ? this.secrets.seal(value.secret, SECRET_PURPOSE.channelSecret) : null,
+            events: value.events ?? [...NOTICE_EVENT_TYPES],
+            active: value.active ?? true,
+          });
+          recordAudit(tx, actor, {
+            action: 'notification_channel.create',
+            result: 'ok',
+            projectId: project?.id ?? null,
+            targetType: 'notification_channel',
+            targetId: channel.id,
+            details: { name: value.name, type: value.type, target: hintOf(target), events: channel.events },
+          });
+          await tx.flush();
+          await tx.populate(channel, ['project']);
+          return view(channel);
+        }),
+      { notification_channels_project_id_name_unique: nameTaken(projectName, value.name) },
+    );
+  }
+
+  async update(
+    actor: Actor,
+    projectName: string | null,
+    id: string,
+    patch: NotificationChannelPatch,
+  ): Promise<NotificationChannelView> {
+    const value = parse(notificationChannelPatchSchema, patch);
+    const em = this.orm.em.fork();
+    const channel = await this.find(em, projectName, id);
+    const changed: string[] = [];
+    let fixed = false;
+    const wantsTarget =
+      value.webhookUrl !== undefined || value.channel !== undefined || value.email !== undefined;
+    if (wantsTarget) {
+      const current = this.targetOf(channel);
+      const merged = {
+        webhookUrl:
+          value.webhookUrl ??
+          (current.kind === 'webhook' && value.channel === undefined ? current.url : undefined),
+        channel:
+          value.channel ??
+          (current.kind === 'channel' && value.webhookUrl === undefined ? current.channel : undefined),
+        email: value.email ?? (current.kind === 'email' ? current.to : undefined),
+        secret: value.secret ?? (channel.secret ? 'x'.repeat(16) : undefined),
+      };
+      const issues = checkTargetIssues(channel.platform, merged, false);
+      if (issues.length)
+        throw new SlipwayError('invalid_input', `${issues[0]?.message}.`, { fields: fieldsOf(issues) });
+      const target = targetOf(channel.platform, merged);
+      this.checkCapability(channel.platform, target);
+      channel.target = this.secrets.seal(JSON.stringify(target), SECRET_PURPOSE.channelTarget);
+      channel.targetHint = hintOf(target);
+      changed.push('target');
+      fixed = true;
+    }
+    if (value.secret !== undefined) {
+      if (channel.platform !== 'webhook') {
+        throw new SlipwayError('invalid_input', 'secret only applies to a webhook channel.', {
+          fields: { secret: 'secret only applies to a webhook channel' },
+        });
+      }
+      channel.secret = this.secrets.seal(value.secret, SECRET_PURPOSE.channelSecret);
+      changed.push('secret');
+      fixed = true;
+    }
+    if (value.name !== undefined && value.name !== channel.name) {
+      await this.checkGlobalName(em, channel.project ?? null, value.name, channel.id);
+      channel.name = value.name;
+      changed.push('name');
+    }
+    if (value.events !== undefined) {
+      channel.events = value.events;
+      changed.push('events');
+    }
+    if (value.active !== undefined && value.active !== channel.active) {
+      channel.active = value.active;
+      changed.push('active');
+      fixed ||= value.active;
+    }
+    if (fixed) {
+      // A new target or secret may well be the fix: let the next delivery tell.
+      channel.consecutiveFailures = 0;
+      channel.failingSince = null;
+      channel.nextSendAt = null;
+    }
+    return withConstraintErrors(
+      () =>
+        em.transactional(async (tx) => {
+          recordAudit(tx, actor, {
+            action: 'notification_channel.update',
+            result: 'ok',
+            projectId: channel.project?.id ?? null,
+            targetType: 'notification_channel',
+            targetId: channel.id,
+            details: { changed, target: channel.targetHint },
+          });
+          await tx.flush();
+          if (fixed && channel.active) await this.requeueFailed(tx, channel.id);
+          return view(channel);
+        }),
+      { notification_channels_project_id_name_unique: nameTaken(projectName, value.name ?? channel.name) },
+    );
+  }
+
+  async remove(actor: Actor, projectName: string | null, id: string): Promise<NotificationChannelView> {
+    const em = this.orm.em.fork();
+    const channel = await this.find(em, projectName, id);
+    const removed = view(channel);
+    em.remove(channel);
+    recordAudit(em, actor, {
+      action: 'notification_channel.delete',
+      result: 'ok',
+      projectId: channel.project?.id ?? null,
+      targetType: 'notification_channel',
+      targetId: channel.id,
+      details: { name: channel.name, type: channel.platform },
+    });
+    await em.flush();
+    return removed;
+  }
+
+  /** The channel's latest deliveries, newest first: what was sent, what failed and why. */
+  async deliveries(projectName: string | null, id: string, limit = 20): Promise<DeliveryView[]> {
+    const em = this.orm.em.fork();
+    const channel = await this.find(em, projectName, id);
+    const rows = await em.find(
+      NotificationDelivery,
+      { channel },
+      { orderBy: { createdAt: 'desc' }, limit: Math.min(Math.max(limit, 1), 100), populate: ['event'] },
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      event: row.event.type,
+      eventId: row.event.id,
+      status: row.status,
+      attempts: row.attempts,
+      lastError: row.lastError ?? null,
+      lastStatus: row.lastStatus ?? null,
+      createdAt: row.createdAt,
+      deliveredAt: row.deliveredAt ?? null,
+      nextAttemptAt: ['pending', 'retrying'].includes(row.status) ? row.nextAttemptAt : null,
+    }));
+  }
+
+  /** Sends the channel's failed deliveries of the last day again; returns how many. */
+  async retryFailed(actor: Actor, projectName: string | null, id: string): Promise<number> {
+    const em = this.orm.em.fork();
+    const channel = await this.find(em, projectName, id);
+    return em.transactional(async (tx) => {
+      const count = await this.requeueFailed(tx, channel.id);
+      recordAudit(tx, actor, {
+        action: 'notification_channel.retry',
+        result: 'ok',
+        projectId: channel.project?.id ?? null,
+        targetType: 'notification_channel',
+        targetId: channel.id,
+        details: { deliveries: count },
+      });
+      await tx.flush();
+      return count;
+    });
+  }
+
+  /**
+   * Which fields of `input` differ from the stored channel (comparing the sealed target and
+   * secret in memory): lets `slipway apply` plan a no-op as a no-op.
+   */
+  async differences(
+    projectName: string | null,
+    id: string,
+    input: NotificationChannelInput,
+  ): Promise<string[]> {
+    const value = parse(notificationChannelInputSchema, input);
+    const channel = await this.find(this.orm.em.fork(), projectName, id);
+    const out: string[] = [];
+    if (value.type !== channel.platform) out.push('type');
+    if (value.name !== channel.name) out.push('name');
+    const events = value.events ?? [...NOTICE_EVENT_TYPES];
+    if (events.join() !== [...channel.events].join()) out.push('events');
+    if ((value.active ?? true) !== channel.active) out.push('active');
+    if (
+      value.type === channel.platform &&
+      JSON.stringify(targetOf(value.type, value)) !== JSON.stringify(this.targetOf(channel))
+    ) {
+      out.push('target');
+    }
+    const storedSecret = channel.secret
+      ? this.secrets.open(channel.secret, SECRET_PURPOSE.channelSecret)
+      : undefined;
+    if ((value.secret ?? undefined) !== storedSecret) out.push('secret');
+    return out;
+  }
+
+  /** The decrypted target, for the delivery worker. */
+  targetOf(channel: Pick<INotificationChannel, 'target'>): ChannelTarget {
+    return JSON.parse(this.secrets.open(channel.target, SECRET_PURPOSE.channelTarget)) as ChannelTarget;
+  }
+
+  private async requeueFailed(tx: EntityManager, channelId: string): Promise<number> {
+    const rows = await tx.getConnection().execute<{ id: string }[]>(
+      `update notification_deliveries
+          set status = 'pending', next_attempt_at = now(), attempts = 0, slot_at = null, updated_at = now()
+        where channel_id = ? and status = 'failed' and created_at > ?
+        returning id`,
+      [channelId, new Date(Date.now() - REQUEUE_WINDOW_MS)],
+      'all',
+      tx.getTransactionContext(),
+    );
+    // Without a queue (`slipway apply` from the CLI), the service's recovery sends them within minutes.
+    if (rows.length && this.queue) await this.queue.deliver(rows, tx);
+    return rows.length;
+  }
+
+  /** The unique (project, name) key does not cover global channels (NULL project): checked here. */
+  private async checkGlobalName(
+    em: EntityManager,
+    project: { id: string } | null,
+    name: string,
+    except: string | null,
+  ): Promise<void> {
+    if (project) return;
+    const clash = await em.findOne(NotificationChannel, {
+      project: null,
+      name,
+      ...(except ? { id: { $ne: except } } : {}),
+    });
+    if (clash) throw new SlipwayError('conflict', nameTaken(null, name));
+  }
+
+  private checkCapability(platform: NotificationPlatform, target: ChannelTarget): void {
+    if (target.kind === 'channel' && platform === 'slack' && !this.capabilities.slackBot) {
+      throw new SlipwayError(
+        'invalid_input',
+        'Posting to a Slack channel needs the bot token (SLACK_BOT_TOKEN); give an incoming webhookUrl instead, or configure the token.',
+        { fields: { channel: 'needs SLACK_BOT_TOKEN' } },
+      );
+    }
+    if (target.kind === 'channel' && platform === 'discord' && !this.capabilities.discordBot) {
+      throw new SlipwayError(
+        'invalid_input',
+        'Posting to a Discord channel needs the bot token (DISCORD_BOT_TOKEN); give a webhookUrl instead, or configure the token.',
+        { fields: { channel: 'needs DISCORD_BOT_TOKEN' } },
+      );
+    }
+    if (platform === 'email' && !this.capabilities.email) {
+      throw new SlipwayError('invalid_input', 'E-mail channels need an SMTP server: set SLIPWAY_SMTP_URL.', {
+        fields: { email: 'needs SLIPWAY_SMTP_URL' },
+      });
+    }
+  }
+
+  private async find(
+    em: EntityManager,
+    projectName: string | null,
+    id: string,
+  ): Promise<INotificationChannel> {
+    const project = projectName === null ? null : await findProject(em, projectName);
+    const where = /^[0-9a-f-]{36}$/i.test(id)
+      ? { project: project?.id ?? null, $or: [{ id }, { name: id }] }
+      : { project: project?.id ?? null, name: id };
+    const channel = await em.findOne(NotificationChannel, where, { populate: ['project'] });
+    if (!channel) {
+      throw new SlipwayError(
+        'not_found',
+        project
+          ? `Project ${project.name} has no notification channel "${id}".`
+          : `There is no global notification channel "${id}".`,
+      );
+    }
+    return channel;
+  }
+}
+
+type TargetFields = {
+  webhookUrl?: string | undefined;
+  channel?: string | undefined;
+  email?: string[] | undefined;
+  secret?: string | undefined;
+};
+
+interface TargetIssue {
+  path: string;
+  message: string;
+}
+
+function checkTargetIssues(
+  platform: NotificationPlatform,
+  input: TargetFields,
+  _patch: boolean,
+): TargetIssue[] {
+  const issues: TargetIssue[] = [];
+  const has = (key: keyof TargetFields) => input[key] !== undefined;
+  const forbid = (key: keyof TargetFields, why: string) => {
+    if (has(key)) issues.push({ path: key, message: `${key} ${why}` });
+  };
+  switch (platform) {
+    case 'slack':
+    case 'discord': {
+      if (has('webhookUrl') === has('channel')) {
+        issues.push({
+          path: has('webhookUrl') ? 'channel' : 'webhookUrl',
+          message: `a ${platform} channel needs either webhookUrl or channel (posted through the bot token), not both`,
+        });
+      }
+      if (has('channel')) {
+        const parsed = (platform === 'slack' ? slackChannel : discordChannel).safeParse(input.channel);
+        if (!parsed.success)
+          issues.push({ path: 'channel', message: parsed.error.issues[0]?.message ?? 'invalid channel' });
+      }
+      forbid('email', `does not apply to a ${platform} channel`);
+      forbid('secret', `only applies to a webhook channel`);
+      break;
+    }
+    case 'teams':
+      if (!has('webhookUrl'))
+        issues.push({
+          path: 'webhookUrl',
+          message: 'a teams channel needs webhookUrl (an incoming webhook)',
+        });
+      forbid('channel', 'does not apply to a teams channel');
+      forbid('email', 'does not apply to a teams channel');
+      forbid('secret', 'only applies to a webhook channel');
+      break;
+    case 'webhook':
+      if (!has('webhookUrl'))
+        issues.push({ path: 'webhookUrl', message: 'a webhook channel needs webhookUrl' });
+      if (!has('secret'))
+        issues.push({
+          path: 'secret',
+          message: 'a webhook channel needs a secret to sign its requests with',
+        });
+      forbid('channel', 'does not apply to a webhook channel');
+      forbid('email', 'does not apply to a webhook channel');
+      break;
+    case 'email':
+      if (!has('email'))
+        issues.push({ path: 'email', message: 'an email channel needs email (one or more addresses)' });
+      forbid('webhookUrl', 'does not apply to an email channel');
+      forbid('channel', 'does not apply to an email channel');
+      forbid('secret', 'only applies to a webhook channel');
+      break;
+  }
+  return issues;
+}
+
+function checkTarget(
+  platform: NotificationPlatform,
+  input: TargetFields,
+  ctx: z.RefinementCtx,
+  patch: boolean,
+): void {
+  for (const issue of checkTargetIssues(platform, input, patch)) {
+    ctx.addIssue({ code: 'custom', path: [issue.path], message: issue.message });
+  }
+}
+
+function targetOf(platform: NotificationPlatform, input: TargetFields): ChannelTarget {
+  if (platform === 'email') return { kind: 'email', to: input.email ?? [] };
+  if (input.channel !== undefined && (platform === 'slack' || platform === 'discord')) {
+    return { kind: 'channel', channel: input.channel.trim() };
+  }
+  return { kind: 'webhook', url: input.webhookUrl ?? '' };
+}
+
+/** What may be shown of a target: channel ids and addresses as they are, URLs masked. */
+export function hintOf(target: ChannelTarget): string {
+  if (target.kind === 'channel') return target.channel;
+  if (target.kind === 'email') return target.to.join(', ').slice(0, 255);
+  const url = new URL(target.url);
+  const tail = target.url.replace(/\/+$/, '').slice(-4);
+  return `${url.protocol}//${url.host}/…${tail}`;
+}
+
+function view(channel: INotificationChannel): NotificationChannelView {
+  const kind: ChannelTarget['kind'] =
+    channel.platform === 'email' ? 'email' : /^https?:\/\//.test(channel.targetHint) ? 'webhook' : 'channel';
+  return {
+    id: channel.id,
+    project: channel.project?.name ?? null,
+    name: channel.name,
+    type: channel.platform,
+    targetKind: kind,
+    target: channel.targetHint,
+    hasSecret: !!channel.secret,
+    events: [...channel.events].filter((e): e is NoticeEventType =>
+      (NOTICE_EVENT_TYPES as readonly string[]).includes(e),
+    ),
+    active: channel.active,
+    health: {
+      status: channel.failingSince ? 'failing' : channel.lastDeliveredAt ? 'ok' : 'untested',
+      consecutiveFailures: channel.consecutiveFailures,
+      failingSince: channel.failingSince ?? null,
+      lastError: channel.lastError ?? null,
+      lastErrorAt: channel.lastErrorAt ?? null,
+      lastDeliveredAt: channel.lastDeliveredAt ?? null,
+    },
+    createdAt: channel.createdAt,
+    updatedAt: channel.updatedAt,
+  };
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new SlipwayError('invalid_input', `${issue?.message ?? 'invalid notification channel'}.`, {
+      fields: fieldsOf(
+        parsed.error.issues.map((i) => ({ path: i.path.join('.') || 'channel', message: i.message })),
+      ),
+    });
+  }
+  return parsed.data;
+}
+
+function fieldsOf(issues: readonly TargetIssue[]): Record<string, string> {
+  return Object.fromEntries(issues.map((issue) => [issue.path, issue.message]));
+}
+
+function nameTaken(projectName: string | null, name: string): string {
+  return projectName
+    ? `Project ${projectName} already has a notification channel named "${name}".`
+    : `There is already a global notification channel named "${name}".`;
+}

@@ -1,0 +1,13 @@
+export { EnvironmentFileService } from './environment-file.js';
+export type { DeploymentSummary, EnvironmentInput, EnvironmentView } from './environment-service.js';
+export { deploymentSummary, EnvironmentService } from './environment-service.js';
+export type { HookInput, HookView } from './hook-service.js';
+export { HookService } from './hook-service.js';
+export type { ProjectView } from './project-service.js';
+export { ProjectService } from './project-service.js';
+export { ProjectSetup } from './project-setup.js';
+export { maskRepositoryUrl } from './repository-url.js';
+export { ReviewApps } from './review-apps.js';
+export { ServerConnectionCheck } from './server-connection-check.js';
+export type { ServerInput, ServerView } from './server-service.js';
+export { ServerService } from './server-service.js';
