@@ -213,18 +213,18 @@ export const SETTINGS_HELP: readonly (readonly [name: string, meaning: string])[
     'SLIPWAY_HEARTBEAT_SWEEP_SECONDS',
     'how often overdue heartbeats are looked for, in seconds; divides 60 (default 60)',
   ],
-  ['SLIPWAY_NOTIFY_CONCURRENCY', 'notices one process sends at once (default 8)'],
-  ['SLIPWAY_NOTIFY_MAX_ATTEMPTS', 'tries of one notice before it is kept as failed (default 12)'],
+  ['SLIPWAY_NOTIFY_CONCURRENCY', 'notifications one process sends at once (default 8)'],
+  ['SLIPWAY_NOTIFY_MAX_ATTEMPTS', 'tries of one notification before it is kept as failed (default 12)'],
   [
     'SLIPWAY_NOTIFY_RETRY_BASE_MS',
-    'first retry delay of a notice; doubles each time, with jitter (default 2000)',
+    'first retry delay of a notification; doubles each time, with jitter (default 2000)',
   ],
   [
     'SLIPWAY_NOTIFY_TIMEOUT_MS',
     'time allowed for one request to a chat platform, webhook or SMTP server (default 10000)',
   ],
   ['SLIPWAY_SMTP_URL', 'SMTP server for e-mail channels: smtp(s)://user:password@host:port'],
-  ['SLIPWAY_MAIL_FROM', 'sender of notice e-mails (default Slipway <slipway@localhost>)'],
+  ['SLIPWAY_MAIL_FROM', 'sender of notification e-mails (default Slipway <slipway@localhost>)'],
   ['DISCORD_BOT_TOKEN', 'Discord bot token: lets notification channels post to a Discord channel id'],
   ['DISCORD_API_URL', 'Discord API base URL (default https://discord.com/api/v10; tests, proxies)'],
 ];

@@ -82,8 +82,8 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     // Closed in reverse: the queue waits for running handlers, which still hold liveness locks.
     const liveness = await RunLiveness.open(database.url, logger);
     stack.push(() => liveness.close());
-    const noticeLiveness = await NotificationLiveness.hold(database.url, instanceId, logger);
-    stack.push(() => noticeLiveness.close());
+    const notificationLiveness = await NotificationLiveness.hold(database.url, instanceId, logger);
+    stack.push(() => notificationLiveness.close());
     const queue = await startJobQueue(database.url, logger);
     stack.push(() => stopJobQueue(queue, config.SLIPWAY_SHUTDOWN_TIMEOUT_MS));
 
@@ -100,7 +100,7 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       boss: queue,
       instanceId,
     });
-    const notices = notifications.outbox;
+    const outbox = notifications.outbox;
     // Chat: who may do what, approvals, locks, read models, and the messages kept up to date.
     const access = new AccessPolicy(database.orm, config.admins);
     const views = new DeploymentViews(database.orm);
@@ -109,10 +109,10 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       deploymentQueue,
       new CommitResolver(),
       secrets,
-      notices,
+      outbox,
     );
-    const approvals = new ApprovalService(database.orm, access, deployments, notices);
-    const locks = new LockService(database.orm, access, notices);
+    const approvals = new ApprovalService(database.orm, access, deployments, outbox);
+    const locks = new LockService(database.orm, access, outbox);
     const { heartbeats } = notifications;
     const notifier = new ProgressNotifier(views, approvals, logger);
     // The services behind the REST API and `slipway apply`; chat's promote shares their gates.
@@ -147,9 +147,16 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       requeue: (id) => deploymentQueue.enqueue(id),
       onEnded,
       onProgress,
-      notices,
+      notifications: outbox,
     });
-    const reaper = new DeploymentReaper({ orm: database.orm, runner, plans, logger, onEnded, notices });
+    const reaper = new DeploymentReaper({
+      orm: database.orm,
+      runner,
+      plans,
+      logger,
+      onEnded,
+      notifications: outbox,
+    });
     const services = {
       deployments,
       projects,
@@ -183,7 +190,7 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     await deploymentQueue.work(config.SLIPWAY_WORKER_CONCURRENCY, (id) => executor.execute(id));
     // At shutdown, running deployments stop before activation and go back to the queue.
     stack.push(async () => executor.stopAll());
-    // Notices: deliveries left by a dead process go back first, then the workers and the sweep start.
+    // Notifications: deliveries left by a dead process go back first, then the workers and the sweep start.
     stack.push(await notifications.start());
 
     const http = createHttpServer({ logger, metrics });

@@ -1,9 +1,9 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import { createDiscordNoticeSender } from '../adapters/discord/notice-sender.js';
-import { createEmailNoticeSender } from '../adapters/email/notice-sender.js';
-import { createSlackNoticeSender } from '../adapters/slack/notice-sender.js';
-import { createTeamsNoticeSender } from '../adapters/teams/notice-sender.js';
-import { createWebhookNoticeSender } from '../adapters/webhook/notice-sender.js';
+import { createDiscordNotificationSender } from '../adapters/discord/notification-sender.js';
+import { createEmailNotificationSender } from '../adapters/email/notification-sender.js';
+import { createSlackNotificationSender } from '../adapters/slack/notification-sender.js';
+import { createTeamsNotificationSender } from '../adapters/teams/notification-sender.js';
+import { createWebhookNotificationSender } from '../adapters/webhook/notification-sender.js';
 import type { Config } from './config.js';
 import { HeartbeatService, HeartbeatSweep } from './core/heartbeats/index.js';
 import {
@@ -71,14 +71,14 @@ export async function createNotifications(options: {
     },
   });
   worker.register(
-    createSlackNoticeSender({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL }),
+    createSlackNotificationSender({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL }),
   );
   worker.register(
-    createDiscordNoticeSender({ botToken: config.DISCORD_BOT_TOKEN, apiUrl: config.DISCORD_API_URL }),
+    createDiscordNotificationSender({ botToken: config.DISCORD_BOT_TOKEN, apiUrl: config.DISCORD_API_URL }),
   );
-  worker.register(createTeamsNoticeSender());
-  worker.register(createWebhookNoticeSender());
-  const email = createEmailNoticeSender({
+  worker.register(createTeamsNotificationSender());
+  worker.register(createWebhookNotificationSender());
+  const email = createEmailNotificationSender({
     smtpUrl: config.SLIPWAY_SMTP_URL,
     from: config.SLIPWAY_MAIL_FROM,
     timeoutMs: config.SLIPWAY_NOTIFY_TIMEOUT_MS,
@@ -97,7 +97,9 @@ export async function createNotifications(options: {
       await queue.workFanOut((eventIds) => worker.fanOut(eventIds).then(() => undefined));
       await queue.workDeliveries(config.SLIPWAY_NOTIFY_CONCURRENCY, (id) => worker.deliver(id));
       const recovering = setInterval(() => {
-        worker.recover().catch((error: unknown) => logger.error({ err: error }, 'notice recovery failed'));
+        worker
+          .recover()
+          .catch((error: unknown) => logger.error({ err: error }, 'notification recovery failed'));
       }, RECOVERY_INTERVAL_MS);
       const seconds = config.SLIPWAY_HEARTBEAT_SWEEP_SECONDS;
       const task: ScheduledTask = cron.schedule(

@@ -6,22 +6,26 @@ import type { Orm } from '../../src/db/orm.js';
 import { NotificationQueue } from '../../src/jobs/notification-queue.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, openTestOrm, type TestDatabase } from '../support/database.js';
-import { startWebhookReceiver } from '../support/notice-receivers.js';
-import { type NoticeStack, SETUP_ACTOR, startNoticeSlipway } from '../support/notice-stack.js';
+import { startWebhookReceiver } from '../support/notification-receivers.js';
+import {
+  type NotificationStack,
+  SETUP_ACTOR,
+  startNotificationSlipway,
+} from '../support/notification-stack.js';
 
 const SECRET = 'heartbeat-test-secret-0123456789';
 const silent = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
 
 describe('heartbeats', () => {
   let database: TestDatabase;
-  let stack: NoticeStack;
+  let stack: NotificationStack;
   let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     receiver = await startWebhookReceiver(SECRET);
     // The real node-cron sweep, every second: the tests watch what it does.
-    stack = await startNoticeSlipway(database, {
+    stack = await startNotificationSlipway(database, {
       SLIPWAY_HEARTBEAT_SWEEP_SECONDS: '1',
       SLIPWAY_PUBLIC_URL: 'https://slipway.example.com',
     });

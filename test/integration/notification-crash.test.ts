@@ -3,13 +3,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../adapters/webhook/signature.js';
 import { HeartbeatService } from '../../src/core/heartbeats/index.js';
-import { NotificationChannelService, SILENT_NOTICES } from '../../src/core/notifications/index.js';
+import { NotificationChannelService, SILENT_NOTIFICATIONS } from '../../src/core/notifications/index.js';
 import { ProjectSetup } from '../../src/core/projects/index.js';
 import { SecretBox } from '../../src/core/secrets/index.js';
 import type { Orm } from '../../src/db/orm.js';
 import { createTestDatabase, openTestOrm, type TestDatabase } from '../support/database.js';
-import { startSlackApi, startWebhookReceiver } from '../support/notice-receivers.js';
-import { SETUP_ACTOR } from '../support/notice-stack.js';
+import { startSlackApi, startWebhookReceiver } from '../support/notification-receivers.js';
+import { SETUP_ACTOR } from '../support/notification-stack.js';
 import { freePort, runSlipway, type ServiceProcess, waitForStatus } from '../support/service-process.js';
 
 const SLACK_TOKEN = 'xoxb-crash-test';
@@ -76,11 +76,9 @@ describe('a worker killed mid-delivery', () => {
       webhookUrl: hook.hookUrl,
       secret: SECRET,
     });
-    const heartbeat = await new HeartbeatService(orm, SILENT_NOTICES, { publicUrl: 'http://unused' }).create(
-      SETUP_ACTOR,
-      'nightly',
-      { name: 'backup', interval: 1440 },
-    );
+    const heartbeat = await new HeartbeatService(orm, SILENT_NOTIFICATIONS, {
+      publicUrl: 'http://unused',
+    }).create(SETUP_ACTOR, 'nightly', { name: 'backup', interval: 1440 });
 
     // Both platforms take the request and never answer it.
     let slackHeld = false;

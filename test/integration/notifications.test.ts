@@ -12,8 +12,12 @@ import {
   startSlackApi,
   startTeamsWebhook,
   startWebhookReceiver,
-} from '../support/notice-receivers.js';
-import { type NoticeStack, SETUP_ACTOR, startNoticeSlipway } from '../support/notice-stack.js';
+} from '../support/notification-receivers.js';
+import {
+  type NotificationStack,
+  SETUP_ACTOR,
+  startNotificationSlipway,
+} from '../support/notification-stack.js';
 import { startSmtpReceiver } from '../support/smtp-receiver.js';
 
 const SLACK_TOKEN = 'xoxb-test-notices';
@@ -22,7 +26,7 @@ const SECRET = 'whsec-0123456789abcdef';
 
 describe('notifications', () => {
   let database: TestDatabase;
-  let stack: NoticeStack;
+  let stack: NotificationStack;
   let slack: Awaited<ReturnType<typeof startSlackApi>>;
   let discord: Awaited<ReturnType<typeof startDiscordApi>>;
   let teams: Awaited<ReturnType<typeof startTeamsWebhook>>;
@@ -42,7 +46,7 @@ describe('notifications', () => {
       createFixtureRepository(),
     ]);
     deployRoot = await mkdtemp(join(tmpdir(), 'slipway-notices-'));
-    stack = await startNoticeSlipway(database, {
+    stack = await startNotificationSlipway(database, {
       SLACK_BOT_TOKEN: SLACK_TOKEN,
       SLACK_SIGNING_SECRET: 'signing-secret-for-tests',
       SLACK_API_URL: slack.apiUrl,

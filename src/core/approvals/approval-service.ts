@@ -13,7 +13,7 @@ import { SlipwayError } from '../../errors.js';
 import { roleAtLeast } from '../../vocabulary.js';
 import { type AccessPolicy, type Actor, recordAudit } from '../access/index.js';
 import type { DeploymentService } from '../deployments/index.js';
-import { emitDeploymentNotice, type NoticeEmitter } from '../notifications/index.js';
+import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
 
 export type ApprovalDecision = 'approve' | 'reject';
 
@@ -35,7 +35,7 @@ export class ApprovalService {
     private readonly orm: Orm,
     private readonly access: AccessPolicy,
     private readonly deployments: DeploymentService,
-    private readonly notices?: NoticeEmitter,
+    private readonly notifications?: NotificationEmitter,
   ) {}
 
   async decide(actor: Actor, deploymentId: string, decision: ApprovalDecision): Promise<DecisionOutcome> {
@@ -129,7 +129,7 @@ export class ApprovalService {
           await tx.flush();
           if (decision === 'reject' || enqueued) {
             const type = decision === 'reject' ? 'approval.rejected' : 'approval.approved';
-            await emitDeploymentNotice(this.notices, tx, type, deployment.id, actor.name);
+            await emitDeploymentNotification(this.notifications, tx, type, deployment.id, actor.name);
           }
           const done: DecisionOutcome = { deploymentId: deployment.id, status: request.status, enqueued };
           return { done };
@@ -194,7 +194,7 @@ export class ApprovalService {
       },
     );
     await tx.flush();
-    await emitDeploymentNotice(this.notices, tx, 'approval.expired', request.deployment.id);
+    await emitDeploymentNotification(this.notifications, tx, 'approval.expired', request.deployment.id);
   }
 }
 

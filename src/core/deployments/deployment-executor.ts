@@ -3,7 +3,7 @@ import { Deployment, type IDeployment } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
 import type { DeploymentResult, DeploymentRunner, RollbackResult, RunFailure } from '../../engine/index.js';
 import type { Logger } from '../../logger.js';
-import { emitDeploymentNotice, type NoticeEmitter } from '../notifications/index.js';
+import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
 import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
 import { checkHealth } from './health-check.js';
 import type { RunLiveness } from './run-liveness.js';
@@ -37,7 +37,7 @@ export class DeploymentExecutor {
       /** A step started or ended, or the run began: progress listeners re-read the rows. */
       onProgress?: (deploymentId: string) => void;
       /** Channels hear of the start and the end, written in the same transaction as the change. */
-      notices?: NoticeEmitter;
+      notifications?: NotificationEmitter;
     },
   ) {}
 
@@ -59,7 +59,8 @@ export class DeploymentExecutor {
           { id: deploymentId, status: 'queued' },
           { status: 'running', startedAt, runnerId: instanceId, runnerSeenAt: startedAt },
         );
-        if (count) await emitDeploymentNotice(this.deps.notices, tx, 'deployment.started', deploymentId);
+        if (count)
+          await emitDeploymentNotification(this.deps.notifications, tx, 'deployment.started', deploymentId);
         return count;
       });
       if (claimed === 0) {
@@ -197,7 +198,12 @@ export class DeploymentExecutor {
         values,
       );
       if (count && !handedBack) {
-        await emitDeploymentNotice(this.deps.notices, tx, `deployment.${outcome.status}`, deployment.id);
+        await emitDeploymentNotification(
+          this.deps.notifications,
+          tx,
+          `deployment.${outcome.status}`,
+          deployment.id,
+        );
       }
       return count;
     });

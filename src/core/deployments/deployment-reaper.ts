@@ -2,7 +2,7 @@ import { Deployment, type IDeployment } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
 import type { DeploymentRunner, ServerInspection } from '../../engine/index.js';
 import type { Logger } from '../../logger.js';
-import { emitDeploymentNotice, type NoticeEmitter } from '../notifications/index.js';
+import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
 import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
 import { RUNNER_IS_GONE_SQL } from './run-liveness.js';
 
@@ -10,7 +10,7 @@ import { RUNNER_IS_GONE_SQL } from './run-liveness.js';
  * Finds deployments whose process died (its liveness lock is free) and makes their record
  * match reality: `failed` with code `interrupted`, the run slot freed, the half-built release
  * removed from servers it never went live on, and the release each server actually runs
- * written into the reason. Runs at start and periodically, so another replica notices too.
+ * written into the reason. Runs at start and periodically, so another replica notifications too.
  */
 export class DeploymentReaper {
   constructor(
@@ -20,7 +20,7 @@ export class DeploymentReaper {
       plans: DeploymentPlanBuilder;
       logger: Logger;
       onEnded?: (deployment: IDeployment) => void;
-      notices?: NoticeEmitter;
+      notifications?: NotificationEmitter;
     },
   ) {}
 
@@ -37,7 +37,8 @@ export class DeploymentReaper {
         'all',
         tx.getTransactionContext(),
       );
-      for (const { id } of reaped) await emitDeploymentNotice(this.deps.notices, tx, 'deployment.failed', id);
+      for (const { id } of reaped)
+        await emitDeploymentNotification(this.deps.notifications, tx, 'deployment.failed', id);
       return reaped;
     });
     for (const { id } of rows) {

@@ -15,7 +15,7 @@ import type { DeploymentQueue } from '../../jobs/deployment-queue.js';
 import type { DeploymentKind } from '../../vocabulary.js';
 import { type Actor, recordAudit } from '../access/index.js';
 import { findEnvironment, findProject } from '../lookup.js';
-import { emitDeploymentNotice, type NoticeEmitter } from '../notifications/index.js';
+import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
 import type { CommitResolver } from './commit-resolver.js';
 
@@ -55,7 +55,7 @@ export class DeploymentService {
     private readonly queue: DeploymentQueue,
     private readonly resolver: CommitResolver,
     private readonly secrets: SecretBox,
-    private readonly notices?: NoticeEmitter,
+    private readonly notifications?: NotificationEmitter,
   ) {}
 
   async requestDeploy(actor: Actor, request: DeployRequest): Promise<IDeployment> {
@@ -156,7 +156,13 @@ export class DeploymentService {
           { status: 'cancelled', closedAt: new Date() },
         );
         await tx.flush();
-        await emitDeploymentNotice(this.notices, tx, 'deployment.cancelled', deployment.id, actor.name);
+        await emitDeploymentNotification(
+          this.notifications,
+          tx,
+          'deployment.cancelled',
+          deployment.id,
+          actor.name,
+        );
       } else if (deployment.status === 'running') {
         if (deployment.cancelRequestedAt) {
           throw new SlipwayError(
@@ -276,7 +282,14 @@ export class DeploymentService {
           });
           await tx.flush();
           if (!needsApproval) await this.queue.enqueue(deployment.id, tx);
-          else await emitDeploymentNotice(this.notices, tx, 'approval.requested', deployment.id, actor.name);
+          else
+            await emitDeploymentNotification(
+              this.notifications,
+              tx,
+              'approval.requested',
+              deployment.id,
+              actor.name,
+            );
           return deployment;
         }),
       { deployments_one_active_per_environment: busy },

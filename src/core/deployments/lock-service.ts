@@ -6,7 +6,7 @@ import { SlipwayError } from '../../errors.js';
 import { roleAtLeast } from '../../vocabulary.js';
 import { type AccessPolicy, type Actor, recordAudit } from '../access/index.js';
 import { findEnvironment, findProject } from '../lookup.js';
-import type { NoticeEmitter } from '../notifications/index.js';
+import type { NotificationEmitter } from '../notifications/index.js';
 
 export interface LockView {
   project: string;
@@ -26,7 +26,7 @@ export class LockService {
   constructor(
     private readonly orm: Orm,
     private readonly access: AccessPolicy,
-    private readonly notices?: NoticeEmitter,
+    private readonly notifications?: NotificationEmitter,
   ) {}
 
   async lock(
@@ -61,7 +61,7 @@ export class LockService {
           details: { reason: input.reason ?? null, minutes: input.minutes ?? null },
         });
         await tx.flush();
-        await this.notices?.emit(tx, {
+        await this.notifications?.emit(tx, {
           type: 'environment.locked',
           projectId: project.id,
           project: project.name,
@@ -112,7 +112,7 @@ export class LockService {
         details: ownLock ? {} : { holder: current.holderName, reason: current.reason },
       });
       await tx.flush();
-      await this.notices?.emit(tx, {
+      await this.notifications?.emit(tx, {
         type: 'environment.unlocked',
         projectId: project.id,
         project: project.name,

@@ -8,7 +8,7 @@ import { SlipwayError } from '../../errors.js';
 import type { HeartbeatStatus } from '../../vocabulary.js';
 import { type Actor, recordAudit } from '../access/index.js';
 import { findProject } from '../lookup.js';
-import type { NoticeEmitter } from '../notifications/index.js';
+import type { NotificationEmitter } from '../notifications/index.js';
 import { HeartbeatCheckIns } from './heartbeat-check-ins.js';
 import {
   defaultGraceMinutes,
@@ -138,7 +138,7 @@ export class HeartbeatService {
 
   constructor(
     private readonly orm: Orm,
-    private readonly notices: NoticeEmitter,
+    private readonly notifications: NotificationEmitter,
     private readonly options: { publicUrl: string },
   ) {
     this.checkIns = new HeartbeatCheckIns(orm);
@@ -224,7 +224,7 @@ export class HeartbeatService {
     return view;
   }
 
-  /** A successful check-in: healthy, next due recomputed; after an alert, a recovery notice. */
+  /** A successful check-in: healthy, next due recomputed; after an alert, a recovery notification. */
   async checkIn(token: string): Promise<CheckInOutcome> {
     if (!TOKEN_SHAPE.test(token)) return { found: false };
     // The common case: an interval heartbeat that was not missing, one statement shared by a burst.
@@ -255,7 +255,7 @@ export class HeartbeatService {
       const notified = changed.previous === 'missing' && !changed.alert_held_since;
       if (notified) {
         const missingSince = changed.missing_since ? new Date(changed.missing_since) : null;
-        await this.notices.emit(tx, {
+        await this.notifications.emit(tx, {
           type: 'heartbeat.recovered',
           projectId: changed.project_id,
           project: changed.project,
@@ -302,7 +302,7 @@ export class HeartbeatService {
       if (!changed) return { found: false } as const;
       const alreadyAlerted = changed.previous === 'missing' && !changed.alert_held_since;
       if (!alreadyAlerted) {
-        await this.notices.emit(tx, {
+        await this.notifications.emit(tx, {
           type: 'heartbeat.missing',
           projectId: changed.project_id,
           project: changed.project,
@@ -402,7 +402,7 @@ export function scheduleSpec(row: ScheduleRow): HeartbeatScheduleSpec {
     : { kind: 'interval', minutes: row.interval_minutes ?? 60, graceMinutes: row.grace_minutes };
 }
 
-/** The heartbeat part of a notice, from a row of the heartbeats table. */
+/** The heartbeat part of a notification, from a row of the heartbeats table. */
 export function heartbeatPayload(
   row: ScheduleRow & { name: string; last_check_in_at: Date | null; missing_since: Date | null },
   dueAt: Date | null,

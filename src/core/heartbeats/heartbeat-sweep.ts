@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../../db/orm.js';
 import type { Logger } from '../../logger.js';
-import type { NewNotice, NoticeEmitter } from '../notifications/index.js';
+import type { NewNotification, NotificationEmitter } from '../notifications/index.js';
 import { heartbeatPayload } from './heartbeat-service.js';
 
 /** Heartbeats moved per statement: a backlog after downtime goes out in bounded transactions. */
@@ -48,7 +48,7 @@ const RETURNING = `h.id, h.name, h.project_id, p.name as project, h.interval_min
 export class HeartbeatSweep {
   constructor(
     private readonly orm: Orm,
-    private readonly notices: NoticeEmitter,
+    private readonly notifications: NotificationEmitter,
     private readonly logger: Logger,
   ) {}
 
@@ -87,8 +87,8 @@ export class HeartbeatSweep {
         // The ids are picked once (array(…), an init plan): however few rows the statistics
         // expect to be due, the planner cannot re-run the pick for every row it updates.
       );
-      const alerts = rows.filter((row) => !row.held).map((row) => missingNotice(row, false));
-      await this.notices.emit(tx, alerts);
+      const alerts = rows.filter((row) => !row.held).map((row) => missingNotification(row, false));
+      await this.notifications.emit(tx, alerts);
       return { alerted: alerts.length, held: rows.length - alerts.length };
     });
   }
@@ -108,16 +108,16 @@ export class HeartbeatSweep {
                  and (d.status = 'running' or d.finished_at > now() - make_interval(mins => h.grace_minutes)))
           returning ${RETURNING}, false as held`,
       );
-      await this.notices.emit(
+      await this.notifications.emit(
         tx,
-        rows.map((row) => missingNotice(row, true)),
+        rows.map((row) => missingNotification(row, true)),
       );
       return rows.length;
     });
   }
 }
 
-function missingNotice(row: MovedRow, heldDuringDeployment: boolean): NewNotice {
+function missingNotification(row: MovedRow, heldDuringDeployment: boolean): NewNotification {
   return {
     type: 'heartbeat.missing',
     projectId: row.project_id,

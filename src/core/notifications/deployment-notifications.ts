@@ -1,9 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { DeploymentKind, DeploymentStatus } from '../../vocabulary.js';
-import { type DeploymentSnapshot, deploymentSubject, type NewNotice } from './notification-events.js';
-import type { NoticeEmitter } from './notification-outbox.js';
+import { type DeploymentSnapshot, deploymentSubject, type NewNotification } from './notification-events.js';
+import type { NotificationEmitter } from './notification-outbox.js';
 
-export type DeploymentNoticeType = Extract<NewNotice['type'], `deployment.${string}` | `approval.${string}`>;
+export type DeploymentNotificationType = Extract<
+  NewNotification['type'],
+  `deployment.${string}` | `approval.${string}`
+>;
 
 interface SnapshotRow {
   id: string;
@@ -58,22 +61,22 @@ select d.id, d.number, d.project_id, p.name as project, e.name as environment, d
  where d.id = ?`;
 
 /**
- * Writes a deployment or approval notice to the outbox inside `tx`, with a snapshot of the
+ * Writes a deployment or approval notification to the outbox inside `tx`, with a snapshot of the
  * deployment as this transaction sees it. Call it after the change is flushed.
  */
-export async function emitDeploymentNotice(
-  notices: NoticeEmitter | undefined,
+export async function emitDeploymentNotification(
+  notifications: NotificationEmitter | undefined,
   tx: EntityManager,
-  type: DeploymentNoticeType,
+  type: DeploymentNotificationType,
   deploymentId: string,
   actor: string | null = null,
 ): Promise<void> {
-  if (!notices) return;
+  if (!notifications) return;
   const [row] = await tx
     .getConnection()
     .execute<SnapshotRow[]>(SNAPSHOT_SQL, [deploymentId], 'all', tx.getTransactionContext());
   if (!row) return;
-  await notices.emit(tx, {
+  await notifications.emit(tx, {
     type,
     projectId: row.project_id,
     project: row.project,

@@ -1,4 +1,4 @@
-export { emitDeploymentNotice } from './deployment-notifications.js';
+export { emitDeploymentNotification } from './deployment-notifications.js';
 export type { NotificationChannelInput, NotificationChannelView } from './notification-channel-service.js';
 export {
   NotificationChannelService,
@@ -10,19 +10,24 @@ export { backoffMs } from './notification-delivery-policy.js';
 export { NotificationDeliveryWorker } from './notification-delivery-worker.js';
 export type {
   DeploymentSnapshot,
-  HeartbeatNoticeData,
-  LockNoticeData,
-  NewNotice,
-  NoticeEvent,
+  HeartbeatNotificationData,
+  LockNotificationData,
+  NewNotification,
+  Notification,
 } from './notification-events.js';
 export { NotificationLiveness } from './notification-liveness.js';
-export type { NoticeEmitter } from './notification-outbox.js';
-export { NotificationOutbox, SILENT_NOTICES } from './notification-outbox.js';
-export type { ChannelTarget, NoticeSender, NoticeSent, OutgoingNotice } from './notification-sender.js';
+export type { NotificationEmitter } from './notification-outbox.js';
+export { NotificationOutbox, SILENT_NOTIFICATIONS } from './notification-outbox.js';
+export type {
+  ChannelTarget,
+  NotificationSender,
+  NotificationSent,
+  OutgoingNotification,
+} from './notification-sender.js';
 export {
   failureFromError,
   failureFromResponse,
-  NoticeSendError,
+  NotificationSendError,
   parseRetryAfter,
   sendJson,
 } from './notification-sender.js';

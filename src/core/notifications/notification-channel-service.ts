@@ -13,7 +13,7 @@ import { NOTIFICATION_PLATFORMS, type NotificationPlatform } from '../../vocabul
 import { type Actor, recordAudit } from '../access/index.js';
 import { findProject } from '../lookup.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
-import { NOTICE_EVENT_TYPES, type NoticeEventType } from './notification-events.js';
+import { NOTIFICATION_EVENT_TYPES, type NotificationEventType } from './notification-events.js';
 import type { ChannelTarget } from './notification-sender.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._:()#@/-]{0,99}$/;
@@ -28,22 +28,22 @@ const eventsSchema = z
   .min(1, 'events must name at least one event')
   .max(40)
   .transform((names, ctx) => {
-    const out = new Set<NoticeEventType>();
+    const out = new Set<NotificationEventType>();
     for (const name of names) {
       const group = name.endsWith('.*') ? name.slice(0, -1) : null;
-      const known = (NOTICE_EVENT_TYPES as readonly string[]).includes(name);
+      const known = (NOTIFICATION_EVENT_TYPES as readonly string[]).includes(name);
       if (name !== '*' && !known && !(group && GROUPS.some((g) => `${g}.` === group))) {
         ctx.addIssue({
           code: 'custom',
-          message: `"${name.slice(0, 60)}" is not an event: use ${NOTICE_EVENT_TYPES.join(', ')}, a group such as deployment.*, or *`,
+          message: `"${name.slice(0, 60)}" is not an event: use ${NOTIFICATION_EVENT_TYPES.join(', ')}, a group such as deployment.*, or *`,
         });
         return z.NEVER;
       }
-      for (const type of NOTICE_EVENT_TYPES) {
+      for (const type of NOTIFICATION_EVENT_TYPES) {
         if (name === '*' || name === type || (group && type.startsWith(group))) out.add(type);
       }
     }
-    return NOTICE_EVENT_TYPES.filter((type) => out.has(type));
+    return NOTIFICATION_EVENT_TYPES.filter((type) => out.has(type));
   });
 
 const httpUrl = (field: string) =>
@@ -137,7 +137,7 @@ export interface NotificationChannelView {
   /** A channel id, the addresses, or a masked URL — never a webhook URL in clear. */
   target: string;
   hasSecret: boolean;
-  events: NoticeEventType[];
+  events: NotificationEventType[];
   active: boolean;
   health: {
     status: 'ok' | 'failing' | 'untested';
@@ -220,7 +220,7 @@ export class NotificationChannelService {
             target: this.secrets.seal(JSON.stringify(target), SECRET_PURPOSE.channelTarget),
             targetHint: hintOf(target),
             secret: value.secret ? this.secrets.seal(value.secret, SECRET_PURPOSE.channelSecret) : null,
-            events: value.events ?? [...NOTICE_EVENT_TYPES],
+            events: value.events ?? [...NOTIFICATION_EVENT_TYPES],
             active: value.active ?? true,
           });
           recordAudit(tx, actor, {
@@ -396,7 +396,7 @@ export class NotificationChannelService {
     const out: string[] = [];
     if (value.type !== channel.platform) out.push('type');
     if (value.name !== channel.name) out.push('name');
-    const events = value.events ?? [...NOTICE_EVENT_TYPES];
+    const events = value.events ?? [...NOTIFICATION_EVENT_TYPES];
     if (events.join() !== [...channel.events].join()) out.push('events');
     if ((value.active ?? true) !== channel.active) out.push('active');
     if (
@@ -603,8 +603,8 @@ function view(channel: INotificationChannel): NotificationChannelView {
     targetKind: kind,
     target: channel.targetHint,
     hasSecret: !!channel.secret,
-    events: [...channel.events].filter((e): e is NoticeEventType =>
-      (NOTICE_EVENT_TYPES as readonly string[]).includes(e),
+    events: [...channel.events].filter((e): e is NotificationEventType =>
+      (NOTIFICATION_EVENT_TYPES as readonly string[]).includes(e),
     ),
     active: channel.active,
     health: {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PostedNoticeRef } from '../../db/entities/index.js';
+import type { PostedNotificationRef } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
 import type { NotificationQueue } from '../../jobs/notification-queue.js';
 import type { Logger } from '../../logger.js';
@@ -8,14 +8,14 @@ import type { NotificationPlatform } from '../../vocabulary.js';
 import { recordAudit, SYSTEM_ACTOR } from '../access/index.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
 import { backoffMs, DEFAULT_DELIVERY_POLICY, type DeliveryPolicy } from './notification-delivery-policy.js';
-import type { NoticeEvent } from './notification-events.js';
+import type { Notification } from './notification-events.js';
 import { CLAIMER_IS_GONE_SQL } from './notification-liveness.js';
 import {
   type ChannelTarget,
   failureFromError,
-  NoticeSendError,
-  type NoticeSender,
-  type NoticeSent,
+  NotificationSendError,
+  type NotificationSender,
+  type NotificationSent,
 } from './notification-sender.js';
 
 /** Outbox rows are kept this long (deliveries go with their event). */
@@ -61,11 +61,11 @@ interface ChannelRow {
 interface EventRow {
   id: string;
   seq: string;
-  type: NoticeEvent['type'];
+  type: Notification['type'];
   project: string | null;
   project_id: string | null;
   subject: string | null;
-  data: NoticeEvent['data'];
+  data: Notification['data'];
   created_at: Date;
 }
 
@@ -77,12 +77,12 @@ export interface ChannelFailing {
 }
 
 /**
- * Sends notices: fans an outbox event out to the channels that want it, then delivers each one
+ * Sends notifications: fans an outbox event out to the channels that want it, then delivers each one
  * with the platform's sender. Every step is a guarded update of a row, so jobs that run twice,
  * on two replicas, or after a crash do no harm:
  *
- * - claim: `pending|retrying → sending`, only when due and when no earlier notice about the same
- *   subject is still open in the channel (a deployment's notices apply in order);
+ * - claim: `pending|retrying → sending`, only when due and when no earlier notification about the same
+ *   subject is still open in the channel (a deployment's notifications apply in order);
  * - pacing: a slot on the channel (`next_send_at`, shared by replicas) per message;
  * - outcome: delivered; or retried with exponential back-off and jitter (429: after Retry-After,
  *   and the whole channel waits); or failed — kept, and sent again when the channel is fixed;
@@ -92,7 +92,7 @@ export interface ChannelFailing {
  *   delivery id (webhooks, Discord nonce, e-mail Message-ID) keep it to one message.
  */
 export class NotificationDeliveryWorker {
-  private readonly senders = new Map<NotificationPlatform, NoticeSender>();
+  private readonly senders = new Map<NotificationPlatform, NotificationSender>();
   private readonly policy: DeliveryPolicy;
   private readonly stopping = new AbortController();
 
@@ -115,7 +115,7 @@ export class NotificationDeliveryWorker {
     };
   }
 
-  register(sender: NoticeSender): void {
+  register(sender: NotificationSender): void {
     this.senders.set(sender.platform, sender);
   }
 
@@ -168,7 +168,7 @@ export class NotificationDeliveryWorker {
         try {
           await this.attempt(em, claimed, log);
         } catch (error) {
-          log.error({ err: error }, 'notice delivery crashed');
+          log.error({ err: error }, 'notification delivery crashed');
           await this.putBack(claimed, error);
           throw error;
         }
@@ -223,7 +223,7 @@ export class NotificationDeliveryWorker {
       if (reclaimed.length) {
         this.deps.logger.warn(
           { deliveries: reclaimed.length },
-          'notices in flight in a process that stopped are sent again (in doubt)',
+          'notifications in flight in a process that stopped are sent again (in doubt)',
         );
       }
       return { reclaimed: reclaimed.length, restarted: stalled.length + unannounced.length };
@@ -240,7 +240,7 @@ export class NotificationDeliveryWorker {
       [this.deps.instanceId, deliveryId],
     );
     if (claimed) return claimed;
-    // Not claimable: done, someone else's, not due yet, or waiting for an earlier notice.
+    // Not claimable: done, someone else's, not due yet, or waiting for an earlier notification.
     const [state] = await run<{ status: string; next_attempt_at: Date; blocker_due: Date | null }>(
       em,
       `select d.status, d.next_attempt_at,
@@ -299,7 +299,13 @@ export class NotificationDeliveryWorker {
       ) as ChannelTarget;
       secret = channel.secret ? this.deps.secrets.open(channel.secret, SECRET_PURPOSE.channelSecret) : null;
     } catch (error) {
-      return this.fail(em, claimed, channel, new NoticeSendError('permanent', (error as Error).message), log);
+      return this.fail(
+        em,
+        claimed,
+        channel,
+        new NotificationSendError('permanent', (error as Error).message),
+        log,
+      );
     }
     const unavailable = sender
       ? sender.unavailable(target)
@@ -309,15 +315,15 @@ export class NotificationDeliveryWorker {
         em,
         claimed,
         channel,
-        new NoticeSendError('permanent', unavailable ?? 'no sender'),
+        new NotificationSendError('permanent', unavailable ?? 'no sender'),
         log,
       );
     }
 
     const editable = !!claimed.subject && sender.canEdit(target);
-    let previous: (PostedNoticeRef & { lastSeq: number }) | null = null;
+    let previous: (PostedNotificationRef & { lastSeq: number }) | null = null;
     if (editable && claimed.subject) {
-      // A later notice about the same subject is queued for this channel: it will show the newer state.
+      // A later notification about the same subject is queued for this channel: it will show the newer state.
       const [later] = await run<{ id: string }>(
         em,
         `select id from notification_deliveries
@@ -325,7 +331,7 @@ export class NotificationDeliveryWorker {
         [channel.id, claimed.subject, claimed.seq],
       );
       if (later) return this.settle(em, claimed, 'superseded', null, null, [later.id]);
-      const [message] = await run<{ ref: PostedNoticeRef; last_seq: string }>(
+      const [message] = await run<{ ref: PostedNotificationRef; last_seq: string }>(
         em,
         'select ref, last_seq from notification_messages where channel_id = ? and subject = ?',
         [channel.id, claimed.subject],
@@ -339,14 +345,14 @@ export class NotificationDeliveryWorker {
     if (!(await this.waitForSlot(em, claimed, channel))) return;
 
     const signal = AbortSignal.any([AbortSignal.timeout(this.policy.timeoutMs), this.stopping.signal]);
-    let sent: NoticeSent;
+    let sent: NotificationSent;
     try {
       sent = await sender.send({
         deliveryId: claimed.id,
         attempt: claimed.attempts,
         inDoubt: claimed.in_doubt,
         inDoubtSince: claimed.in_doubt ? new Date(claimed.claimed_at) : null,
-        event: toNoticeEvent(event),
+        event: toNotification(event),
         channel: { id: channel.id, name: channel.name, platform: channel.platform, target, secret },
         previous: previous
           ? { messageId: previous.messageId, ...(previous.channel ? { channel: previous.channel } : {}) }
@@ -393,7 +399,7 @@ export class NotificationDeliveryWorker {
     } catch (again) {
       this.deps.logger.error(
         { err: again, deliveryId: claimed.id },
-        'could not put a notice back; recovery will',
+        'could not put a notification back; recovery will',
       );
     }
   }
@@ -443,7 +449,7 @@ export class NotificationDeliveryWorker {
     em: EntityManager,
     claimed: ClaimedRow,
     channel: ChannelRow,
-    sent: NoticeSent,
+    sent: NotificationSent,
     editable: boolean,
   ): Promise<void> {
     // Locks in the order fail() takes them, channel then delivery, so the two never deadlock.
@@ -492,7 +498,7 @@ export class NotificationDeliveryWorker {
     em: EntityManager,
     claimed: ClaimedRow,
     channel: ChannelRow,
-    failure: NoticeSendError,
+    failure: NotificationSendError,
     log: Logger,
   ): Promise<void> {
     const rateLimited = failure.kind === 'rate_limited';
@@ -525,7 +531,7 @@ export class NotificationDeliveryWorker {
           ? (failure.details.retryAfterMs ?? 1000)
           : Math.max(backoffMs(this.policy, claimed.attempts), failure.details.retryAfterMs ?? 0);
         // The whole channel waits: Retry-After is about the channel, and a failing endpoint
-        // should not be hit by every queued notice at once.
+        // should not be hit by every queued notification at once.
         const channelDelay = rateLimited ? delay : Math.min(delay, backoffMs(this.policy, failures));
         await run(
           tx,
@@ -568,8 +574,8 @@ export class NotificationDeliveryWorker {
       return nowFailing;
     });
     const context = { attempt: claimed.attempts, kind: failure.kind, error, status: failure.details.status };
-    if (retry) log.warn(context, 'notice not delivered; will retry');
-    else log.error(context, 'notice not delivered; kept as failed');
+    if (retry) log.warn(context, 'notification not delivered; will retry');
+    else log.error(context, 'notification not delivered; kept as failed');
     if (becameFailing) {
       log.error(
         { channel: channel.name, platform: channel.platform, error },
@@ -589,7 +595,7 @@ export class NotificationDeliveryWorker {
     em: EntityManager,
     claimed: ClaimedRow,
     status: 'delivered' | 'superseded' | 'skipped',
-    message: PostedNoticeRef | null,
+    message: PostedNotificationRef | null,
     error: string | null,
     wake: string[] = [],
   ): Promise<void> {
@@ -611,7 +617,7 @@ export class NotificationDeliveryWorker {
     });
   }
 
-  /** The next open notice about the same subject in the same channel may go now. */
+  /** The next open notification about the same subject in the same channel may go now. */
   private async wakeSuccessor(tx: EntityManager, claimed: ClaimedRow): Promise<void> {
     if (!claimed.subject) return;
     const next = await run<{ id: string; next_attempt_at: Date }>(
@@ -629,8 +635,8 @@ export class NotificationDeliveryWorker {
 }
 
 /**
- * Due, and not waiting for an earlier notice about the same subject in the same channel (a
- * deployment's notices are applied in order).
+ * Due, and not waiting for an earlier notification about the same subject in the same channel (a
+ * deployment's notifications are applied in order).
  */
 const claimable = (d: string) => `${d}.status in ('pending', 'retrying') and ${d}.next_attempt_at <= now()
   and not exists (select 1 from notification_deliveries e
@@ -643,7 +649,7 @@ const CLAIMED_AT = 'case when d.in_doubt and d.claimed_at is not null then d.cla
 const CLAIMED_COLUMNS =
   'd.id, d.event_id, d.channel_id, d.subject, d.seq, d.attempts, d.in_doubt, d.claimed_at, d.slot_at';
 
-function toNoticeEvent(row: EventRow): NoticeEvent {
+function toNotification(row: EventRow): Notification {
   return {
     id: row.id,
     seq: Number(row.seq),
@@ -653,7 +659,7 @@ function toNoticeEvent(row: EventRow): NoticeEvent {
     subject: row.subject,
     occurredAt: new Date(row.created_at).toISOString(),
     data: row.data,
-  } as NoticeEvent;
+  } as Notification;
 }
 
 async function run<T = unknown>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {

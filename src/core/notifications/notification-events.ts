@@ -5,7 +5,7 @@ import type { DeploymentKind, DeploymentStatus } from '../../vocabulary.js';
  * to any of these; the names are stable: they are stored, sent in webhook bodies and used in the
  * API and `slipway apply`.
  */
-export const NOTICE_EVENT_TYPES = [
+export const NOTIFICATION_EVENT_TYPES = [
   'deployment.started',
   'deployment.finished',
   'deployment.failed',
@@ -19,10 +19,10 @@ export const NOTICE_EVENT_TYPES = [
   'environment.locked',
   'environment.unlocked',
 ] as const;
-export type NoticeEventType = (typeof NOTICE_EVENT_TYPES)[number];
+export type NotificationEventType = (typeof NOTIFICATION_EVENT_TYPES)[number];
 
-export function isNoticeEventType(value: string): value is NoticeEventType {
-  return (NOTICE_EVENT_TYPES as readonly string[]).includes(value);
+export function isNotificationEventType(value: string): value is NotificationEventType {
+  return (NOTIFICATION_EVENT_TYPES as readonly string[]).includes(value);
 }
 
 /** A deployment as it was when the event happened (rendered without reading the database again). */
@@ -58,13 +58,13 @@ export interface DeploymentSnapshot {
   } | null;
 }
 
-export interface DeploymentNoticeData {
+export interface DeploymentNotificationData {
   deployment: DeploymentSnapshot;
   /** Who caused this event (the approver, the canceller), when a person did. */
   actor: string | null;
 }
 
-export interface HeartbeatNoticeData {
+export interface HeartbeatNotificationData {
   heartbeat: {
     id: string;
     name: string;
@@ -84,7 +84,7 @@ export interface HeartbeatNoticeData {
   heldDuringDeployment: boolean;
 }
 
-export interface LockNoticeData {
+export interface LockNotificationData {
   environment: string;
   holder: string;
   reason: string | null;
@@ -95,24 +95,24 @@ export interface LockNoticeData {
   broken: boolean;
 }
 
-type DataOf<T extends NoticeEventType> = T extends `deployment.${string}` | `approval.${string}`
-  ? DeploymentNoticeData
+type DataOf<T extends NotificationEventType> = T extends `deployment.${string}` | `approval.${string}`
+  ? DeploymentNotificationData
   : T extends `heartbeat.${string}`
-    ? HeartbeatNoticeData
-    : LockNoticeData;
+    ? HeartbeatNotificationData
+    : LockNotificationData;
 
-/** An event to write to the outbox. `subject` groups the notices shown as one message edited in place. */
-export type NewNotice = {
-  [T in NoticeEventType]: {
+/** An event to write to the outbox. `subject` groups the notifications shown as one message edited in place. */
+export type NewNotification = {
+  [T in NotificationEventType]: {
     type: T;
     projectId: string | null;
     project: string | null;
     subject: string | null;
     data: DataOf<T>;
   };
-}[NoticeEventType];
+}[NotificationEventType];
 
 /** An event as stored: with its id, its order and when it happened. */
-export type NoticeEvent = NewNotice & { id: string; seq: number; occurredAt: string };
+export type Notification = NewNotification & { id: string; seq: number; occurredAt: string };
 
 export const deploymentSubject = (deploymentId: string) => `deployment:${deploymentId}`;

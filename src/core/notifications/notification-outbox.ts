@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { NotificationQueue } from '../../jobs/notification-queue.js';
-import type { NewNotice } from './notification-events.js';
+import type { NewNotification } from './notification-events.js';
 
 /** Where the core writes what channels should hear about. */
-export interface NoticeEmitter {
+export interface NotificationEmitter {
   /**
-   * Writes the notices to the outbox inside `tx`: they exist, and will be delivered, only if the
+   * Writes the notifications to the outbox inside `tx`: they exist, and will be delivered, only if the
    * transaction that made the change commits. Call it inside `em.transactional`.
    */
-  emit(tx: EntityManager, notices: NewNotice | readonly NewNotice[]): Promise<void>;
+  emit(tx: EntityManager, notifications: NewNotification | readonly NewNotification[]): Promise<void>;
   /** For callers that inserted `notification_events` rows themselves (the sweep, in bulk). */
   announce(tx: EntityManager, eventIds: readonly string[]): Promise<void>;
 }
@@ -18,18 +18,20 @@ export interface NoticeEmitter {
  * The transactional outbox: an event row plus a fan-out job, both in the caller's transaction.
  * Nothing else happens on the caller's path (no channel lookups, no rendering, no HTTP).
  */
-export class NotificationOutbox implements NoticeEmitter {
+export class NotificationOutbox implements NotificationEmitter {
   constructor(private readonly queue: NotificationQueue) {}
 
-  async emit(tx: EntityManager, notices: NewNotice | readonly NewNotice[]): Promise<void> {
-    const list = Array.isArray(notices) ? (notices as readonly NewNotice[]) : [notices as NewNotice];
+  async emit(tx: EntityManager, notifications: NewNotification | readonly NewNotification[]): Promise<void> {
+    const list = Array.isArray(notifications)
+      ? (notifications as readonly NewNotification[])
+      : [notifications as NewNotification];
     if (!list.length) return;
-    const rows = list.map((notice) => ({
+    const rows = list.map((notification) => ({
       id: randomUUID(),
-      type: notice.type,
-      project_id: notice.projectId,
-      subject: notice.subject,
-      data: notice.data,
+      type: notification.type,
+      project_id: notification.projectId,
+      subject: notification.subject,
+      data: notification.data,
     }));
     await tx.getConnection().execute(
       `insert into notification_events (id, type, project_id, subject, data, created_at)
@@ -51,7 +53,7 @@ export class NotificationOutbox implements NoticeEmitter {
 }
 
 /** For services built without notifications (some tests): emits nothing. */
-export const SILENT_NOTICES: NoticeEmitter = {
+export const SILENT_NOTIFICATIONS: NotificationEmitter = {
   emit: async () => undefined,
   announce: async () => undefined,
 };

@@ -9,7 +9,7 @@ export const NOTIFICATION_DELIVERY_STATUSES = [
   'retrying',
   'delivered',
   'failed',
-  /** A later notice about the same subject was delivered to the same message instead. */
+  /** A later notification about the same subject was delivered to the same message instead. */
   'superseded',
   /** The channel was switched off before it went out. */
   'skipped',
@@ -17,14 +17,14 @@ export const NOTIFICATION_DELIVERY_STATUSES = [
 export type NotificationDeliveryStatus = (typeof NOTIFICATION_DELIVERY_STATUSES)[number];
 
 /** How a sent message is found again to edit it (Slack channel + ts, Discord message id, …). */
-export interface PostedNoticeRef {
+export interface PostedNotificationRef {
   messageId: string;
   channel?: string;
 }
 
 /**
  * The outbox: one row per event, written in the same transaction as the change that caused it.
- * `seq` orders the events of one subject (a deployment's notices are applied in order).
+ * `seq` orders the events of one subject (a deployment's notifications are applied in order).
  */
 export const NotificationEvent = defineEntity({
   name: 'NotificationEvent',
@@ -93,14 +93,14 @@ export const NotificationDelivery = defineEntity({
     deliveredAt: p.datetime().nullable(),
     lastError: p.text().nullable(),
     lastStatus: p.integer().nullable(),
-    message: p.json<PostedNoticeRef>().nullable(),
+    message: p.json<PostedNotificationRef>().nullable(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
 });
 export type INotificationDelivery = InferEntity<typeof NotificationDelivery>;
 
-/** The message that shows a subject (a deployment) in a channel, edited in place by later notices. */
+/** The message that shows a subject (a deployment) in a channel, edited in place by later notifications. */
 export const NotificationMessage = defineEntity({
   name: 'NotificationMessage',
   tableName: 'notification_messages',
@@ -109,7 +109,7 @@ export const NotificationMessage = defineEntity({
     id: uuidPrimaryKey(),
     channel: () => p.manyToOne(NotificationChannel).deleteRule('cascade'),
     subject: p.string().length(100),
-    ref: p.json<PostedNoticeRef>(),
+    ref: p.json<PostedNotificationRef>(),
     /** The event the message shows now; an older one never overwrites it. */
     lastSeq: p.bigint('number'),
     createdAt: createdAt(),

@@ -1,20 +1,20 @@
 import type { DeploymentView } from '../core/deployments/index.js';
 import type {
   DeploymentSnapshot,
-  HeartbeatNoticeData,
-  LockNoticeData,
-  NoticeEvent,
+  HeartbeatNotificationData,
+  LockNotificationData,
+  Notification,
 } from '../core/notifications/index.js';
 import type { Reply, ReplyField } from './model.js';
 import { deploymentReply, formatDuration, utc } from './replies.js';
 
 /**
  * What a channel shows for an event: the neutral Reply that each platform's renderer turns into
- * Block Kit, an embed, an Adaptive Card, an e-mail or plain text. A deployment's notices are the
+ * Block Kit, an embed, an Adaptive Card, an e-mail or plain text. A deployment's notifications are the
  * same card as in chat (edited in place where the platform allows), so a channel and the person
  * who typed /deploy see one story.
  */
-export function noticeReply(event: NoticeEvent): Reply {
+export function notificationReply(event: Notification): Reply {
   switch (event.type) {
     case 'deployment.started':
     case 'deployment.finished':
@@ -24,24 +24,24 @@ export function noticeReply(event: NoticeEvent): Reply {
     case 'approval.approved':
     case 'approval.rejected':
     case 'approval.expired':
-      return deploymentNotice(event.data.deployment);
+      return deploymentNotification(event.data.deployment);
     case 'heartbeat.missing':
       return heartbeatMissing(event.project ?? '?', event.data);
     case 'heartbeat.recovered':
       return heartbeatRecovered(event.project ?? '?', event.data);
     case 'environment.locked':
     case 'environment.unlocked':
-      return lockNotice(event.type, event.project ?? '?', event.data);
+      return lockNotification(event.type, event.project ?? '?', event.data);
   }
 }
 
 /** One line that says what happened, for subjects, previews and push notifications. */
-export function noticeSummary(event: NoticeEvent): string {
-  const reply = noticeReply(event);
+export function notificationSummary(event: Notification): string {
+  const reply = notificationReply(event);
   return reply.title ?? reply.text;
 }
 
-function deploymentNotice(d: DeploymentSnapshot): Reply {
+function deploymentNotification(d: DeploymentSnapshot): Reply {
   const view: DeploymentView = {
     id: d.id,
     number: d.number,
@@ -95,7 +95,7 @@ function deploymentNotice(d: DeploymentSnapshot): Reply {
   return reply;
 }
 
-function heartbeatFields(project: string, data: HeartbeatNoticeData): ReplyField[] {
+function heartbeatFields(project: string, data: HeartbeatNotificationData): ReplyField[] {
   const h = data.heartbeat;
   return [
     { label: 'Project', value: project },
@@ -104,7 +104,7 @@ function heartbeatFields(project: string, data: HeartbeatNoticeData): ReplyField
   ];
 }
 
-function heartbeatMissing(project: string, data: HeartbeatNoticeData): Reply {
+function heartbeatMissing(project: string, data: HeartbeatNotificationData): Reply {
   const h = data.heartbeat;
   let text: string;
   if (data.reason === 'failed') {
@@ -129,7 +129,7 @@ function heartbeatMissing(project: string, data: HeartbeatNoticeData): Reply {
   return reply;
 }
 
-function heartbeatRecovered(project: string, data: HeartbeatNoticeData): Reply {
+function heartbeatRecovered(project: string, data: HeartbeatNotificationData): Reply {
   const h = data.heartbeat;
   return {
     title: `Heartbeat recovered · ${project} / ${h.name}`,
@@ -143,10 +143,10 @@ function heartbeatRecovered(project: string, data: HeartbeatNoticeData): Reply {
   };
 }
 
-function lockNotice(
+function lockNotification(
   type: 'environment.locked' | 'environment.unlocked',
   project: string,
-  data: LockNoticeData,
+  data: LockNotificationData,
 ): Reply {
   const where = `${project}/${data.environment}`;
   if (type === 'environment.locked') {

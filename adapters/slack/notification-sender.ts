@@ -1,12 +1,12 @@
-import { noticeReply } from '../../src/chat/notices.js';
+import { notificationReply } from '../../src/chat/notifications.js';
 import {
   type ChannelTarget,
   failureFromError,
   failureFromResponse,
-  NoticeSendError,
-  type NoticeSender,
-  type NoticeSent,
-  type OutgoingNotice,
+  NotificationSendError,
+  type NotificationSender,
+  type NotificationSent,
+  type OutgoingNotification,
   sendJson,
 } from '../../src/core/notifications/index.js';
 import { replyToBlocks } from './blocks.js';
@@ -19,9 +19,9 @@ const RETRYABLE = new Set([
   'request_timeout',
   'team_added_to_org',
 ]);
-/** An edit that cannot happen: the message is gone, so the notice is posted anew. */
+/** An edit that cannot happen: the message is gone, so the notification is posted anew. */
 const MESSAGE_GONE = new Set(['message_not_found', 'cant_update_message', 'edit_window_closed']);
-/** How a notice marks its Slack message, so an in-doubt retry can find it instead of posting twice. */
+/** How a notification marks its Slack message, so an in-doubt retry can find it instead of posting twice. */
 const METADATA_TYPE = 'slipway_notice';
 
 interface SlackAnswer {
@@ -39,14 +39,14 @@ class SlackApiError extends Error {
 }
 
 /**
- * Notices to Slack: through the bot token to a channel (chat.postMessage, then chat.update of
- * the same message for later notices about the same deployment), or to an incoming webhook URL
+ * Notifications to Slack: through the bot token to a channel (chat.postMessage, then chat.update of
+ * the same message for later notifications about the same deployment), or to an incoming webhook URL
  * (a new message each time: incoming webhooks cannot edit).
  */
-export function createSlackNoticeSender(options: {
+export function createSlackNotificationSender(options: {
   botToken?: string | undefined;
   apiUrl?: string | undefined;
-}): NoticeSender {
+}): NotificationSender {
   const apiUrl = options.apiUrl ?? 'https://slack.com/api/';
 
   const call = async (
@@ -75,25 +75,30 @@ export function createSlackNoticeSender(options: {
       const code = answer.error ?? 'unknown_error';
       if (MESSAGE_GONE.has(code)) throw new SlackApiError(code);
       if (code === 'ratelimited')
-        throw new NoticeSendError('rate_limited', `Slack ${method}: ratelimited`, { retryAfterMs: 1000 });
-      throw new NoticeSendError(RETRYABLE.has(code) ? 'retryable' : 'permanent', `Slack ${method}: ${code}`);
+        throw new NotificationSendError('rate_limited', `Slack ${method}: ratelimited`, {
+          retryAfterMs: 1000,
+        });
+      throw new NotificationSendError(
+        RETRYABLE.has(code) ? 'retryable' : 'permanent',
+        `Slack ${method}: ${code}`,
+      );
     }
     return answer;
   };
 
   /** After a crash mid-post: the message may be there already, marked with this delivery's id. */
-  const findPosted = async (notice: OutgoingNotice, channel: string): Promise<string | null> => {
-    const since = (notice.inDoubtSince?.getTime() ?? Date.now()) - 60_000;
+  const findPosted = async (notification: OutgoingNotification, channel: string): Promise<string | null> => {
+    const since = (notification.inDoubtSince?.getTime() ?? Date.now()) - 60_000;
     try {
       const history = await call(
         'conversations.history',
         { channel, oldest: (since / 1000).toFixed(6), limit: 100, include_all_metadata: true },
-        notice.signal,
+        notification.signal,
       );
       const found = history.messages?.find(
         (m) =>
           m.metadata?.event_type === METADATA_TYPE &&
-          m.metadata.event_payload?.delivery_id === notice.deliveryId,
+          m.metadata.event_payload?.delivery_id === notification.deliveryId,
       );
       return found?.ts ?? null;
     } catch {
@@ -102,22 +107,29 @@ export function createSlackNoticeSender(options: {
     }
   };
 
-  const postToChannel = async (notice: OutgoingNotice, channel: string): Promise<NoticeSent> => {
-    const rendered = replyToBlocks(noticeReply(notice.event));
-    if (notice.previous) {
+  const postToChannel = async (
+    notification: OutgoingNotification,
+    channel: string,
+  ): Promise<NotificationSent> => {
+    const rendered = replyToBlocks(notificationReply(notification.event));
+    if (notification.previous) {
       try {
         await call(
           'chat.update',
-          { channel: notice.previous.channel ?? channel, ts: notice.previous.messageId, ...rendered },
-          notice.signal,
+          {
+            channel: notification.previous.channel ?? channel,
+            ts: notification.previous.messageId,
+            ...rendered,
+          },
+          notification.signal,
         );
-        return { message: notice.previous };
+        return { message: notification.previous };
       } catch (error) {
         if (!(error instanceof SlackApiError)) throw error;
       }
     }
-    if (notice.inDoubt) {
-      const ts = await findPosted(notice, channel);
+    if (notification.inDoubt) {
+      const ts = await findPosted(notification, channel);
       if (ts) return { message: { channel, messageId: ts } };
     }
     const posted = await call(
@@ -127,11 +139,13 @@ export function createSlackNoticeSender(options: {
         ...rendered,
         unfurl_links: false,
         unfurl_media: false,
-        metadata: { event_type: METADATA_TYPE, event_payload: { delivery_id: notice.deliveryId } },
+        metadata: { event_type: METADATA_TYPE, event_payload: { delivery_id: notification.deliveryId } },
       },
-      notice.signal,
+      notification.signal,
     ).catch((error: unknown) => {
-      throw error instanceof SlackApiError ? new NoticeSendError('permanent', `Slack: ${error.code}`) : error;
+      throw error instanceof SlackApiError
+        ? new NotificationSendError('permanent', `Slack: ${error.code}`)
+        : error;
     });
     // chat.update needs the channel id, which chat.postMessage returns even when given a #name.
     return { message: { channel: posted.channel ?? channel, messageId: posted.ts ?? '' } };
@@ -144,15 +158,15 @@ export function createSlackNoticeSender(options: {
       target.kind === 'channel' && !options.botToken
         ? 'posting to a Slack channel needs SLACK_BOT_TOKEN (or give the channel an incoming webhook URL)'
         : null,
-    async send(notice) {
-      const target = notice.channel.target;
-      if (target.kind === 'channel') return postToChannel(notice, target.channel);
+    async send(notification) {
+      const target = notification.channel.target;
+      if (target.kind === 'channel') return postToChannel(notification, target.channel);
       if (target.kind !== 'webhook')
-        throw new NoticeSendError('permanent', 'a Slack channel needs a webhook URL or a channel id');
-      const rendered = replyToBlocks(noticeReply(notice.event));
+        throw new NotificationSendError('permanent', 'a Slack channel needs a webhook URL or a channel id');
+      const rendered = replyToBlocks(notificationReply(notification.event));
       await sendJson(
         target.url,
-        { body: JSON.stringify(rendered), signal: notice.signal },
+        { body: JSON.stringify(rendered), signal: notification.signal },
         'Slack incoming webhook',
       );
       return { message: null };

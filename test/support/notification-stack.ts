@@ -20,7 +20,7 @@ export interface DeliveryRow {
 }
 
 /** A whole Slipway (main.ts) in this process, on a test database, for heartbeat and notice tests. */
-export async function startNoticeSlipway(database: TestDatabase, env: Record<string, string> = {}) {
+export async function startNotificationSlipway(database: TestDatabase, env: Record<string, string> = {}) {
   const secretKey = randomBytes(32).toString('base64');
   const config = loadConfig({
     DATABASE_URL: database.url,
@@ -97,4 +97,4 @@ export async function startNoticeSlipway(database: TestDatabase, env: Record<str
   };
 }
 
-export type NoticeStack = Awaited<ReturnType<typeof startNoticeSlipway>>;
+export type NotificationStack = Awaited<ReturnType<typeof startNotificationSlipway>>;

@@ -1,30 +1,30 @@
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import { noticeReply } from '../../src/chat/notices.js';
+import { notificationReply } from '../../src/chat/notifications.js';
 import { replyToPlainText } from '../../src/chat/plain-text.js';
-import { NoticeSendError, type NoticeSender } from '../../src/core/notifications/index.js';
+import { NotificationSendError, type NotificationSender } from '../../src/core/notifications/index.js';
 import { replyToHtml } from './html.js';
 
 /** SMTP codes that mean "this will not work by trying again" (5xx); 4xx are temporary. */
-function classify(error: unknown): NoticeSendError {
+function classify(error: unknown): NotificationSendError {
   const e = error as { responseCode?: number; code?: string; message?: string };
   const message = `SMTP: ${e.message ?? String(error)}`.slice(0, 500);
   if (typeof e.responseCode === 'number') {
-    return new NoticeSendError(e.responseCode >= 500 ? 'permanent' : 'retryable', message, {
+    return new NotificationSendError(e.responseCode >= 500 ? 'permanent' : 'retryable', message, {
       status: e.responseCode,
     });
   }
-  if (e.code === 'EAUTH' || e.code === 'EENVELOPE') return new NoticeSendError('permanent', message);
-  return new NoticeSendError('retryable', message);
+  if (e.code === 'EAUTH' || e.code === 'EENVELOPE') return new NotificationSendError('permanent', message);
+  return new NotificationSendError('retryable', message);
 }
 
 /**
- * Notices by e-mail through nodemailer over SMTP (`SLIPWAY_SMTP_URL`): a subject line, a plain
+ * Notifications by e-mail through nodemailer over SMTP (`SLIPWAY_SMTP_URL`): a subject line, a plain
  * text part and an HTML part. The Message-ID is derived from the delivery id, so a message
  * re-sent after a crash carries the same id and mail systems that dedupe by it keep one; all the
- * notices about one deployment reference the same thread id, so mail clients group them.
+ * notifications about one deployment reference the same thread id, so mail clients group them.
  */
-export function createEmailNoticeSender(options: {
+export function createEmailNotificationSender(options: {
   smtpUrl: string | undefined;
   from: string;
   timeoutMs?: number;
@@ -41,17 +41,17 @@ export function createEmailNoticeSender(options: {
     : null;
   const domain = /@([^>\s]+)>?\s*$/.exec(options.from)?.[1] ?? 'slipway.invalid';
 
-  const sender: NoticeSender & { close(): void } = {
+  const sender: NotificationSender & { close(): void } = {
     platform: 'email',
     canEdit: () => false,
     unavailable: () => (transport ? null : 'e-mail channels need SLIPWAY_SMTP_URL'),
-    async send(notice) {
-      const target = notice.channel.target;
-      if (!transport) throw new NoticeSendError('permanent', 'e-mail channels need SLIPWAY_SMTP_URL');
+    async send(notification) {
+      const target = notification.channel.target;
+      if (!transport) throw new NotificationSendError('permanent', 'e-mail channels need SLIPWAY_SMTP_URL');
       if (target.kind !== 'email')
-        throw new NoticeSendError('permanent', 'an e-mail channel needs addresses');
-      const event = notice.event;
-      const reply = noticeReply(event);
+        throw new NotificationSendError('permanent', 'an e-mail channel needs addresses');
+      const event = notification.event;
+      const reply = notificationReply(event);
       const thread = event.subject
         ? `<${createHash('sha256').update(event.subject).digest('hex').slice(0, 32)}@${domain}>`
         : undefined;
@@ -62,11 +62,11 @@ export function createEmailNoticeSender(options: {
           subject: `[Slipway] ${reply.title ?? reply.text}`.slice(0, 200),
           text: replyToPlainText(reply),
           html: replyToHtml(reply),
-          messageId: `<${notice.deliveryId}@${domain}>`,
+          messageId: `<${notification.deliveryId}@${domain}>`,
           ...(thread ? { references: [thread], inReplyTo: thread } : {}),
           headers: {
             'X-Slipway-Event': event.type,
-            'X-Slipway-Delivery': notice.deliveryId,
+            'X-Slipway-Delivery': notification.deliveryId,
             'Auto-Submitted': 'auto-generated',
           },
         });

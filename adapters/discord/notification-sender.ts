@@ -1,24 +1,24 @@
-import { noticeReply } from '../../src/chat/notices.js';
+import { notificationReply } from '../../src/chat/notifications.js';
 import {
   type ChannelTarget,
-  NoticeSendError,
-  type NoticeSender,
-  type NoticeSent,
-  type OutgoingNotice,
+  NotificationSendError,
+  type NotificationSender,
+  type NotificationSent,
+  type OutgoingNotification,
   sendJson,
 } from '../../src/core/notifications/index.js';
 import { replyToDiscordMessage } from './embed.js';
 
 /**
- * Notices to Discord: to a webhook URL (execute with `?wait=true`, which returns the message,
- * then PATCH `/messages/<id>` for later notices about the same deployment), or to a channel
+ * Notifications to Discord: to a webhook URL (execute with `?wait=true`, which returns the message,
+ * then PATCH `/messages/<id>` for later notifications about the same deployment), or to a channel
  * through the bot token (create, then edit). Bot messages carry the delivery id as an enforced
  * nonce, so Discord itself refuses a duplicate after a worker died mid-send.
  */
-export function createDiscordNoticeSender(options: {
+export function createDiscordNotificationSender(options: {
   botToken?: string | undefined;
   apiUrl?: string | undefined;
-}): NoticeSender {
+}): NotificationSender {
   const apiUrl = (options.apiUrl ?? 'https://discord.com/api/v10').replace(/\/+$/, '');
   const botHeaders = () => ({ authorization: `Bot ${options.botToken ?? ''}` });
 
@@ -26,12 +26,12 @@ export function createDiscordNoticeSender(options: {
     url: string,
     method: 'POST' | 'PATCH',
     body: unknown,
-    notice: OutgoingNotice,
+    notification: OutgoingNotification,
     headers: Record<string, string> = {},
   ): Promise<{ id: string; channelId: string | null; pauseMs: number }> => {
     const response = await sendJson(
       url,
-      { method, body: JSON.stringify(body), headers, signal: notice.signal },
+      { method, body: JSON.stringify(body), headers, signal: notification.signal },
       'Discord',
     );
     const message = (await response.json().catch(() => ({}))) as { id?: string; channel_id?: string };
@@ -48,45 +48,51 @@ export function createDiscordNoticeSender(options: {
   /** Edits the previous message; null when it is gone (deleted), so the caller posts anew. */
   const edit = async (
     url: string,
-    notice: OutgoingNotice,
+    notification: OutgoingNotification,
     body: unknown,
     headers?: Record<string, string>,
   ) => {
     try {
-      return await request(url, 'PATCH', body, notice, headers);
+      return await request(url, 'PATCH', body, notification, headers);
     } catch (error) {
-      if (error instanceof NoticeSendError && error.details.status === 404) return null;
+      if (error instanceof NotificationSendError && error.details.status === 404) return null;
       throw error;
     }
   };
 
-  const toWebhook = async (notice: OutgoingNotice, webhookUrl: string): Promise<NoticeSent> => {
+  const toWebhook = async (
+    notification: OutgoingNotification,
+    webhookUrl: string,
+  ): Promise<NotificationSent> => {
     // Webhooks not owned by an application cannot carry buttons.
-    const body = replyToDiscordMessage(noticeReply(notice.event), { components: false });
-    if (notice.previous) {
+    const body = replyToDiscordMessage(notificationReply(notification.event), { components: false });
+    if (notification.previous) {
       const url = new URL(webhookUrl);
-      url.pathname = `${url.pathname.replace(/\/+$/, '')}/messages/${encodeURIComponent(notice.previous.messageId)}`;
-      const edited = await edit(url.toString(), notice, body);
-      if (edited) return { message: notice.previous, pauseMs: edited.pauseMs };
+      url.pathname = `${url.pathname.replace(/\/+$/, '')}/messages/${encodeURIComponent(notification.previous.messageId)}`;
+      const edited = await edit(url.toString(), notification, body);
+      if (edited) return { message: notification.previous, pauseMs: edited.pauseMs };
     }
     const url = new URL(webhookUrl);
     url.searchParams.set('wait', 'true');
-    const posted = await request(url.toString(), 'POST', body, notice);
+    const posted = await request(url.toString(), 'POST', body, notification);
     return { message: { messageId: posted.id }, pauseMs: posted.pauseMs };
   };
 
-  const toChannel = async (notice: OutgoingNotice, channel: string): Promise<NoticeSent> => {
-    const body = replyToDiscordMessage(noticeReply(notice.event));
-    if (notice.previous) {
-      const url = `${apiUrl}/channels/${encodeURIComponent(notice.previous.channel ?? channel)}/messages/${encodeURIComponent(notice.previous.messageId)}`;
-      const edited = await edit(url, notice, body, botHeaders());
-      if (edited) return { message: notice.previous, pauseMs: edited.pauseMs };
+  const toChannel = async (
+    notification: OutgoingNotification,
+    channel: string,
+  ): Promise<NotificationSent> => {
+    const body = replyToDiscordMessage(notificationReply(notification.event));
+    if (notification.previous) {
+      const url = `${apiUrl}/channels/${encodeURIComponent(notification.previous.channel ?? channel)}/messages/${encodeURIComponent(notification.previous.messageId)}`;
+      const edited = await edit(url, notification, body, botHeaders());
+      if (edited) return { message: notification.previous, pauseMs: edited.pauseMs };
     }
     const posted = await request(
       `${apiUrl}/channels/${encodeURIComponent(channel)}/messages`,
       'POST',
-      { ...body, nonce: notice.deliveryId.replace(/-/g, '').slice(0, 25), enforce_nonce: true },
-      notice,
+      { ...body, nonce: notification.deliveryId.replace(/-/g, '').slice(0, 25), enforce_nonce: true },
+      notification,
       botHeaders(),
     );
     return {
@@ -102,11 +108,11 @@ export function createDiscordNoticeSender(options: {
       target.kind === 'channel' && !options.botToken
         ? 'posting to a Discord channel needs DISCORD_BOT_TOKEN (or give the channel a webhook URL)'
         : null,
-    async send(notice) {
-      const target = notice.channel.target;
-      if (target.kind === 'channel') return toChannel(notice, target.channel);
-      if (target.kind === 'webhook') return toWebhook(notice, target.url);
-      throw new NoticeSendError('permanent', 'a Discord channel needs a webhook URL or a channel id');
+    async send(notification) {
+      const target = notification.channel.target;
+      if (target.kind === 'channel') return toChannel(notification, target.channel);
+      if (target.kind === 'webhook') return toWebhook(notification, target.url);
+      throw new NotificationSendError('permanent', 'a Discord channel needs a webhook URL or a channel id');
     },
   };
 }

@@ -3,16 +3,16 @@ import { replyToDiscordMessage } from '../../adapters/discord/embed.js';
 import { replyToHtml } from '../../adapters/email/html.js';
 import { replyToAdaptiveCard } from '../../adapters/teams/adaptive-card.js';
 import type { Reply } from '../../src/chat/model.js';
-import { noticeReply } from '../../src/chat/notices.js';
+import { notificationReply } from '../../src/chat/notifications.js';
 import { replyToPlainText } from '../../src/chat/plain-text.js';
 import {
   backoffMs,
   failureFromResponse,
-  type NoticeEvent,
+  type Notification,
   parseRetryAfter,
 } from '../../src/core/notifications/index.js';
 
-const failedDeploy: NoticeEvent = {
+const failedDeploy: Notification = {
   id: 'e1',
   seq: 7,
   type: 'deployment.failed',
@@ -50,7 +50,7 @@ const failedDeploy: NoticeEvent = {
 
 describe('notice rendering', () => {
   it('a failed deployment: the same card as chat, with the commit message and the log tail', () => {
-    const reply = noticeReply(failedDeploy);
+    const reply = notificationReply(failedDeploy);
     expect(reply.title).toBe('Deploy #42 · api → production');
     expect(reply.status).toBe('error');
     expect(reply.text).toBe('Failed at step "install" on web-1: install exited with 3');
@@ -75,7 +75,7 @@ describe('notice rendering', () => {
   });
 
   it('Discord: within embed limits, the end of the log kept, mentions off, text not read as markdown', () => {
-    const message = replyToDiscordMessage(noticeReply(failedDeploy));
+    const message = replyToDiscordMessage(notificationReply(failedDeploy));
     const embed = message.embeds[0] as { description: string; title: string; fields: { value: string }[] };
     expect(embed.description.length).toBeLessThanOrEqual(4096);
     expect(embed.description.endsWith('npm ERR! code E404\n\n```')).toBe(true);
@@ -125,7 +125,7 @@ describe('notice rendering', () => {
   });
 
   it('e-mail HTML escapes everything it did not write', () => {
-    const html = replyToHtml(noticeReply(failedDeploy));
+    const html = replyToHtml(notificationReply(failedDeploy));
     expect(html).toContain('Use *fast* path &lt;script&gt; (Ada)');
     expect(html).not.toContain('<script>');
   });

@@ -1,0 +1,50 @@
+import { notificationReply } from '../../src/chat/notifications.js';
+import {
+  NotificationSendError,
+  type NotificationSender,
+  sendJson,
+} from '../../src/core/notifications/index.js';
+import { replyToAdaptiveCard } from './adaptive-card.js';
+
+/**
+ * Notifications to a Microsoft Teams incoming webhook (a connector or a Workflows URL) as an Adaptive
+ * Card. Incoming webhooks cannot edit a message, so each notification is a new card, and they cannot
+ * receive button clicks, so the card has none.
+ */
+export function createTeamsNotificationSender(): NotificationSender {
+  return {
+    platform: 'teams',
+    canEdit: () => false,
+    unavailable: () => null,
+    async send(notification) {
+      const target = notification.channel.target;
+      if (target.kind !== 'webhook')
+        throw new NotificationSendError('permanent', 'a Teams channel needs an incoming webhook URL');
+      const card = replyToAdaptiveCard(notificationReply(notification.event), { actions: false });
+      const payload = {
+        type: 'message',
+        attachments: [
+          { contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card },
+        ],
+      };
+      const response = await sendJson(
+        target.url,
+        { body: JSON.stringify(payload), signal: notification.signal },
+        'Teams webhook',
+      );
+      // Office 365 connectors answer 200 even when Teams refused the card, with the reason as text.
+      const text = (await response.text().catch(() => '')).trim();
+      if (/HTTP error 429/i.test(text)) {
+        throw new NotificationSendError('rate_limited', `Teams webhook: ${text.slice(0, 200)}`, {
+          retryAfterMs: 2000,
+        });
+      }
+      if (/failed|error/i.test(text) && text !== '1') {
+        throw new NotificationSendError('retryable', `Teams webhook: ${text.slice(0, 200)}`, {
+          status: response.status,
+        });
+      }
+      return { message: null };
+    },
+  };
+}
