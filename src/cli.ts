@@ -1,10 +1,10 @@
 import './node-version-check.js';
 import { parseArgs } from 'node:util';
+import { startSlipway } from './app/start.js';
 import { loadConfig, SETTINGS_HELP } from './config.js';
 import { openDatabase } from './db/database.js';
 import { isSlipwayError } from './errors.js';
 import { createLogger } from './logger.js';
-import { startSlipway } from './main.js';
 
 const USAGE = `Slipway — chat-ops deploys: /deploy and /promote from chat, git releases over SSH.
 
@@ -49,8 +49,8 @@ async function main(argv: string[]): Promise<number> {
   // Commands with options of their own parse the rest of the line themselves.
   if (command === 'apply' || command === 'token') {
     const rest = argv.slice(argv.indexOf(command) + 1);
-    if (command === 'apply') return (await import('./config-apply-command.js')).applyCommand(rest, config);
-    return (await import('./token-command.js')).tokenCommand(rest, config);
+    if (command === 'apply') return (await import('./cli/apply-command.js')).applyCommand(rest, config);
+    return (await import('./cli/token-command.js')).tokenCommand(rest, config);
   }
 
   if (command === 'slack-manifest') {

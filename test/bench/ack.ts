@@ -17,9 +17,9 @@ import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import bolt from '@slack/bolt';
 import pg from 'pg';
+import { startSlipway } from '../../src/app/start.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { startSlipway } from '../../src/main.js';
 import { withDatabase } from '../support/global-setup.js';
 
 const run = promisify(execFile);

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { type Slipway, startSlipway } from '../../src/app/start.js';
 import { loadConfig } from '../../src/config.js';
 import type { Actor } from '../../src/core/access/index.js';
 import type { NotificationChannelInput } from '../../src/core/notifications/index.js';
 import { createLogger } from '../../src/logger.js';
-import { type Slipway, startSlipway } from '../../src/main.js';
 import type { TestDatabase } from './database.js';
 
 export const SETUP_ACTOR: Actor = { memberId: null, name: 'setup', source: 'test' };

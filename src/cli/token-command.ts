@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { openAdminServices } from './admin-services.js';
-import type { Config } from './config.js';
-import type { ChatIdentityRef } from './core/access/index.js';
-import { SlipwayError } from './errors.js';
-import { API_SCOPES, CHAT_PLATFORMS, type ChatPlatform } from './vocabulary.js';
+import { openAdminServices } from '../app/admin.js';
+import type { Config } from '../config.js';
+import type { ChatIdentityRef } from '../core/access/index.js';
+import { SlipwayError } from '../errors.js';
+import { API_SCOPES, CHAT_PLATFORMS, type ChatPlatform } from '../vocabulary.js';
 
 export const TOKEN_USAGE = [
   'slipway token create --scopes <scope,…|all|none> [--name <name>] [--member <platform:workspace:user>] [--expires-in-days <n>]',

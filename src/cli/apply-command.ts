@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { openAdminServices } from './admin-services.js';
-import type { Config } from './config.js';
-import { formatErrors, formatOutcome, formatPlan, loadConfigFile } from './core/config-apply/index.js';
+import { openAdminServices } from '../app/admin.js';
+import type { Config } from '../config.js';
+import { formatErrors, formatOutcome, formatPlan, loadConfigFile } from '../core/config-apply/index.js';
 
 export const APPLY_USAGE = 'slipway apply -f <file> [--yes] [--prune]';
 

@@ -1,15 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.js';
-import { type AccessPolicy, ApiTokenService } from './core/access/index.js';
-import type { ApprovalService } from './core/approvals/index.js';
+import type { Config } from '../config.js';
+import { type AccessPolicy, ApiTokenService } from '../core/access/index.js';
+import type { ApprovalService } from '../core/approvals/index.js';
 import {
   CommitResolver,
   DeploymentRecords,
   type DeploymentService,
   type DeploymentViews,
   type LockService,
-} from './core/deployments/index.js';
-import { PipelineView } from './core/pipelines/index.js';
+} from '../core/deployments/index.js';
+import { PipelineView } from '../core/pipelines/index.js';
 import {
   EnvironmentFileService,
   EnvironmentService,
@@ -19,13 +19,13 @@ import {
   ReviewApps,
   ServerConnectionCheck,
   ServerService,
-} from './core/projects/index.js';
-import { CommitStatusService, PromotionService, TestGate } from './core/promotions/index.js';
-import type { SecretBox } from './core/secrets/index.js';
-import type { Orm } from './db/orm.js';
-import type { DeploymentRunner } from './engine/index.js';
-import { type ApiRouteModule, registerApi } from './http/api/index.js';
-import type { Logger } from './logger.js';
+} from '../core/projects/index.js';
+import { CommitStatusService, PromotionService, TestGate } from '../core/promotions/index.js';
+import type { SecretBox } from '../core/secrets/index.js';
+import type { Orm } from '../db/orm.js';
+import type { DeploymentRunner } from '../engine/index.js';
+import { type ApiRouteModule, registerApi } from '../http/api/index.js';
+import type { Logger } from '../logger.js';
 
 /** How often environments past their auto_stop_at are stopped. */
 const AUTO_STOP_INTERVAL_MS = 60_000;

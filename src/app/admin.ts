@@ -1,18 +1,18 @@
 import { userInfo } from 'node:os';
-import type { Config } from './config.js';
-import { AccessPolicy, type Actor, ApiTokenService } from './core/access/index.js';
-import { ConfigPlanner } from './core/config-apply/index.js';
-import { NotificationChannelService } from './core/notifications/index.js';
+import type { Config } from '../config.js';
+import { AccessPolicy, type Actor, ApiTokenService } from '../core/access/index.js';
+import { ConfigPlanner } from '../core/config-apply/index.js';
+import { NotificationChannelService } from '../core/notifications/index.js';
 import {
   EnvironmentService,
   HookService,
   ProjectService,
   ProjectSetup,
   ServerService,
-} from './core/projects/index.js';
-import { loadSecretBox } from './core/secrets/index.js';
-import { openDatabaseBesideService } from './db/attach-embedded.js';
-import { createLogger } from './logger.js';
+} from '../core/projects/index.js';
+import { loadSecretBox } from '../core/secrets/index.js';
+import { openDatabaseBesideService } from '../db/attach-embedded.js';
+import { createLogger } from '../logger.js';
 
 /**
  * The core services the `slipway apply` and `slipway token` commands use, on the service's

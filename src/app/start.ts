@@ -1,13 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { createSlackAdapter, type SlackAdapter } from '../adapters/slack/app.js';
-import { registerWebConsole } from '../adapters/web/console.js';
-import { COMMANDS } from '../commands/index.js';
-import { ProgressNotifier } from './chat/progress.js';
-import { ChatRouter } from './chat/router.js';
-import type { Config } from './config.js';
-import { AccessPolicy } from './core/access/index.js';
-import { ApprovalService } from './core/approvals/index.js';
+import { createSlackAdapter, type SlackAdapter } from '../../adapters/slack/app.js';
+import { registerWebConsole } from '../../adapters/web/console.js';
+import { COMMANDS } from '../../commands/index.js';
+import { ProgressNotifier } from '../chat/progress.js';
+import { ChatRouter } from '../chat/router.js';
+import type { Config } from '../config.js';
+import { AccessPolicy } from '../core/access/index.js';
+import { ApprovalService } from '../core/approvals/index.js';
 import {
   CommitResolver,
   DeploymentExecutor,
@@ -17,23 +17,23 @@ import {
   DeploymentViews,
   LockService,
   RunLiveness,
-} from './core/deployments/index.js';
-import { NotificationLiveness } from './core/notifications/index.js';
-import { ProjectSetup } from './core/projects/index.js';
-import { loadSecretBox, type SecretBox } from './core/secrets/index.js';
-import { type Database, openDatabase } from './db/database.js';
-import { DeploymentRunner } from './engine/index.js';
-import { heartbeatRoutes } from './http/api/routes/heartbeats.js';
-import { notificationRoutes } from './http/api/routes/notifications.js';
-import { registerHealthRoutes } from './http/health-routes.js';
-import { registerHeartbeatRoutes } from './http/heartbeat-routes.js';
-import { createMetrics, type Metrics } from './http/metrics.js';
-import { createHttpServer } from './http/server.js';
-import { DeploymentQueue } from './jobs/deployment-queue.js';
-import { type JobQueue, startJobQueue, stopJobQueue } from './jobs/queue.js';
-import type { Logger } from './logger.js';
+} from '../core/deployments/index.js';
+import { NotificationLiveness } from '../core/notifications/index.js';
+import { ProjectSetup } from '../core/projects/index.js';
+import { loadSecretBox, type SecretBox } from '../core/secrets/index.js';
+import { type Database, openDatabase } from '../db/database.js';
+import { DeploymentRunner } from '../engine/index.js';
+import { heartbeatRoutes } from '../http/api/routes/heartbeats.js';
+import { notificationRoutes } from '../http/api/routes/notifications.js';
+import { registerHealthRoutes } from '../http/health-routes.js';
+import { registerHeartbeatRoutes } from '../http/heartbeat-routes.js';
+import { createMetrics, type Metrics } from '../http/metrics.js';
+import { createHttpServer } from '../http/server.js';
+import { DeploymentQueue } from '../jobs/deployment-queue.js';
+import { type JobQueue, startJobQueue, stopJobQueue } from '../jobs/queue.js';
+import type { Logger } from '../logger.js';
 import { createNotifications, type Notifications } from './notifications.js';
-import { type ApiServices, createApiServices, mountRestApi } from './rest-api.js';
+import { type ApiServices, createApiServices, mountRestApi } from './services.js';
 
 /** A running Slipway: what the CLI starts and what end-to-end tests start in a child process. */
 export interface Slipway {

@@ -1,22 +1,22 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import { createDiscordNotificationSender } from '../adapters/discord/notification-sender.js';
-import { createEmailNotificationSender } from '../adapters/email/notification-sender.js';
-import { createSlackNotificationSender } from '../adapters/slack/notification-sender.js';
-import { createTeamsNotificationSender } from '../adapters/teams/notification-sender.js';
-import { createWebhookNotificationSender } from '../adapters/webhook/notification-sender.js';
-import type { Config } from './config.js';
-import { HeartbeatService, HeartbeatSweep } from './core/heartbeats/index.js';
+import { createDiscordNotificationSender } from '../../adapters/discord/notification-sender.js';
+import { createEmailNotificationSender } from '../../adapters/email/notification-sender.js';
+import { createSlackNotificationSender } from '../../adapters/slack/notification-sender.js';
+import { createTeamsNotificationSender } from '../../adapters/teams/notification-sender.js';
+import { createWebhookNotificationSender } from '../../adapters/webhook/notification-sender.js';
+import type { Config } from '../config.js';
+import { HeartbeatService, HeartbeatSweep } from '../core/heartbeats/index.js';
 import {
   type DeliveryPolicy,
   NotificationChannelService,
   NotificationDeliveryWorker,
   NotificationOutbox,
-} from './core/notifications/index.js';
-import type { SecretBox } from './core/secrets/index.js';
-import type { Orm } from './db/orm.js';
-import { NotificationQueue } from './jobs/notification-queue.js';
-import type { JobQueue } from './jobs/queue.js';
-import type { Logger } from './logger.js';
+} from '../core/notifications/index.js';
+import type { SecretBox } from '../core/secrets/index.js';
+import type { Orm } from '../db/orm.js';
+import { NotificationQueue } from '../jobs/notification-queue.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { Logger } from '../logger.js';
 
 /** How often deliveries of dead processes, lost jobs and old outbox rows are looked after. */
 const RECOVERY_INTERVAL_MS = 15_000;
