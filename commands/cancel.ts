@@ -1,16 +1,8 @@
 import { z } from 'zod';
-import { defineCommand, positional } from '../src/chat/command.js';
+import { defineCommand, deploymentArg, positional } from '../src/chat/command.js';
 import { deploymentReply } from '../src/chat/replies.js';
 
-const grammar = positional(
-  ['deployment'],
-  z.object({
-    deployment: z
-      .string()
-      .regex(/^(#?\d{1,9}|[0-9a-f-]{36})$/i, '<deployment> must be a deployment number like 42')
-      .transform((value) => value.replace(/^#/, '')),
-  }),
-);
+const grammar = positional(['deployment'], z.object({ deployment: deploymentArg }));
 
 export default defineCommand(grammar, {
   name: 'cancel',
@@ -20,6 +12,7 @@ export default defineCommand(grammar, {
   role: 'deployer',
   // The project is known only once the deployment is found: the handler checks the role there.
   roleFor: () => null,
+  replacesClickedMessage: true,
   handler: async (ctx, args) => {
     const view = await ctx.services.views.deployment(args.deployment);
     await ctx.services.access.require(ctx.actor, view.project, 'deployer', 'cancel deployments');

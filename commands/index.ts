@@ -1,4 +1,5 @@
 import type { Command } from '../src/chat/command.js';
+import approve from './approve.js';
 import cancel from './cancel.js';
 import deploy from './deploy.js';
 import deploys from './deploys.js';
@@ -8,16 +9,22 @@ import help from './help.js';
 import lock from './lock.js';
 import members from './members.js';
 import promote from './promote.js';
+import reject from './reject.js';
 import rollback from './rollback.js';
 import status from './status.js';
 import unlock from './unlock.js';
 
-/** Every chat command: the single source of the parser, help, and Slack's manifest. */
+/**
+ * Every chat command, buttons included: the single source of the parser, the help, and each
+ * platform's registration (Slack's manifest and slash commands, …).
+ */
 export const COMMANDS: readonly Command[] = [
   deploy,
   promote,
   rollback,
   cancel,
+  approve,
+  reject,
   env,
   lock,
   unlock,

@@ -13,6 +13,7 @@ export default defineCommand(grammar, {
   usage: ['rollback <project> <env>'],
   examples: ['rollback api production'],
   role: 'deployer',
+  roleReason: 'roll back',
   project: (args) => args.project,
   handler: async (ctx, args) => {
     const deployment = await ctx.services.deployments.requestRollback(ctx.actor, {

@@ -1,12 +1,12 @@
-import { notificationReply } from '../../src/chat/notifications.js';
 import {
   type ChannelTarget,
   NotificationSendError,
   type NotificationSender,
   type NotificationSent,
+  notificationReply,
   type OutgoingNotification,
   sendJson,
-} from '../../src/core/notifications/index.js';
+} from '../../src/chat/index.js';
 import { replyToDiscordMessage } from './embed.js';
 
 /**
@@ -31,7 +31,13 @@ export function createDiscordNotificationSender(options: {
   ): Promise<{ id: string; channelId: string | null; pauseMs: number }> => {
     const response = await sendJson(
       url,
-      { method, body: JSON.stringify(body), headers, signal: notification.signal },
+      {
+        method,
+        body: JSON.stringify(body),
+        headers,
+        signal: notification.signal,
+        retryAfterFromBody: discordRetryAfter,
+      },
       'Discord',
     );
     const message = (await response.json().catch(() => ({}))) as { id?: string; channel_id?: string };
@@ -104,9 +110,13 @@ export function createDiscordNotificationSender(options: {
   return {
     platform: 'discord',
     canEdit: () => true,
+    targets: {
+      webhook: true,
+      channel: { pattern: /^\d{15,22}$/, message: 'channel must be a Discord channel id (digits)' },
+    },
     unavailable: (target: ChannelTarget) =>
       target.kind === 'channel' && !options.botToken
-        ? 'posting to a Discord channel needs DISCORD_BOT_TOKEN (or give the channel a webhook URL)'
+        ? 'posting to a Discord channel needs the bot token (DISCORD_BOT_TOKEN); give a webhookUrl instead, or configure the token'
         : null,
     async send(notification) {
       const target = notification.channel.target;
@@ -115,4 +125,10 @@ export function createDiscordNotificationSender(options: {
       throw new NotificationSendError('permanent', 'a Discord channel needs a webhook URL or a channel id');
     },
   };
+}
+
+/** Discord says how long to wait in its 429 bodies too: `{"retry_after": 1.5}` (seconds). */
+export function discordRetryAfter(body: string): number | null {
+  const match = /"retry_after"\s*:\s*([\d.]+)/.exec(body);
+  return match ? Math.ceil(Number(match[1]) * 1000) : null;
 }

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import { notificationReply } from '../../src/chat/notifications.js';
-import { replyToPlainText } from '../../src/chat/plain-text.js';
-import { NotificationSendError, type NotificationSender } from '../../src/core/notifications/index.js';
+import {
+  NotificationSendError,
+  type NotificationSender,
+  notificationReply,
+  replyToPlainText,
+} from '../../src/chat/index.js';
 import { replyToHtml } from './html.js';
 
 /** SMTP codes that mean "this will not work by trying again" (5xx); 4xx are temporary. */
@@ -44,7 +47,8 @@ export function createEmailNotificationSender(options: {
   const sender: NotificationSender & { close(): void } = {
     platform: 'email',
     canEdit: () => false,
-    unavailable: () => (transport ? null : 'e-mail channels need SLIPWAY_SMTP_URL'),
+    targets: { email: true, missing: 'an email channel needs email (one or more addresses)' },
+    unavailable: () => (transport ? null : 'e-mail channels need an SMTP server: set SLIPWAY_SMTP_URL'),
     async send(notification) {
       const target = notification.channel.target;
       if (!transport) throw new NotificationSendError('permanent', 'e-mail channels need SLIPWAY_SMTP_URL');

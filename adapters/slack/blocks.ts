@@ -1,4 +1,4 @@
-import type { Reply, ReplyStatus } from '../../src/chat/model.js';
+import type { Reply, ReplyStatus } from '../../src/chat/index.js';
 
 /** Block Kit JSON: kept structural so the renderer needs nothing from the SDK. */
 export type Block = Record<string, unknown>;

@@ -1,4 +1,4 @@
-import type { Command } from '../../src/chat/command.js';
+import type { Command } from '../../src/chat/index.js';
 
 /** A Slack app manifest generated from the command files (`slipway slack-manifest`). */
 export function slackManifest(

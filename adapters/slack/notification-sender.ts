@@ -1,4 +1,3 @@
-import { notificationReply } from '../../src/chat/notifications.js';
 import {
   type ChannelTarget,
   failureFromError,
@@ -6,9 +5,10 @@ import {
   NotificationSendError,
   type NotificationSender,
   type NotificationSent,
+  notificationReply,
   type OutgoingNotification,
   sendJson,
-} from '../../src/core/notifications/index.js';
+} from '../../src/chat/index.js';
 import { replyToBlocks } from './blocks.js';
 
 /** Slack errors worth trying again; every other `ok: false` needs a person (token, channel, scope). */
@@ -154,9 +154,16 @@ export function createSlackNotificationSender(options: {
   return {
     platform: 'slack',
     canEdit: (target: ChannelTarget) => target.kind === 'channel',
+    targets: {
+      webhook: true,
+      channel: {
+        pattern: /^[A-Za-z0-9#_-]{1,80}$/,
+        message: 'channel must be a Slack channel id such as C0123ABCD',
+      },
+    },
     unavailable: (target: ChannelTarget) =>
       target.kind === 'channel' && !options.botToken
-        ? 'posting to a Slack channel needs SLACK_BOT_TOKEN (or give the channel an incoming webhook URL)'
+        ? 'posting to a Slack channel needs the bot token (SLACK_BOT_TOKEN); give an incoming webhookUrl instead, or configure the token'
         : null,
     async send(notification) {
       const target = notification.channel.target;

@@ -1,9 +1,9 @@
-import { notificationReply } from '../../src/chat/notifications.js';
 import {
   NotificationSendError,
   type NotificationSender,
+  notificationReply,
   sendJson,
-} from '../../src/core/notifications/index.js';
+} from '../../src/chat/index.js';
 import { replyToAdaptiveCard } from './adaptive-card.js';
 
 /**
@@ -14,6 +14,7 @@ import { replyToAdaptiveCard } from './adaptive-card.js';
 export function createTeamsNotificationSender(): NotificationSender {
   return {
     platform: 'teams',
+    targets: { webhook: true, missing: 'a teams channel needs webhookUrl (an incoming webhook)' },
     canEdit: () => false,
     unavailable: () => null,
     async send(notification) {

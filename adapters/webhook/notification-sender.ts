@@ -1,10 +1,10 @@
-import { notificationReply } from '../../src/chat/notifications.js';
-import { replyToPlainText } from '../../src/chat/plain-text.js';
 import {
   NotificationSendError,
   type NotificationSender,
+  notificationReply,
+  replyToPlainText,
   sendJson,
-} from '../../src/core/notifications/index.js';
+} from '../../src/chat/index.js';
 import { signWebhookBody } from './signature.js';
 
 /**
@@ -19,6 +19,7 @@ import { signWebhookBody } from './signature.js';
 export function createWebhookNotificationSender(): NotificationSender {
   return {
     platform: 'webhook',
+    targets: { webhook: true, signed: true, missing: 'a webhook channel needs webhookUrl' },
     canEdit: () => false,
     unavailable: () => null,
     async send(notification) {

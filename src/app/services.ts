@@ -1,63 +1,172 @@
-import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
-import { type AccessPolicy, ApiTokenService } from '../core/access/index.js';
-import type { ApprovalService } from '../core/approvals/index.js';
+import { AccessPolicy, ApiTokenService } from '../core/access/index.js';
+import { ApprovalService } from '../core/approvals/index.js';
+import { ConfigPlanner } from '../core/config-apply/index.js';
 import {
   CommitResolver,
+  DeploymentExecutor,
+  DeploymentPlanBuilder,
+  DeploymentReaper,
   DeploymentRecords,
-  type DeploymentService,
-  type DeploymentViews,
-  type LockService,
+  DeploymentService,
+  DeploymentViews,
+  LockService,
+  type RunLiveness,
 } from '../core/deployments/index.js';
+import { HeartbeatService, HeartbeatSweep } from '../core/heartbeats/index.js';
+import {
+  type DeliveryPolicy,
+  NotificationChannelService,
+  NotificationDeliveryWorker,
+  NotificationOutbox,
+  type NotificationSender,
+} from '../core/notifications/index.js';
 import { PipelineView } from '../core/pipelines/index.js';
 import {
   EnvironmentFileService,
   EnvironmentService,
   HookService,
   ProjectService,
-  type ProjectSetup,
+  ProjectSetup,
   ReviewApps,
   ServerConnectionCheck,
   ServerService,
 } from '../core/projects/index.js';
 import { CommitStatusService, PromotionService, TestGate } from '../core/promotions/index.js';
 import type { SecretBox } from '../core/secrets/index.js';
+import type { IDeployment } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
-import type { DeploymentRunner } from '../engine/index.js';
-import { type ApiRouteModule, registerApi } from '../http/api/index.js';
+import { DeploymentRunner } from '../engine/index.js';
+import type { DeploymentQueue } from '../jobs/deployment-queue.js';
+import type { NotificationQueue } from '../jobs/notification-queue.js';
 import type { Logger } from '../logger.js';
 
-/** How often environments past their auto_stop_at are stopped. */
-const AUTO_STOP_INTERVAL_MS = 60_000;
-
-export type ApiServices = ReturnType<typeof createApiServices>;
-
-/** The services behind the REST API and `slipway apply`, on top of the ones chat uses. */
-export function createApiServices(options: {
-  config: Pick<Config, 'SLIPWAY_SSH_CONNECT_TIMEOUT_MS'>;
+/** What every service stands on. */
+export interface ServiceBase {
+  config: Config;
+  logger: Logger;
   orm: Orm;
   secrets: SecretBox;
-  access: AccessPolicy;
-  setup: ProjectSetup;
-  deployments: DeploymentService;
-  views: DeploymentViews;
-  runner: DeploymentRunner;
-}) {
-  const { orm, secrets, access, setup, deployments, views } = options;
-  const statuses = new CommitStatusService(orm);
+  /** The platforms' notification senders (adapters/index.ts). */
+  senders: readonly NotificationSender[];
+}
+
+/** The running service's queues and the liveness connection its deployments hold locks on. */
+export interface ServiceJobs {
+  deployments: DeploymentQueue;
+  notifications: NotificationQueue;
+  liveness: RunLiveness;
+  /** This process, as recorded on the deployments and deliveries it works on. */
+  instanceId: string;
+  /** How the delivery worker retries (tests shorten it). */
+  deliveryPolicy?: Partial<DeliveryPolicy>;
+}
+
+/** Who hears about deployments as they run (chat's progress messages, metrics). */
+export interface DeploymentObservers {
+  onEnded?: (deployment: IDeployment) => void;
+  onProgress?: (deploymentId: string) => void;
+}
+
+export type AdminServices = ReturnType<typeof buildAdminServices>;
+export type Services = ReturnType<typeof buildServices>;
+
+/**
+ * The services that read and change configuration — projects, servers, environments, hooks,
+ * members, notification channels, tokens, and `slipway apply`'s planner. The CLI uses these
+ * alone: they need no queue, no worker and no HTTP server.
+ */
+export function buildAdminServices(base: ServiceBase, queue: NotificationQueue | null = null) {
+  const { orm, secrets, config } = base;
+  const access = new AccessPolicy(orm, config.admins);
+  const setup = new ProjectSetup(secrets);
+  const projects = new ProjectService(orm, setup, access);
+  const servers = new ServerService(orm, setup);
   const environments = new EnvironmentService(orm, setup);
+  const hooks = new HookService(orm, setup);
+  const channels = new NotificationChannelService(orm, secrets, queue, base.senders);
   return {
-    tokens: new ApiTokenService(orm, access),
-    projects: new ProjectService(orm, setup, access),
-    servers: new ServerService(orm, setup),
-    connections: new ServerConnectionCheck(orm, options.runner, secrets, {
-      connectTimeoutMs: options.config.SLIPWAY_SSH_CONNECT_TIMEOUT_MS,
-      commandTimeoutMs: 30_000,
-    }),
-    hooks: new HookService(orm, setup),
-    environmentFile: new EnvironmentFileService(orm, secrets, setup),
+    access,
+    setup,
+    projects,
+    servers,
     environments,
-    reviewApps: new ReviewApps(orm, setup, environments),
+    hooks,
+    channels,
+    tokens: new ApiTokenService(orm, access),
+    planner: new ConfigPlanner({ projects, servers, environments, hooks, access, channels }),
+  };
+}
+
+/**
+ * Every service of a running Slipway, built once, in one place: what `slipway start` runs,
+ * what the REST API, chat and the schedules call, and what the tests start.
+ */
+export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: DeploymentObservers = {}) {
+  const { orm, secrets, config, logger } = base;
+  const admin = buildAdminServices(base, jobs.notifications);
+  const { access, setup, environments } = admin;
+
+  const outbox = new NotificationOutbox(jobs.notifications);
+  const deliveries = new NotificationDeliveryWorker({
+    orm,
+    queue: jobs.notifications,
+    secrets,
+    instanceId: jobs.instanceId,
+    logger: logger.child({ component: 'notifications' }),
+    senders: base.senders,
+    policy: {
+      maxAttempts: config.SLIPWAY_NOTIFY_MAX_ATTEMPTS,
+      retryBaseMs: config.SLIPWAY_NOTIFY_RETRY_BASE_MS,
+      timeoutMs: config.SLIPWAY_NOTIFY_TIMEOUT_MS,
+      ...jobs.deliveryPolicy,
+    },
+  });
+  const heartbeats = new HeartbeatService(orm, outbox, { publicUrl: config.publicUrl });
+  const heartbeatSweep = new HeartbeatSweep(orm, outbox, logger.child({ component: 'notifications' }));
+
+  const runner = new DeploymentRunner();
+  const plans = new DeploymentPlanBuilder(secrets, config);
+  const views = new DeploymentViews(orm);
+  const deployments = new DeploymentService(orm, jobs.deployments, new CommitResolver(), secrets, outbox);
+  const approvals = new ApprovalService(orm, access, deployments, outbox);
+  const locks = new LockService(orm, access, outbox);
+  const executor = new DeploymentExecutor({
+    orm,
+    runner,
+    plans,
+    liveness: jobs.liveness,
+    instanceId: jobs.instanceId,
+    logger,
+    requeue: (id) => jobs.deployments.enqueue(id),
+    onEnded: observers.onEnded,
+    onProgress: observers.onProgress,
+    notifications: outbox,
+  });
+  const reaper = new DeploymentReaper({
+    orm,
+    runner,
+    plans,
+    logger,
+    onEnded: observers.onEnded,
+    notifications: outbox,
+  });
+
+  const statuses = new CommitStatusService(orm);
+  return {
+    ...admin,
+    outbox,
+    deliveries,
+    heartbeats,
+    heartbeatSweep,
+    runner,
+    views,
+    deployments,
+    approvals,
+    locks,
+    executor,
+    reaper,
+    statuses,
     promotions: new PromotionService(
       orm,
       deployments,
@@ -67,53 +176,12 @@ export function createApiServices(options: {
       secrets,
     ),
     pipeline: new PipelineView(orm, statuses),
-    statuses,
     records: new DeploymentRecords(orm, views),
+    connections: new ServerConnectionCheck(orm, runner, secrets, {
+      connectTimeoutMs: config.SLIPWAY_SSH_CONNECT_TIMEOUT_MS,
+      commandTimeoutMs: 30_000,
+    }),
+    environmentFile: new EnvironmentFileService(orm, secrets, setup),
+    reviewApps: new ReviewApps(orm, setup, environments),
   };
-}
-
-/**
- * The REST API on the service's HTTP server, and the auto-stop sweep of environments. main.ts
- * calls this before the server listens; the returned function stops the sweep.
- */
-export async function mountRestApi(options: {
-  config: Config;
-  logger: Logger;
-  http: FastifyInstance;
-  services: ApiServices;
-  access: AccessPolicy;
-  deployments: DeploymentService;
-  approvals: ApprovalService;
-  locks: LockService;
-  extraRoutes?: ApiRouteModule[];
-}): Promise<() => Promise<void>> {
-  const { config, services } = options;
-  await registerApi(
-    options.http,
-    {
-      ...services,
-      access: options.access,
-      deployments: options.deployments,
-      approvals: options.approvals,
-      locks: options.locks,
-    },
-    {
-      rateLimit: config.SLIPWAY_API_RATE_LIMIT,
-      rateWindowMs: config.SLIPWAY_API_RATE_WINDOW_SECONDS * 1000,
-      publicUrl: config.publicUrl,
-      version: '1.0.0',
-    },
-    options.extraRoutes ?? [],
-  );
-  const logger = options.logger.child({ component: 'auto-stop' });
-  const sweep = setInterval(() => {
-    services.environments
-      .stopDue()
-      .then((stopped) => {
-        if (stopped.length) logger.info({ stopped }, 'environments stopped at their auto_stop_at');
-      })
-      .catch((error: unknown) => logger.error({ err: error }, 'auto-stop sweep failed'));
-  }, AUTO_STOP_INTERVAL_MS);
-  sweep.unref();
-  return async () => clearInterval(sweep);
 }

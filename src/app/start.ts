@@ -1,39 +1,26 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { createSlackAdapter, type SlackAdapter } from '../../adapters/slack/app.js';
-import { registerWebConsole } from '../../adapters/web/console.js';
+import { chatAdapters, notificationSenders } from '../../adapters/index.js';
 import { COMMANDS } from '../../commands/index.js';
-import { ProgressNotifier } from '../chat/progress.js';
-import { ChatRouter } from '../chat/router.js';
+import type { ChatAdapter } from '../chat/adapter.js';
+import { ChatGateway } from '../chat/gateway.js';
 import type { Config } from '../config.js';
-import { AccessPolicy } from '../core/access/index.js';
-import { ApprovalService } from '../core/approvals/index.js';
-import {
-  CommitResolver,
-  DeploymentExecutor,
-  DeploymentPlanBuilder,
-  DeploymentReaper,
-  DeploymentService,
-  DeploymentViews,
-  LockService,
-  RunLiveness,
-} from '../core/deployments/index.js';
+import { RunLiveness } from '../core/deployments/index.js';
 import { NotificationLiveness } from '../core/notifications/index.js';
-import { ProjectSetup } from '../core/projects/index.js';
 import { loadSecretBox, type SecretBox } from '../core/secrets/index.js';
 import { type Database, openDatabase } from '../db/database.js';
-import { DeploymentRunner } from '../engine/index.js';
-import { heartbeatRoutes } from '../http/api/routes/heartbeats.js';
-import { notificationRoutes } from '../http/api/routes/notifications.js';
+import { registerApi } from '../http/api/index.js';
 import { registerHealthRoutes } from '../http/health-routes.js';
 import { registerHeartbeatRoutes } from '../http/heartbeat-routes.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
 import { createHttpServer } from '../http/server.js';
 import { DeploymentQueue } from '../jobs/deployment-queue.js';
+import { NotificationQueue } from '../jobs/notification-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
-import { createNotifications, type Notifications } from './notifications.js';
-import { type ApiServices, createApiServices, mountRestApi } from './services.js';
+import { readiness } from './readiness.js';
+import { startSchedules } from './schedules.js';
+import { buildServices, type ServiceJobs, type Services } from './services.js';
 
 /** A running Slipway: what the CLI starts and what end-to-end tests start in a child process. */
 export interface Slipway {
@@ -42,26 +29,14 @@ export interface Slipway {
   database: Database;
   secrets: SecretBox;
   queue: JobQueue;
+  jobs: ServiceJobs;
   http: FastifyInstance;
   metrics: Metrics;
-  services: {
-    deployments: DeploymentService;
-    projects: ProjectSetup;
-    reaper: DeploymentReaper;
-    executor: DeploymentExecutor;
-    access: AccessPolicy;
-    approvals: ApprovalService;
-    locks: LockService;
-    views: DeploymentViews;
-    notifier: ProgressNotifier;
-    router: ChatRouter;
-    /** Heartbeats, notification channels, the outbox, the delivery worker and the sweep. */
-    notifications: Notifications;
-    /** The REST API's services (also what `slipway apply` uses). */
-    api: ApiServices;
-  };
-  /** The Slack adapter, when SLACK_BOT_TOKEN is set. */
-  slack: SlackAdapter | null;
+  services: Services;
+  /** Chat: the router, the progress notifier and the adapters it serves. */
+  chat: ChatGateway;
+  /** The chat platforms this Slipway serves (adapters/index.ts decides from the settings). */
+  adapters: ChatAdapter[];
   /** The web console's login token (SLIPWAY_WEB_TOKEN or generated), null when the console is off. */
   webToken: string | null;
   /** This process's identity, recorded on the deployments it runs (crash detection). */
@@ -70,7 +45,10 @@ export interface Slipway {
   stop(): Promise<void>;
 }
 
-/** Boot order (DESIGN.md §2): config → database → queue → engine → http → adapters → cron. */
+/**
+ * Boot order (DESIGN.md §2): config → database → queue → services (engine included) → http →
+ * adapters → schedules. Shutdown runs it backwards.
+ */
 export async function startSlipway(config: Config, logger: Logger): Promise<Slipway> {
   const started = performance.now();
   const secrets = await loadSecretBox(config, logger);
@@ -86,154 +64,78 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     stack.push(() => notificationLiveness.close());
     const queue = await startJobQueue(database.url, logger);
     stack.push(() => stopJobQueue(queue, config.SLIPWAY_SHUTDOWN_TIMEOUT_MS));
-
-    const metrics = createMetrics();
-    const runner = new DeploymentRunner();
-    const plans = new DeploymentPlanBuilder(secrets, config);
-    const deploymentQueue = new DeploymentQueue(queue);
-    await deploymentQueue.setup();
-    const notifications = await createNotifications({
-      config,
-      logger,
-      orm: database.orm,
-      secrets,
-      boss: queue,
-      instanceId,
-    });
-    const outbox = notifications.outbox;
-    // Chat: who may do what, approvals, locks, read models, and the messages kept up to date.
-    const access = new AccessPolicy(database.orm, config.admins);
-    const views = new DeploymentViews(database.orm);
-    const deployments = new DeploymentService(
-      database.orm,
-      deploymentQueue,
-      new CommitResolver(),
-      secrets,
-      outbox,
-    );
-    const approvals = new ApprovalService(database.orm, access, deployments, outbox);
-    const locks = new LockService(database.orm, access, outbox);
-    const { heartbeats } = notifications;
-    const notifier = new ProgressNotifier(views, approvals, logger);
-    // The services behind the REST API and `slipway apply`; chat's promote shares their gates.
-    const projects = new ProjectSetup(secrets);
-    const api = createApiServices({
-      config,
-      orm: database.orm,
-      secrets,
-      access,
-      setup: projects,
-      deployments,
-      views,
-      runner,
-    });
-    const router = new ChatRouter(
-      COMMANDS,
-      { deployments, approvals, locks, access, views, heartbeats, promotions: api.promotions },
-      logger,
-    );
-    const onEnded = (deployment: { id: string; kind: string; status: string }) => {
-      metrics.deployments.inc({ kind: deployment.kind, status: deployment.status });
-      notifier.notify(deployment.id);
-    };
-    const onProgress = (deploymentId: string) => notifier.notify(deploymentId);
-    const executor = new DeploymentExecutor({
-      orm: database.orm,
-      runner,
-      plans,
+    const jobs: ServiceJobs = {
+      deployments: new DeploymentQueue(queue),
+      notifications: new NotificationQueue(queue),
       liveness,
       instanceId,
-      logger,
-      requeue: (id) => deploymentQueue.enqueue(id),
-      onEnded,
-      onProgress,
-      notifications: outbox,
-    });
-    const reaper = new DeploymentReaper({
-      orm: database.orm,
-      runner,
-      plans,
-      logger,
-      onEnded,
-      notifications: outbox,
-    });
-    const services = {
-      deployments,
-      projects,
-      reaper,
-      executor,
-      access,
-      approvals,
-      locks,
-      views,
-      notifier,
-      router,
-      notifications,
-      api,
     };
-    // Deployments left running by a process that died are settled before new work starts.
-    await reaper.reap();
-    const reaping = setInterval(() => {
-      reaper.reap().catch((error: unknown) => logger.error({ err: error }, 'reaper failed'));
-    }, 15_000);
-    stack.push(async () => clearInterval(reaping));
-    // Approval requests past their time to live are closed and their cards updated.
-    const expiring = setInterval(() => {
-      approvals
-        .expireDue()
-        .then((ids) => {
-          for (const id of ids) notifier.notify(id);
-        })
-        .catch((error: unknown) => logger.error({ err: error }, 'approval expiry sweep failed'));
-    }, 30_000);
-    stack.push(async () => clearInterval(expiring));
-    await deploymentQueue.work(config.SLIPWAY_WORKER_CONCURRENCY, (id) => executor.execute(id));
-    // At shutdown, running deployments stop before activation and go back to the queue.
-    stack.push(async () => executor.stopAll());
-    // Notifications: deliveries left by a dead process go back first, then the workers and the sweep start.
-    stack.push(await notifications.start());
+    await jobs.deployments.setup();
+    await jobs.notifications.setup();
 
-    const http = createHttpServer({ logger, metrics });
-    registerHealthRoutes(http, database.orm, () => shuttingDown);
-    registerHeartbeatRoutes(http, heartbeats);
+    const metrics = createMetrics();
+    const senders = notificationSenders(config);
+    stack.push(async () => {
+      for (const sender of senders) sender.close?.();
+    });
+    let chat: ChatGateway | undefined;
+    const services = buildServices({ config, logger, orm: database.orm, secrets, senders }, jobs, {
+      onEnded: (deployment) => {
+        metrics.deployments.inc({ kind: deployment.kind, status: deployment.status });
+        chat?.notifier.notify(deployment.id);
+      },
+      onProgress: (deploymentId) => chat?.notifier.notify(deploymentId),
+    });
+    chat = new ChatGateway(COMMANDS, services, logger);
+    const gateway = chat;
+
+    // Deployments left running by a process that died are settled before new work starts.
+    await services.reaper.reap();
+    await jobs.deployments.work(config.SLIPWAY_WORKER_CONCURRENCY, (id) => services.executor.execute(id));
+    // At shutdown, running deployments stop before activation and go back to the queue.
+    stack.push(async () => services.executor.stopAll());
+    // Notifications: deliveries left by a dead process go back first, then the workers start.
+    await services.deliveries.recover();
+    await jobs.notifications.workFanOut((eventIds) =>
+      services.deliveries.fanOut(eventIds).then(() => undefined),
+    );
+    await jobs.notifications.workDeliveries(config.SLIPWAY_NOTIFY_CONCURRENCY, (id) =>
+      services.deliveries.deliver(id),
+    );
+    stack.push(async () => services.deliveries.stop());
     stack.push(
-      await mountRestApi({
+      startSchedules({
         config,
         logger,
-        http,
-        services: api,
-        access,
-        deployments,
-        approvals,
-        locks,
-        extraRoutes: [
-          heartbeatRoutes(heartbeats, access),
-          notificationRoutes(notifications.channels, access),
-        ],
+        services,
+        onExpired: (ids) => {
+          for (const id of ids) gateway.notifier.notify(id);
+        },
       }),
     );
-    const slack = config.SLACK_BOT_TOKEN
-      ? createSlackAdapter({
-          settings: {
-            botToken: config.SLACK_BOT_TOKEN,
-            signingSecret: config.SLACK_SIGNING_SECRET,
-            appToken: config.SLACK_APP_TOKEN,
-            apiUrl: config.SLACK_API_URL,
-          },
-          router,
-          notifier,
-          http,
-          logger,
-        })
-      : null;
-    const webToken =
-      config.SLIPWAY_WEB_TOKEN ?? (config.embeddedDatabase ? randomBytes(18).toString('base64url') : null);
-    if (webToken) registerWebConsole({ http, router, notifier, token: webToken, logger });
+
+    const http = createHttpServer({ logger, metrics });
+    registerHealthRoutes(
+      http,
+      readiness(database.orm, () => shuttingDown),
+    );
+    registerHeartbeatRoutes(http, services.heartbeats);
+    await registerApi(http, services, {
+      rateLimit: config.SLIPWAY_API_RATE_LIMIT,
+      rateWindowMs: config.SLIPWAY_API_RATE_WINDOW_SECONDS * 1000,
+      publicUrl: config.publicUrl,
+      version: '1.0.0',
+    });
+    const { adapters, webToken } = chatAdapters(config, logger);
+    for (const adapter of adapters) {
+      gateway.attach(adapter);
+      await adapter.mount(http, gateway);
+    }
     await http.listen({ host: config.HOST, port: config.PORT });
     stack.push(() => http.close());
-    if (slack) {
-      await slack.start();
-      stack.push(() => slack.stop());
+    for (const adapter of adapters) {
+      await adapter.start();
+      stack.push(() => adapter.stop());
     }
 
     const address = http.server.address();
@@ -242,7 +144,6 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       { port, host: config.HOST, startupMs: Math.round(performance.now() - started) },
       `Slipway listening on http://${config.HOST}:${port}`,
     );
-    if (slack) logger.info({ mode: slack.mode }, 'Slack adapter ready');
     if (webToken && !config.SLIPWAY_WEB_TOKEN) {
       // Embedded mode with no token set: this run's token, for trying Slipway locally.
       logger.info(`Web console: http://${config.HOST}:${port}/console  login token: ${webToken}`);
@@ -257,10 +158,12 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       database,
       secrets,
       queue,
+      jobs,
       http,
       metrics,
       services,
-      slack,
+      chat: gateway,
+      adapters,
       webToken,
       instanceId,
       stop: () => {

@@ -24,7 +24,7 @@ export interface CommandContext {
   invocation: Invocation;
   services: ChatServices;
   commands: readonly Command[];
-  /** `<@U123>` (Slack), `@name` (console), … → the identity on the invoker's platform. */
+  /** A mention in the invoker's platform's syntax (`<@U123>` on Slack) → that person's identity. */
   mention(token: string): ChatIdentityRef | null;
 }
 
@@ -48,6 +48,10 @@ export interface Command {
   role: Role | null;
   /** Gets its own slash command on platforms with slash commands (Slack's /deploy, /promote). */
   slash: boolean;
+  /** What the role check says the role is needed for (`roll back`), when not the role's usual verb. */
+  roleReason: string | null;
+  /** As a button, its reply replaces the message the button was on (approve, reject, cancel). */
+  replacesClickedMessage: boolean;
   /** Throws SlipwayError('invalid_input') or a ZodError on bad input. */
   parse(tokens: readonly string[]): ParsedCommand;
 }
@@ -59,6 +63,8 @@ export interface CommandSpec<A> {
   examples?: readonly string[];
   role: Role | null;
   slash?: boolean;
+  roleReason?: string;
+  replacesClickedMessage?: boolean;
   project?: (args: A) => string | null;
   roleFor?: (args: A) => Role | null;
   handler: (ctx: CommandContext, args: A) => Promise<CommandResult>;
@@ -73,6 +79,8 @@ export function defineCommand<A>(grammar: (tokens: readonly string[]) => A, spec
     examples: spec.examples ?? [],
     role: spec.role,
     slash: spec.slash ?? false,
+    roleReason: spec.roleReason ?? null,
+    replacesClickedMessage: spec.replacesClickedMessage ?? false,
     parse(tokens) {
       const args = grammar(tokens);
       return {
@@ -94,6 +102,12 @@ export const nameArg = (what: string) =>
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, `${what} must be a name like "api" (letters, digits, . _ -)`);
 
 export const refArg = z.string().min(1).max(255);
+
+/** A deployment by its number (`42`, `#42`) or its id. */
+export const deploymentArg = z
+  .string({ error: '<deployment> is missing' })
+  .regex(/^(#?\d{1,9}|[0-9a-f-]{36})$/i, '<deployment> must be a deployment number like 42')
+  .transform((value) => value.replace(/^#/, ''));
 
 /**
  * Maps tokens onto names in order (`name?` is optional, a trailing `name...` takes the rest

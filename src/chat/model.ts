@@ -30,26 +30,20 @@ export interface Invocation {
   text: string;
 }
 
-/** A button click. `value` names the object it refers to (a deployment id). */
+/**
+ * A button click. A button is a command: `actionId` names the command file (`approve`,
+ * `cancel`, `rollback`, …) and `value` is its argument text, so a click runs the same grammar,
+ * role check and handler as the same words typed.
+ */
 export interface Action {
   user: ChatUser;
   conversation: Conversation;
-  actionId: ActionId;
+  /** The command the button runs. */
+  actionId: string;
+  /** The command's arguments, as they would be typed (`42`, `api production`). */
   value: string;
   /** The message the button was on, when the platform says (so it can be edited in place). */
   message: PostedMessage | null;
-}
-
-export const ACTION_IDS = [
-  'deployment.approve',
-  'deployment.reject',
-  'deployment.cancel',
-  'deployment.rollback',
-] as const;
-export type ActionId = (typeof ACTION_IDS)[number];
-
-export function isActionId(value: string): value is ActionId {
-  return (ACTION_IDS as readonly string[]).includes(value);
 }
 
 export type ReplyStatus = 'info' | 'success' | 'warning' | 'error' | 'pending' | 'running';
@@ -59,9 +53,10 @@ export interface ReplyField {
   value: string;
 }
 
+/** A button: clicking it runs the command `actionId` with the arguments `value`. */
 export interface ReplyButton {
   label: string;
-  actionId: ActionId;
+  actionId: string;
   value: string;
   style?: 'primary' | 'danger';
   /** A confirmation question shown before the click is sent, where the platform supports it. */

@@ -41,15 +41,15 @@ export function deploymentReply(d: DeploymentView): Reply {
         ? `Waiting for approval: ${a.approvedBy.length}/${a.required} (${a.approverRole} role), expires ${utc(a.expiresAt)}.`
         : 'Waiting for approval.';
       buttons.push(
-        { label: 'Approve', actionId: 'deployment.approve', value: d.id, style: 'primary' },
-        { label: 'Reject', actionId: 'deployment.reject', value: d.id, style: 'danger' },
+        { label: 'Approve', actionId: 'approve', value: d.id, style: 'primary' },
+        { label: 'Reject', actionId: 'reject', value: d.id, style: 'danger' },
       );
       break;
     }
     case 'queued':
       status = 'pending';
       text = 'Queued.';
-      buttons.push({ label: 'Cancel', actionId: 'deployment.cancel', value: d.id, style: 'danger' });
+      buttons.push({ label: 'Cancel', actionId: 'cancel', value: d.id, style: 'danger' });
       break;
     case 'running': {
       status = 'running';
@@ -61,7 +61,7 @@ export function deploymentReply(d: DeploymentView): Reply {
         ? `Running; cancel asked by ${d.cancelRequestedBy}.`
         : `Running${per.length ? `: ${per.join(', ')}` : '…'}`;
       if (!d.cancelRequestedBy) {
-        buttons.push({ label: 'Cancel', actionId: 'deployment.cancel', value: d.id, style: 'danger' });
+        buttons.push({ label: 'Cancel', actionId: 'cancel', value: d.id, style: 'danger' });
       }
       break;
     }
@@ -71,8 +71,8 @@ export function deploymentReply(d: DeploymentView): Reply {
       if (d.kind !== 'rollback') {
         buttons.push({
           label: 'Rollback',
-          actionId: 'deployment.rollback',
-          value: d.id,
+          actionId: 'rollback',
+          value: `${d.project} ${d.environment}`,
           confirm: `Roll ${d.project} ${d.environment} back to the previous release?`,
         });
       }

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { ChatServices, Command, CommandContext, ParsedCommand } from './command.js';
 import { tokenize } from './command.js';
 import type { Action, ChatUser, CommandResult, Invocation } from './model.js';
-import { deploymentReply, errorReply } from './replies.js';
+import { errorReply } from './replies.js';
 
 /**
  * At most `max` commands do their work at once; the rest wait their turn in a queue. Under a
@@ -29,6 +29,9 @@ export class WorkLimiter {
   }
 }
 
+/** A mention in the invoker's platform's syntax → the person mentioned, or null (each adapter's own). */
+export type MentionReader = (invoker: ChatUser, token: string) => ChatUser | null;
+
 export type ParseOutcome = { ok: true; parsed: ParsedCommand } | { ok: false; result: CommandResult };
 
 /**
@@ -40,14 +43,17 @@ export class ChatRouter {
   private readonly byName: Map<string, Command>;
   private readonly limiter: WorkLimiter;
 
+  private readonly mention: MentionReader;
+
   constructor(
     readonly commands: readonly Command[],
     private readonly services: ChatServices,
     private readonly logger: Logger,
-    options: { concurrency?: number } = {},
+    options: { concurrency?: number; mention?: MentionReader } = {},
   ) {
     this.byName = new Map(commands.map((c) => [c.name, c]));
     this.limiter = new WorkLimiter(options.concurrency ?? 8);
+    this.mention = options.mention ?? (() => null);
   }
 
   /** Synchronous and cheap, so adapters can answer bad input inside the platform's ack. Never throws. */
@@ -62,7 +68,14 @@ export class ChatRouter {
   private async runNow(parsed: ParsedCommand, invocation: Invocation): Promise<CommandResult> {
     try {
       const actor = await this.services.access.resolve(invocation.user);
-      if (parsed.role) await this.services.access.require(actor, parsed.project, parsed.role);
+      if (parsed.role) {
+        await this.services.access.require(
+          actor,
+          parsed.project,
+          parsed.role,
+          parsed.command.roleReason ?? undefined,
+        );
+      }
       return await parsed.run(this.context(actor, invocation));
     } catch (error) {
       return this.failure(error, parsed.command.name);
@@ -74,47 +87,25 @@ export class ChatRouter {
     return outcome.ok ? this.run(outcome.parsed, invocation) : outcome.result;
   }
 
-  /** A button click. Refusals come back ephemeral; accepted clicks show the updated deployment. */
+  /**
+   * A button click: the button names a command and carries its arguments, so the click goes
+   * through the same grammar, role check and handler as the words typed. Refusals come back
+   * ephemeral; a command that says so replaces the message its button was on.
+   */
   async action(action: Action): Promise<CommandResult> {
-    return this.limiter.run(() => this.actionNow(action));
-  }
-
-  private async actionNow(action: Action): Promise<CommandResult> {
-    try {
-      const actor = await this.services.access.resolve(action.user);
-      const { approvals, deployments, views, access } = this.services;
-      switch (action.actionId) {
-        case 'deployment.approve':
-        case 'deployment.reject': {
-          await approvals.decide(
-            actor,
-            action.value,
-            action.actionId === 'deployment.approve' ? 'approve' : 'reject',
-          );
-          const view = await views.deployment(action.value);
-          return { reply: deploymentReply(view), track: view.id, replaceOriginal: true };
-        }
-        case 'deployment.cancel': {
-          const view = await views.deployment(action.value);
-          await access.require(actor, view.project, 'deployer', 'cancel deployments');
-          await deployments.cancel(actor, action.value);
-          const after = await views.deployment(action.value);
-          return { reply: deploymentReply(after), track: after.id, replaceOriginal: true };
-        }
-        case 'deployment.rollback': {
-          const view = await views.deployment(action.value);
-          await access.require(actor, view.project, 'deployer', 'roll back');
-          const rollback = await deployments.requestRollback(actor, {
-            project: view.project,
-            environment: view.environment,
-          });
-          const created = await views.deployment(rollback.id);
-          return { reply: deploymentReply(created), track: created.id };
-        }
-      }
-    } catch (error) {
-      return this.failure(error, action.actionId);
+    const invocation: Invocation = {
+      user: action.user,
+      conversation: action.conversation,
+      command: action.actionId,
+      text: action.value,
+    };
+    const outcome = this.parse(invocation);
+    if (!outcome.ok) return outcome.result;
+    const result = await this.run(outcome.parsed, invocation);
+    if (outcome.parsed.command.replacesClickedMessage && !result.reply.ephemeral) {
+      return { ...result, replaceOriginal: true };
     }
+    return result;
   }
 
   private context(actor: Actor, invocation: Invocation): CommandContext {
@@ -123,7 +114,7 @@ export class ChatRouter {
       invocation,
       services: this.services,
       commands: this.commands,
-      mention: (token) => parseMention(invocation.user, token),
+      mention: (token) => this.mention(invocation.user, token),
     };
   }
 
@@ -173,30 +164,4 @@ export function parseInvocation(
     const message = isSlipwayError(error) ? error.message : 'That command could not be read.';
     return { ok: false, result: { reply: errorReply(message, command.usage) } };
   }
-}
-
-/** `<@U123>` / `<@U123|name>` (Slack), `@name` or `name` (console) → an identity on the invoker's platform. */
-export function parseMention(
-  invoker: ChatUser,
-  token: string,
-): { platform: ChatUser['platform']; workspace: string; userId: string; displayName: string } | null {
-  const slack = /^<@([A-Z0-9]+)(?:\|([^>]*))?>$/.exec(token);
-  if (slack?.[1]) {
-    return {
-      platform: invoker.platform,
-      workspace: invoker.workspace,
-      userId: slack[1],
-      displayName: slack[2] ?? slack[1],
-    };
-  }
-  const plain = /^@?([A-Za-z0-9._-]{1,80})$/.exec(token);
-  if (plain?.[1]) {
-    return {
-      platform: invoker.platform,
-      workspace: invoker.workspace,
-      userId: plain[1],
-      displayName: plain[1],
-    };
-  }
-  return null;
 }

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
+import { notificationSenders } from '../../adapters/index.js';
 import { openAdminServices } from '../app/admin.js';
 import type { Config } from '../config.js';
 import { formatErrors, formatOutcome, formatPlan, loadConfigFile } from '../core/config-apply/index.js';
+import { targetRulesOf } from '../core/notifications/index.js';
 
 export const APPLY_USAGE = 'slipway apply -f <file> [--yes] [--prune]';
 
@@ -25,7 +27,10 @@ export async function applyCommand(argv: string[], config: Config): Promise<numb
     return 1;
   }
   // Read and check the file before touching the database: a bad file changes nothing.
-  const loaded = await loadConfigFile(values.file);
+  // Each platform's rules for a channel's target come from its sender (adapters/).
+  const senders = notificationSenders(config);
+  for (const sender of senders) sender.close?.();
+  const loaded = await loadConfigFile(values.file, { targets: targetRulesOf(senders) });
   if (!loaded.ok) {
     process.stderr.write(formatErrors(values.file, loaded.errors));
     return 1;

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { SlackChatAdapter } from '../../adapters/slack/app.js';
 import { startChatSlipway } from '../support/chat-stack.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { messageText, type SlackFake, slashCommandBody, startSlackFake } from '../support/slack-fake.js';
@@ -73,11 +74,11 @@ describe('Slack adapter over Socket Mode', () => {
     });
     const em = stack.em();
     const setup = { memberId: null, name: 'setup', source: 'test' };
-    const project = await stack.slipway.services.projects.createProject(em, setup, {
+    const project = await stack.slipway.services.setup.createProject(em, setup, {
       name: 'app',
       repository: 'https://example.invalid/app.git',
     });
-    await stack.slipway.services.projects.createEnvironment(em, setup, project, {
+    await stack.slipway.services.setup.createEnvironment(em, setup, project, {
       name: 'staging',
       tier: 'staging',
       branch: 'main',
@@ -92,7 +93,7 @@ describe('Slack adapter over Socket Mode', () => {
   });
 
   it('connects with the app token through apps.connections.open, and needs no signing secret', () => {
-    expect(stack.slipway.slack?.mode).toBe('socket');
+    expect((stack.slipway.chat.adapter('slack') as SlackChatAdapter | undefined)?.mode).toBe('socket');
     const open = slack.requests.find((r) => r.path === '/api/apps.connections.open');
     expect(open?.headers.authorization).toBe('Bearer xapp-1-test-token');
     expect(connected).toHaveLength(1);

@@ -181,29 +181,29 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
     await command(USERS.dev, '/deploy', 'app production').send();
     const card = await posted('Deploy #2 · app → production');
     expect(messageText(card.body)).toContain('Waiting for approval: 0/2');
-    expect(messageText(card.body)).toContain('deployment.approve');
+    expect(messageText(card.body)).toContain('"action_id":"approve"');
     const deployment = (await stack.deployments('app')).find((d) => d.number === 2);
     expect(deployment?.status).toBe('awaiting_approval');
     const id = deployment?.id ?? '';
     const ts = card.ts ?? '';
 
-    const self = click(USERS.dev, 'deployment.approve', id, ts);
+    const self = click(USERS.dev, 'approve', id, ts);
     expect((await self.send()).status).toBe(200);
     const selfReply = await responded(self.responseUrl);
     expect(selfReply.body.response_type).toBe('ephemeral');
     expect(messageText(selfReply.body)).toContain('You asked for this deployment');
 
-    const viewer = click(USERS.viewer, 'deployment.approve', id, ts);
+    const viewer = click(USERS.viewer, 'approve', id, ts);
     await viewer.send();
     expect(messageText((await responded(viewer.responseUrl)).body)).toContain(
       'Only members with the approver role on app can approve or reject; you have the viewer role',
     );
 
-    await click(USERS.approver1, 'deployment.approve', id, ts).send();
+    await click(USERS.approver1, 'approve', id, ts).send();
     const once = await updated(ts, 'Waiting for approval: 1/2');
     expect(messageText(once.body)).toContain('alice');
 
-    const again = click(USERS.approver1, 'deployment.approve', id, ts);
+    const again = click(USERS.approver1, 'approve', id, ts);
     await again.send();
     expect(messageText((await responded(again.responseUrl)).body)).toContain('You already approved');
     const rows = await database.query<{ n: number }>(
@@ -212,7 +212,7 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
     );
     expect(rows[0]?.n).toBe(1);
 
-    await click(USERS.approver2, 'deployment.approve', id, ts).send();
+    await click(USERS.approver2, 'approve', id, ts).send();
     const done = await updated(ts, 'Finished in');
     expect(messageText(done.body)).toContain('alice, bob');
     expect((await stack.waitFor(id, (d) => d.status === 'finished')).status).toBe('finished');
@@ -225,11 +225,11 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
     const id = (await stack.deployments('app')).find((d) => d.number === 3)?.id ?? '';
     const ts = card.ts ?? '';
     expect(card.body.channel).toBe('C1');
-    await click(USERS.approver2, 'deployment.reject', id, ts).send();
+    await click(USERS.approver2, 'reject', id, ts).send();
     const rejected = await updated(ts, 'Rejected by bob');
-    expect(messageText(rejected.body)).not.toContain('deployment.approve');
+    expect(messageText(rejected.body)).not.toContain('"action_id":"approve"');
     expect((await stack.waitFor(id, (d) => d.status === 'rejected')).status).toBe('rejected');
-    const late = click(USERS.approver1, 'deployment.approve', id, ts);
+    const late = click(USERS.approver1, 'approve', id, ts);
     await late.send();
     expect(messageText((await responded(late.responseUrl)).body)).toContain('already rejected');
   });
@@ -243,7 +243,7 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
       `update approval_requests set expires_at = now() - interval '1 minute' where deployment_id = $1`,
       [id],
     );
-    const late = click(USERS.approver1, 'deployment.approve', id, card.ts ?? '');
+    const late = click(USERS.approver1, 'approve', id, card.ts ?? '');
     await late.send();
     expect(messageText((await responded(late.responseUrl)).body)).toContain('expired');
     expect((await stack.waitFor(id, (d) => d.status === 'expired')).status).toBe('expired');
@@ -257,7 +257,7 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
     );
     const swept = await stack.slipway.services.approvals.expireDue();
     expect(swept).toEqual([second]);
-    for (const deploymentId of swept) stack.slipway.services.notifier.notify(deploymentId);
+    for (const deploymentId of swept) stack.slipway.chat.notifier.notify(deploymentId);
     await updated(secondCard.ts ?? '', 'approval request expired');
   });
 
@@ -369,7 +369,7 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
     expect((await stack.waitFor(waiting?.id ?? '', (d) => d.status === 'cancelled')).status).toBe(
       'cancelled',
     );
-    const late = click(USERS.approver1, 'deployment.approve', waiting?.id ?? '', card.ts ?? '');
+    const late = click(USERS.approver1, 'approve', waiting?.id ?? '', card.ts ?? '');
     await late.send();
     expect(messageText((await responded(late.responseUrl)).body)).toContain('already cancelled');
   });

@@ -97,13 +97,13 @@ describe.skipIf(skip)('web console in Chromium', () => {
     await expect.poll(() => card.textContent()).toContain('Waiting for approval: 0/1');
 
     // The requester's own click is refused, privately.
-    await card.locator('button[data-action="deployment.approve"]').click();
+    await card.locator('button[data-action="approve"]').click();
     await dev.locator('.msg.ephemeral', { hasText: 'You asked for this deployment' }).waitFor();
 
     const carol = await login('carol');
     const carolsCard = carol.locator('.msg', { hasText: 'Deploy #1 · webapp → production' });
     await carolsCard.waitFor();
-    await carolsCard.locator('button[data-action="deployment.approve"]').click();
+    await carolsCard.locator('button[data-action="approve"]').click();
 
     for (const page of [dev, carol]) {
       await page

@@ -30,7 +30,7 @@ export async function startApiStack(database: TestDatabase, env: Record<string, 
   await runCommand('git', ['-C', repo.path, 'tag', 'v1.0.0', repo.commits[0]!]);
   const folder = await mkdtemp(join(tmpdir(), 'slipway-api-'));
   const { access } = stack.slipway.services;
-  const { tokens } = stack.slipway.services.api;
+  const { tokens } = stack.slipway.services;
   const system = { memberId: null, name: 'test setup', source: 'test' };
 
   /** A token for the member behind `user` (web:local:<user>), holding `role` on `project`. */

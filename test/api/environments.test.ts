@@ -464,7 +464,7 @@ describe('REST API: environments (GitLab) and promotions (the promotion platform
       token: root,
       body: { name: 'temp', tier: 'development', auto_stop_at: new Date(Date.now() - 1000).toISOString() },
     });
-    const stopped = await api.slipway.services.api.environments.stopDue();
+    const stopped = await api.slipway.services.environments.stopDue();
     expect(stopped).toEqual(['app/temp']);
     expect((await get(`${base}/temp`)).body).toMatchObject({ state: 'stopped', auto_stop_at: null });
   });

@@ -126,12 +126,12 @@ async function main(): Promise<void> {
   // A project to ask about: `/slipway status bench` reads it after the ack.
   const em = slipway.database.orm.em.fork();
   const setup = { memberId: null, name: 'bench', source: 'bench' };
-  const project = await slipway.services.projects.createProject(em, setup, {
+  const project = await slipway.services.setup.createProject(em, setup, {
     name: 'bench',
     repository: 'https://example.invalid/bench.git',
   });
-  await slipway.services.projects.createEnvironment(em, setup, project, { name: 'staging', branch: 'main' });
-  await slipway.services.projects.createEnvironment(em, setup, project, {
+  await slipway.services.setup.createEnvironment(em, setup, project, { name: 'staging', branch: 'main' });
+  await slipway.services.setup.createEnvironment(em, setup, project, {
     name: 'production',
     branch: 'main',
   });

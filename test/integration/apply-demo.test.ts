@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigPlanner, loadConfigFile } from '../../src/core/config-apply/index.js';
+import { type ConfigPlanner, loadConfigFile } from '../../src/core/config-apply/index.js';
 import { Deployment } from '../../src/db/entities/index.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { startChatSlipway } from '../support/chat-stack.js';
@@ -29,8 +29,7 @@ describe('the example slipway.yml, from apply to a deploy in the console', () =>
     repo = await createFixtureRepository();
     dir = await mkdtemp(join(tmpdir(), 'slipway-demo-'));
     stack = await startChatSlipway(database, { SLIPWAY_WEB_TOKEN: TOKEN });
-    const { api, access, notifications } = stack.slipway.services;
-    planner = new ConfigPlanner({ ...api, access, channels: notifications.channels });
+    planner = stack.slipway.services.planner;
     const example = await readFile(join(ROOT, 'examples', 'slipway.yml'), 'utf8');
     file = join(dir, 'slipway.yml');
     await writeFile(
@@ -50,7 +49,7 @@ describe('the example slipway.yml, from apply to a deploy in the console', () =>
   const actor = { memberId: null, name: 'cli (test)', source: 'cli' };
 
   it('applies, and applying again plans nothing', async () => {
-    const loaded = await loadConfigFile(file);
+    const loaded = await loadConfigFile(file, { targets: stack.slipway.services.channels.targetRules });
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
     const plan = await planner.plan(loaded.config, file);
     expect(plan.changes.map((c) => `${c.action} ${c.kind} ${c.name}`)).toEqual([
@@ -112,7 +111,7 @@ describe('the example slipway.yml, from apply to a deploy in the console', () =>
     expect(promotion.status).toBe('awaiting_approval');
     const reviewer = await login('reviewer');
     await post(reviewer, '/console/api/action', {
-      actionId: 'deployment.approve',
+      actionId: 'approve',
       value: promotion.id,
       messageId: promoted.id,
     });

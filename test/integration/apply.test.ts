@@ -4,10 +4,16 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notificationSenders } from '../../adapters/index.js';
+import { loadConfig } from '../../src/config.js';
 import { parseConfig } from '../../src/core/config-apply/index.js';
+import { targetRulesOf } from '../../src/core/notifications/index.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { runSlipway } from '../support/service-process.js';
+
+/** The platforms' target rules, as `slipway apply` reads them from the adapters. */
+const targets = targetRulesOf(notificationSenders(loadConfig({})));
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -275,7 +281,7 @@ describe('slipway.yml checks (in process)', () => {
       '      - { name: m, type: webhook, webhook_url: "https://hooks.example.test/in" }', // 15
       '',
     ].join('\n');
-    const loaded = parseConfig(text, '/tmp/x/slipway.yml', {});
+    const loaded = parseConfig(text, '/tmp/x/slipway.yml', { env: {}, targets });
     expect(loaded.ok).toBe(false);
     if (loaded.ok) return;
     const lines = loaded.errors.map((e) => `${e.line}: ${e.message}`);
@@ -291,14 +297,14 @@ describe('slipway.yml checks (in process)', () => {
         '15: a webhook channel needs a secret to sign its requests with',
       ]),
     );
-    const syntax = parseConfig('projects:\n  - name: a\n   bad: [1, 2\n', 'f.yml', {});
+    const syntax = parseConfig('projects:\n  - name: a\n   bad: [1, 2\n', 'f.yml', { env: {}, targets });
     expect(syntax.ok).toBe(false);
     if (!syntax.ok) expect(syntax.errors[0]!.line).toBeGreaterThan(1);
   });
 
   it('reads the example file, with its paths relative to it', async () => {
     const path = join(ROOT, 'examples', 'slipway.yml');
-    const loaded = parseConfig(await readFile(path, 'utf8'), path, {});
+    const loaded = parseConfig(await readFile(path, 'utf8'), path, { env: {}, targets });
     expect(loaded.ok, JSON.stringify(loaded)).toBe(true);
     if (!loaded.ok) return;
     const [demo] = loaded.config.projects;

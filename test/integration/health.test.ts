@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readiness } from '../../src/app/readiness.js';
 import { migrate, type Orm } from '../../src/db/orm.js';
 import { registerHealthRoutes } from '../../src/http/health-routes.js';
 import { createMetrics } from '../../src/http/metrics.js';
@@ -18,7 +19,10 @@ describe('/readyz', () => {
   beforeAll(async () => {
     database = await createTestDatabase({ empty: true });
     orm = await openTestOrm(database);
-    registerHealthRoutes(app, orm, () => shuttingDown);
+    registerHealthRoutes(
+      app,
+      readiness(orm, () => shuttingDown),
+    );
   });
   afterAll(async () => {
     await app.close();
@@ -53,7 +57,10 @@ describe('/readyz', () => {
       logger: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
       metrics: createMetrics(),
     });
-    registerHealthRoutes(lostApp, lostOrm, () => false);
+    registerHealthRoutes(
+      lostApp,
+      readiness(lostOrm, () => false),
+    );
     expect((await lostApp.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     // The database disappears under the running service (its connections are cut too).
     await doomed.drop();

@@ -388,7 +388,8 @@ describe('heartbeats', () => {
   });
 
   it('is managed from chat: add shows the ping URL, list shows status, remove deletes it', async () => {
-    const { router, access } = stack.slipway.services;
+    const { access } = stack.slipway.services;
+    const { router } = stack.slipway.chat;
     const user = { platform: 'web' as const, workspace: 'local', userId: 'ada', displayName: 'Ada' };
     const actor = await access.resolve(user);
     await database.query(`update members set global_role = 'admin' where id = $1`, [actor.memberId]);

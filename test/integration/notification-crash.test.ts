@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSlackNotificationSender } from '../../adapters/slack/notification-sender.js';
+import { createWebhookNotificationSender } from '../../adapters/webhook/notification-sender.js';
 import { verifyWebhookSignature } from '../../adapters/webhook/signature.js';
 import { HeartbeatService } from '../../src/core/heartbeats/index.js';
 import { NotificationChannelService, SILENT_NOTIFICATIONS } from '../../src/core/notifications/index.js';
@@ -68,7 +70,10 @@ describe('a worker killed mid-delivery', () => {
       name: 'nightly',
       repository: 'https://example.invalid/nightly.git',
     });
-    const channels = new NotificationChannelService(orm, secrets, null);
+    const channels = new NotificationChannelService(orm, secrets, null, [
+      createSlackNotificationSender({ botToken: SLACK_TOKEN }),
+      createWebhookNotificationSender(),
+    ]);
     await channels.create(SETUP_ACTOR, 'nightly', { type: 'slack', name: 'a-slack', channel: 'CCRASH' });
     await channels.create(SETUP_ACTOR, 'nightly', {
       type: 'webhook',

@@ -86,7 +86,7 @@ describe('notifications', () => {
     let bob: Actor;
 
     beforeAll(async () => {
-      const { access, projects } = stack.slipway.services;
+      const { access, setup: projects } = stack.slipway.services;
       const em = stack.em();
       const project = await projects.createProject(em, SETUP_ACTOR, {
         name: 'shop',
@@ -182,7 +182,7 @@ describe('notifications', () => {
       expect(last).toContain('Approved by');
       expect(last).toContain('Bob');
       // The buttons Slack can handle stay on the card: here, Rollback.
-      expect(last).toContain('deployment.rollback');
+      expect(last).toContain('"action_id":"rollback"');
 
       // Discord webhook: one execute with ?wait=true, the rest PATCH that message; bot: nonce enforced.
       const executes = discord.requests.filter(
@@ -459,7 +459,7 @@ describe('notifications', () => {
   });
 
   it('reaches only active channels subscribed to the event; global channels hear every project', async () => {
-    const { projects, locks } = stack.slipway.services;
+    const { setup: projects, locks } = stack.slipway.services;
     const em = stack.em();
     const project = await stack.project('routing');
     await projects.createEnvironment(em, SETUP_ACTOR, project, {
@@ -523,11 +523,11 @@ describe('notifications', () => {
       `select id from notification_events where data->'heartbeat'->>'id' = $1`,
       [h.id],
     );
-    const { worker } = stack.slipway.services.notifications;
+    const { deliveries: worker } = stack.slipway.services;
     expect(await worker.fanOut([event!.id])).toBe(0);
     await worker.deliver(row!.id);
-    await stack.slipway.services.notifications.queue.fanOut([event!.id]);
-    await stack.slipway.services.notifications.queue.deliver([{ id: row!.id }]);
+    await stack.slipway.jobs.notifications.fanOut([event!.id]);
+    await stack.slipway.jobs.notifications.deliver([{ id: row!.id }]);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(bodiesFor(h.id)).toHaveLength(1);
     expect(await stack.deliveries("c.name = 'once-hook'")).toHaveLength(1);

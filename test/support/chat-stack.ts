@@ -55,7 +55,7 @@ export async function startChatSlipway(database: TestDatabase, env: Record<strin
         }[];
       },
     ) {
-      const { projects } = slipway.services;
+      const { setup: projects } = slipway.services;
       const manager = em();
       const project = await projects.createProject(manager, SETUP, {
         name: setup.name,

@@ -37,7 +37,6 @@ export async function startNotificationSlipway(database: TestDatabase, env: Reco
   const address = slipway.http.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const em = () => slipway.database.orm.em.fork() as EntityManager;
-  const { notifications } = slipway.services;
 
   const deliveries = (where = 'true', params: unknown[] = []) =>
     database.query<DeliveryRow>(
@@ -54,19 +53,19 @@ export async function startNotificationSlipway(database: TestDatabase, env: Reco
     secretKey,
     url: `http://127.0.0.1:${port}`,
     em,
-    heartbeats: notifications.heartbeats,
-    channels: notifications.channels,
-    sweep: notifications.sweep,
+    heartbeats: slipway.services.heartbeats,
+    channels: slipway.services.channels,
+    sweep: slipway.services.heartbeatSweep,
     /** A project (no servers needed for heartbeats and locks). */
     async project(name: string) {
       const manager = em();
-      return slipway.services.projects.createProject(manager, SETUP_ACTOR, {
+      return slipway.services.setup.createProject(manager, SETUP_ACTOR, {
         name,
         repository: 'https://example.invalid/app.git',
       });
     },
     channel(project: string | null, input: NotificationChannelInput) {
-      return notifications.channels.create(SETUP_ACTOR, project, input);
+      return slipway.services.channels.create(SETUP_ACTOR, project, input);
     },
     deliveries,
     /** Waits until the deliveries matching `where` all have one of `statuses` (and there are `count`). */

@@ -1,16 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { replyToDiscordMessage } from '../../adapters/discord/embed.js';
+import { discordRetryAfter } from '../../adapters/discord/notification-sender.js';
 import { replyToHtml } from '../../adapters/email/html.js';
 import { replyToAdaptiveCard } from '../../adapters/teams/adaptive-card.js';
 import type { Reply } from '../../src/chat/model.js';
+import { failureFromResponse, parseRetryAfter } from '../../src/chat/notification-http.js';
 import { notificationReply } from '../../src/chat/notifications.js';
 import { replyToPlainText } from '../../src/chat/plain-text.js';
-import {
-  backoffMs,
-  failureFromResponse,
-  type Notification,
-  parseRetryAfter,
-} from '../../src/core/notifications/index.js';
+import { backoffMs, type Notification } from '../../src/core/notifications/index.js';
 
 const failedDeploy: Notification = {
   id: 'e1',
@@ -151,7 +148,7 @@ describe('delivery policy', () => {
 
   it('classifies answers: 429 waits, 5xx retries, other 4xx need a person', async () => {
     const of = (status: number, headers: Record<string, string> = {}, body = '') =>
-      failureFromResponse(new Response(body || null, { status, headers }), 'x');
+      failureFromResponse(new Response(body || null, { status, headers }), 'x', discordRetryAfter);
     expect(await of(429, { 'retry-after': '3' })).toMatchObject({
       kind: 'rate_limited',
       details: { retryAfterMs: 3000 },

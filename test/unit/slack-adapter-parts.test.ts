@@ -84,10 +84,10 @@ describe('deployment messages', () => {
   it('shows step k/n per server while running, with a Cancel button', () => {
     const reply = deploymentReply(base);
     expect(reply.text).toBe('Running: web-1: step 3/6 (install), web-2: step 2/6 (link)');
-    expect(reply.buttons?.map((b) => b.actionId)).toEqual(['deployment.cancel']);
+    expect(reply.buttons?.map((b) => b.actionId)).toEqual(['cancel']);
     const { blocks, text } = replyToBlocks(reply);
     expect(text).toContain('Deploy #7 · api → production');
-    expect(JSON.stringify(blocks)).toContain('"action_id":"deployment.cancel"');
+    expect(JSON.stringify(blocks)).toContain('"action_id":"cancel"');
   });
 
   it('shows the failing step and its log tail when failed, and escapes Slack markup', () => {
@@ -121,6 +121,6 @@ describe('deployment messages', () => {
       releaseName: '20261122100001-x',
     });
     expect(reply.text).toBe('Finished in 12.3 s: release 20261122100001-x.');
-    expect(reply.buttons?.map((b) => b.actionId)).toEqual(['deployment.rollback']);
+    expect(reply.buttons?.map((b) => b.actionId)).toEqual(['rollback']);
   });
 });

@@ -3,7 +3,11 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { validatePathSegment, validateRepository } from '../../engine/index.js';
-import { notificationChannelInputSchema } from '../notifications/index.js';
+import {
+  checkChannelTarget,
+  notificationChannelInputSchema,
+  type TargetRulesByPlatform,
+} from '../notifications/index.js';
 import { type ConfigFile, configFileSchema, type NotificationSpec } from './file-schema.js';
 
 export interface ConfigError {
@@ -29,15 +33,19 @@ const INTERPOLATED = new Set(['repository', 'webhook_url', 'secret', 'channel', 
  * first. Local paths (`./…`, `../…`) in `repository` and in a local server's `deploy_path` are
  * resolved against the file's folder.
  */
-export async function loadConfigFile(path: string, env: Record<string, string | undefined> = process.env) {
-  return parseConfig(await readFile(path, 'utf8'), path, env);
+export interface LoadOptions {
+  /** Each platform's target rules, from the adapters' notification senders. */
+  targets: TargetRulesByPlatform;
+  /** Where `${NAME}` is read from (default: this process's environment). */
+  env?: Record<string, string | undefined>;
 }
 
-export function parseConfig(
-  text: string,
-  file: string,
-  env: Record<string, string | undefined> = process.env,
-): LoadedConfig {
+export async function loadConfigFile(path: string, options: LoadOptions) {
+  return parseConfig(await readFile(path, 'utf8'), path, options);
+}
+
+export function parseConfig(text: string, file: string, options: LoadOptions): LoadedConfig {
+  const env = options.env ?? process.env;
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const errors: ConfigError[] = [];
@@ -90,7 +98,8 @@ export function parseConfig(
   );
   projects.forEach((raw, p) => {
     const project = record(raw);
-    if (project) checkProject(project, (...rest) => ['projects', p, ...rest], base, report, expand);
+    if (project)
+      checkProject(project, (...rest) => ['projects', p, ...rest], base, report, expand, options.targets);
   });
   if (errors.length || !parsed.success) return { ok: false, errors: sorted(dedupe(errors)), file };
   return { ok: true, config: normalise(parsed.data, base, env), file };
@@ -140,6 +149,7 @@ function checkProject(
   base: string,
   report: (path: Path, message: string) => void,
   expand: (path: Path, value: string) => string,
+  targets: TargetRulesByPlatform,
 ): void {
   const repository = text(project.repository);
   if (repository !== undefined) {
@@ -252,12 +262,12 @@ function checkProject(
       report(at('notifications', i, 'webhook_url'), 'webhook_url must be a URL');
       return;
     }
-    if (!checked.success) {
-      for (const issue of checked.error.issues) {
-        const field = String(issue.path[0] ?? '');
-        const key = field === 'webhookUrl' ? 'webhook_url' : field;
-        report(at('notifications', i, ...(key ? [key] : [])), issue.message);
-      }
+    const issues = checked.success
+      ? checkChannelTarget(targets, checked.data.type, checked.data)
+      : checked.error.issues.map((issue) => ({ path: String(issue.path[0] ?? ''), message: issue.message }));
+    for (const issue of issues) {
+      const key = issue.path === 'webhookUrl' ? 'webhook_url' : issue.path;
+      report(at('notifications', i, ...(key ? [key] : [])), issue.message);
     }
   });
 }

@@ -1,9 +1,17 @@
 export { emitDeploymentNotification } from './deployment-notifications.js';
-export type { NotificationChannelInput, NotificationChannelView } from './notification-channel-service.js';
+export type {
+  NotificationChannelInput,
+  NotificationChannelView,
+  TargetFields,
+  TargetIssue,
+  TargetRulesByPlatform,
+} from './notification-channel-service.js';
 export {
+  checkChannelTarget,
   NotificationChannelService,
   notificationChannelInputSchema,
   notificationChannelPatchSchema,
+  targetRulesOf,
 } from './notification-channel-service.js';
 export type { DeliveryPolicy } from './notification-delivery-policy.js';
 export { backoffMs } from './notification-delivery-policy.js';
@@ -20,14 +28,9 @@ export type { NotificationEmitter } from './notification-outbox.js';
 export { NotificationOutbox, SILENT_NOTIFICATIONS } from './notification-outbox.js';
 export type {
   ChannelTarget,
+  ChannelTargetRules,
   NotificationSender,
   NotificationSent,
   OutgoingNotification,
 } from './notification-sender.js';
-export {
-  failureFromError,
-  failureFromResponse,
-  NotificationSendError,
-  parseRetryAfter,
-  sendJson,
-} from './notification-sender.js';
+export { failureFromError, NotificationSendError } from './notification-sender.js';

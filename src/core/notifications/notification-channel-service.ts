@@ -14,7 +14,7 @@ import { type Actor, recordAudit } from '../access/index.js';
 import { findProject } from '../lookup.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
 import { NOTIFICATION_EVENT_TYPES, type NotificationEventType } from './notification-events.js';
-import type { ChannelTarget } from './notification-sender.js';
+import type { ChannelTarget, ChannelTargetRules, NotificationSender } from './notification-sender.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._:()#@/-]{0,99}$/;
 /** Failed deliveries younger than this are sent again when a channel is fixed or switched back on. */
@@ -57,14 +57,6 @@ const httpUrl = (field: string) =>
       return !url || (!url.username && !url.password);
     }, `${field} must not carry a user or password`);
 
-const slackChannel = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z0-9#_-]{1,80}$/, 'channel must be a Slack channel id such as C0123ABCD');
-const discordChannel = z
-  .string()
-  .trim()
-  .regex(/^\d{15,22}$/, 'channel must be a Discord channel id (digits)');
 const emails = z
   .union([z.string(), z.array(z.string())], { error: 'email must be an address or a list of addresses' })
   .transform((value) =>
@@ -111,8 +103,7 @@ export const notificationChannelInputSchema = z
     ...common,
     ...targetFields,
   })
-  .strict()
-  .superRefine((input, ctx) => checkTarget(input.type, input, ctx, false));
+  .strict();
 export type NotificationChannelInput = z.input<typeof notificationChannelInputSchema>;
 
 /** A change to a channel; its type cannot change (create another channel instead). */
@@ -164,11 +155,11 @@ export interface DeliveryView {
   nextAttemptAt: Date | null;
 }
 
-/** What this Slipway can send to (set by main.ts from the configuration). */
-export interface ChannelCapabilities {
-  slackBot: boolean;
-  discordBot: boolean;
-  email: boolean;
+/** Each platform's target rules, from its sender (adapters/): which targets it takes, its id format. */
+export type TargetRulesByPlatform = Partial<Record<NotificationPlatform, ChannelTargetRules>>;
+
+export function targetRulesOf(senders: readonly NotificationSender[]): TargetRulesByPlatform {
+  return Object.fromEntries(senders.map((sender) => [sender.platform, sender.targets]));
 }
 
 /**
@@ -181,8 +172,13 @@ export class NotificationChannelService {
     private readonly orm: Orm,
     private readonly secrets: SecretBox,
     private readonly queue: NotificationQueue | null,
-    private readonly capabilities: ChannelCapabilities = { slackBot: true, discordBot: true, email: true },
+    private readonly senders: readonly NotificationSender[],
   ) {}
+
+  /** The platforms' target rules, for checking a file before anything is read (`slipway apply`). */
+  get targetRules(): TargetRulesByPlatform {
+    return targetRulesOf(this.senders);
+  }
 
   async list(projectName: string | null): Promise<NotificationChannelView[]> {
     const em = this.orm.em.fork();
@@ -205,10 +201,13 @@ export class NotificationChannelService {
     input: NotificationChannelInput,
   ): Promise<NotificationChannelView> {
     const value = parse(notificationChannelInputSchema, input);
+    const issues = checkChannelTarget(this.targetRules, value.type, value);
+    if (issues.length)
+      throw new SlipwayError('invalid_input', `${issues[0]?.message}.`, { fields: fieldsOf(issues) });
     const em = this.orm.em.fork();
     const project = projectName === null ? null : await findProject(em, projectName);
     const target = targetOf(value.type, value);
-    this.checkCapability(value.type, target);
+    this.checkAvailable(value.type, target);
     await this.checkGlobalName(em, project, value.name, null);
     return withConstraintErrors(
       () =>
@@ -264,11 +263,11 @@ export class NotificationChannelService {
         email: value.email ?? (current.kind === 'email' ? current.to : undefined),
         secret: value.secret ?? (channel.secret ? 'x'.repeat(16) : undefined),
       };
-      const issues = checkTargetIssues(channel.platform, merged, false);
+      const issues = checkChannelTarget(this.targetRules, channel.platform, merged);
       if (issues.length)
         throw new SlipwayError('invalid_input', `${issues[0]?.message}.`, { fields: fieldsOf(issues) });
       const target = targetOf(channel.platform, merged);
-      this.checkCapability(channel.platform, target);
+      this.checkAvailable(channel.platform, target);
       channel.target = this.secrets.seal(JSON.stringify(target), SECRET_PURPOSE.channelTarget);
       channel.targetHint = hintOf(target);
       changed.push('target');
@@ -448,24 +447,14 @@ export class NotificationChannelService {
     if (clash) throw new SlipwayError('conflict', nameTaken(null, name));
   }
 
-  private checkCapability(platform: NotificationPlatform, target: ChannelTarget): void {
-    if (target.kind === 'channel' && platform === 'slack' && !this.capabilities.slackBot) {
-      throw new SlipwayError(
-        'invalid_input',
-        'Posting to a Slack channel needs the bot token (SLACK_BOT_TOKEN); give an incoming webhookUrl instead, or configure the token.',
-        { fields: { channel: 'needs SLACK_BOT_TOKEN' } },
-      );
-    }
-    if (target.kind === 'channel' && platform === 'discord' && !this.capabilities.discordBot) {
-      throw new SlipwayError(
-        'invalid_input',
-        'Posting to a Discord channel needs the bot token (DISCORD_BOT_TOKEN); give a webhookUrl instead, or configure the token.',
-        { fields: { channel: 'needs DISCORD_BOT_TOKEN' } },
-      );
-    }
-    if (platform === 'email' && !this.capabilities.email) {
-      throw new SlipwayError('invalid_input', 'E-mail channels need an SMTP server: set SLIPWAY_SMTP_URL.', {
-        fields: { email: 'needs SLIPWAY_SMTP_URL' },
+  /** The platform's sender can serve the target here (a bot token or an SMTP server is configured). */
+  private checkAvailable(platform: NotificationPlatform, target: ChannelTarget): void {
+    const sender = this.senders.find((candidate) => candidate.platform === platform);
+    const why = sender ? sender.unavailable(target) : `this Slipway has no ${platform} sender`;
+    if (why) {
+      const field = target.kind === 'webhook' ? 'webhookUrl' : target.kind;
+      throw new SlipwayError('invalid_input', `${why[0]?.toUpperCase()}${why.slice(1)}.`, {
+        fields: { [field]: why },
       });
     }
   }
@@ -492,92 +481,67 @@ export class NotificationChannelService {
   }
 }
 
-type TargetFields = {
+export type TargetFields = {
   webhookUrl?: string | undefined;
   channel?: string | undefined;
   email?: string[] | undefined;
   secret?: string | undefined;
 };
 
-interface TargetIssue {
+export interface TargetIssue {
   path: string;
   message: string;
 }
 
-function checkTargetIssues(
+/**
+ * A channel's target against its platform's rules: one of the kinds it takes (both webhook and
+ * bot channel: exactly one), a well-formed channel id, a secret where requests are signed, and
+ * nothing that does not apply. The issues come in the order a person fixes them.
+ */
+export function checkChannelTarget(
+  rules: TargetRulesByPlatform,
   platform: NotificationPlatform,
   input: TargetFields,
-  _patch: boolean,
 ): TargetIssue[] {
+  const own = rules[platform];
+  if (!own) return [{ path: 'type', message: `this Slipway cannot send to ${platform} channels` }];
   const issues: TargetIssue[] = [];
   const has = (key: keyof TargetFields) => input[key] !== undefined;
   const forbid = (key: keyof TargetFields, why: string) => {
     if (has(key)) issues.push({ path: key, message: `${key} ${why}` });
   };
-  switch (platform) {
-    case 'slack':
-    case 'discord': {
-      if (has('webhookUrl') === has('channel')) {
-        issues.push({
-          path: has('webhookUrl') ? 'channel' : 'webhookUrl',
-          message: `a ${platform} channel needs either webhookUrl or channel (posted through the bot token), not both`,
-        });
-      }
-      if (has('channel')) {
-        const parsed = (platform === 'slack' ? slackChannel : discordChannel).safeParse(input.channel);
-        if (!parsed.success)
-          issues.push({ path: 'channel', message: parsed.error.issues[0]?.message ?? 'invalid channel' });
-      }
-      forbid('email', `does not apply to a ${platform} channel`);
-      forbid('secret', `only applies to a webhook channel`);
-      break;
+  const article = /^[aeiou]/.test(platform) ? 'an' : 'a';
+  if (own.webhook && own.channel) {
+    if (has('webhookUrl') === has('channel')) {
+      issues.push({
+        path: has('webhookUrl') ? 'channel' : 'webhookUrl',
+        message: `${article} ${platform} channel needs either webhookUrl or channel (posted through the bot token), not both`,
+      });
     }
-    case 'teams':
-      if (!has('webhookUrl'))
-        issues.push({
-          path: 'webhookUrl',
-          message: 'a teams channel needs webhookUrl (an incoming webhook)',
-        });
-      forbid('channel', 'does not apply to a teams channel');
-      forbid('email', 'does not apply to a teams channel');
-      forbid('secret', 'only applies to a webhook channel');
-      break;
-    case 'webhook':
-      if (!has('webhookUrl'))
-        issues.push({ path: 'webhookUrl', message: 'a webhook channel needs webhookUrl' });
-      if (!has('secret'))
-        issues.push({
-          path: 'secret',
-          message: 'a webhook channel needs a secret to sign its requests with',
-        });
-      forbid('channel', 'does not apply to a webhook channel');
-      forbid('email', 'does not apply to a webhook channel');
-      break;
-    case 'email':
-      if (!has('email'))
-        issues.push({ path: 'email', message: 'an email channel needs email (one or more addresses)' });
-      forbid('webhookUrl', 'does not apply to an email channel');
-      forbid('channel', 'does not apply to an email channel');
-      forbid('secret', 'only applies to a webhook channel');
-      break;
+  } else {
+    const key: keyof TargetFields = own.webhook ? 'webhookUrl' : own.channel ? 'channel' : 'email';
+    if (!has(key))
+      issues.push({ path: key, message: own.missing ?? `${article} ${platform} channel needs ${key}` });
   }
+  if (own.signed && !has('secret')) {
+    issues.push({
+      path: 'secret',
+      message: `${article} ${platform} channel needs a secret to sign its requests with`,
+    });
+  }
+  if (own.channel && has('channel') && !own.channel.pattern.test(String(input.channel).trim())) {
+    issues.push({ path: 'channel', message: own.channel.message });
+  }
+  if (!own.webhook) forbid('webhookUrl', `does not apply to ${article} ${platform} channel`);
+  if (!own.channel) forbid('channel', `does not apply to ${article} ${platform} channel`);
+  if (!own.email) forbid('email', `does not apply to ${article} ${platform} channel`);
+  if (!own.signed) forbid('secret', 'only applies to a webhook channel');
   return issues;
-}
-
-function checkTarget(
-  platform: NotificationPlatform,
-  input: TargetFields,
-  ctx: z.RefinementCtx,
-  patch: boolean,
-): void {
-  for (const issue of checkTargetIssues(platform, input, patch)) {
-    ctx.addIssue({ code: 'custom', path: [issue.path], message: issue.message });
-  }
 }
 
 function targetOf(platform: NotificationPlatform, input: TargetFields): ChannelTarget {
   if (platform === 'email') return { kind: 'email', to: input.email ?? [] };
-  if (input.channel !== undefined && (platform === 'slack' || platform === 'discord')) {
+  if (input.channel !== undefined) {
     return { kind: 'channel', channel: input.channel.trim() };
   }
   return { kind: 'webhook', url: input.webhookUrl ?? '' };

@@ -103,6 +103,8 @@ export class NotificationDeliveryWorker {
       secrets: SecretBox;
       instanceId: string;
       logger: Logger;
+      /** The platforms' senders (adapters/, through the registry). */
+      senders: readonly NotificationSender[];
       policy?: Partial<DeliveryPolicy>;
       onDelivered?: (platform: NotificationPlatform, outcome: 'delivered' | 'retrying' | 'failed') => void;
       onChannelFailing?: (channel: ChannelFailing) => void;
@@ -113,10 +115,7 @@ export class NotificationDeliveryWorker {
       ...deps.policy,
       paceMs: { ...DEFAULT_DELIVERY_POLICY.paceMs, ...deps.policy?.paceMs },
     };
-  }
-
-  register(sender: NotificationSender): void {
-    this.senders.set(sender.platform, sender);
+    for (const sender of deps.senders) this.senders.set(sender.platform, sender);
   }
 
   /** Aborts in-flight requests at shutdown (they are retried, in doubt, by whoever runs next). */

@@ -1,6 +1,8 @@
 import type { AccessPolicy, ApiTokenService } from '../../core/access/index.js';
 import type { ApprovalService } from '../../core/approvals/index.js';
 import type { DeploymentRecords, DeploymentService, LockService } from '../../core/deployments/index.js';
+import type { HeartbeatService } from '../../core/heartbeats/index.js';
+import type { NotificationChannelService } from '../../core/notifications/index.js';
 import type { PipelineView } from '../../core/pipelines/index.js';
 import type {
   EnvironmentFileService,
@@ -31,6 +33,8 @@ export interface ApiDeps {
   records: DeploymentRecords;
   approvals: ApprovalService;
   locks: LockService;
+  heartbeats: HeartbeatService;
+  channels: NotificationChannelService;
 }
 
 export interface ApiSettings {

@@ -14,12 +14,13 @@ import { registerTokenCheck } from './auth.js';
 import type { ApiDeps, ApiSettings } from './deps.js';
 import { registerApiErrors, send } from './errors.js';
 import { apiSchemas } from './registry.js';
-import type { ApiInstance } from './route.js';
 import { registerCollaboratorRoutes } from './routes/collaborators.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
 import { registerEnvironmentFileRoutes } from './routes/environment-file.js';
 import { registerEnvironmentRoutes } from './routes/environments.js';
+import { registerHeartbeatRoutes } from './routes/heartbeats.js';
 import { registerHookRoutes } from './routes/hooks.js';
+import { registerNotificationRoutes } from './routes/notifications.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerPromotionRoutes } from './routes/promotions.js';
 import { registerServerRoutes } from './routes/servers.js';
@@ -40,9 +41,6 @@ export function registeredApiRoutes(http: FastifyInstance): ApiRoute[] {
   return [...(ROUTES.get(http) ?? [])];
 }
 
-/** Route modules beyond the core set (heartbeats, notifications), added by main.ts when present. */
-export type ApiRouteModule = (api: ApiInstance) => void;
-
 /**
  * The REST API under /api/v1, its OpenAPI 3.1 document at /api/openapi.json and a docs page at
  * /docs. Validation, serialization and the document all come from the same zod schemas. The
@@ -53,7 +51,6 @@ export async function registerApi(
   http: FastifyInstance,
   deps: ApiDeps,
   settings: ApiSettings,
-  extra: ApiRouteModule[] = [],
 ): Promise<void> {
   await http.register(async (scope) => {
     scope.setValidatorCompiler(validatorCompiler);
@@ -126,7 +123,8 @@ export async function registerApi(
         registerEnvironmentRoutes(typed, deps);
         registerPromotionRoutes(typed, deps);
         registerCollaboratorRoutes(typed, deps);
-        for (const module of extra) module(typed);
+        registerHeartbeatRoutes(typed, deps);
+        registerNotificationRoutes(typed, deps);
       },
       { prefix: API_PREFIX },
     );

@@ -1,12 +1,8 @@
 import { z } from 'zod';
-import type { AccessPolicy } from '../../../core/access/index.js';
-import {
-  type HeartbeatService,
-  type HeartbeatView,
-  heartbeatInputSchema,
-} from '../../../core/heartbeats/index.js';
+import { type HeartbeatView, heartbeatInputSchema } from '../../../core/heartbeats/index.js';
 import { HEARTBEAT_STATUSES } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
 import { apiSchemas } from '../registry.js';
 import { type ApiInstance, operation } from '../route.js';
 import { noContent, nullableTimestamp, projectParams, timestamp } from '../schemas.js';
@@ -67,65 +63,64 @@ const one = z.object({ heartbeat: heartbeatJson }).strict();
 const tags = ['Heartbeats'];
 
 /** Envoyer's heartbeats over HeartbeatService: list, get, create, delete. */
-export function heartbeatRoutes(heartbeats: HeartbeatService, access: AccessPolicy) {
-  return (api: ApiInstance): void => {
-    api.get('/projects/:project/heartbeats', {
-      schema: operation(
-        { tags, summary: 'List heartbeats', role: 'viewer' },
-        {
-          params: projectParams,
-          response: { 200: z.object({ heartbeats: z.array(heartbeatJson) }).strict() },
-        },
-      ),
-      handler: async (request) => {
-        await access.require(actorOf(request), request.params.project, 'viewer');
-        return { heartbeats: (await heartbeats.list(request.params.project)).map(json) };
+export function registerHeartbeatRoutes(api: ApiInstance, deps: ApiDeps): void {
+  const { heartbeats, access } = deps;
+  api.get('/projects/:project/heartbeats', {
+    schema: operation(
+      { tags, summary: 'List heartbeats', role: 'viewer' },
+      {
+        params: projectParams,
+        response: { 200: z.object({ heartbeats: z.array(heartbeatJson) }).strict() },
       },
-    });
+    ),
+    handler: async (request) => {
+      await access.require(actorOf(request), request.params.project, 'viewer');
+      return { heartbeats: (await heartbeats.list(request.params.project)).map(json) };
+    },
+  });
 
-    api.get('/projects/:project/heartbeats/:heartbeat', {
-      schema: operation(
-        { tags, summary: 'Get a heartbeat (by id or name)', role: 'viewer' },
-        { params, response: { 200: one } },
-      ),
-      handler: async (request) => {
-        await access.require(actorOf(request), request.params.project, 'viewer');
-        return { heartbeat: json(await heartbeats.get(request.params.project, request.params.heartbeat)) };
-      },
-    });
+  api.get('/projects/:project/heartbeats/:heartbeat', {
+    schema: operation(
+      { tags, summary: 'Get a heartbeat (by id or name)', role: 'viewer' },
+      { params, response: { 200: one } },
+    ),
+    handler: async (request) => {
+      await access.require(actorOf(request), request.params.project, 'viewer');
+      return { heartbeat: json(await heartbeats.get(request.params.project, request.params.heartbeat)) };
+    },
+  });
 
-    api.post('/projects/:project/heartbeats', {
-      schema: operation(
-        {
-          tags,
-          summary: 'Create a heartbeat',
-          description:
-            "Envoyer's intervals (10, 30, 60, 1440, 10080, 44640 minutes) or a cron expression with a time zone, and a grace period. The job then pings `ping_url`.",
-          scope: 'heartbeats:create',
-          role: 'deployer',
-        },
-        { params: projectParams, body: heartbeatInputSchema, response: { 201: one } },
-      ),
-      handler: async (request, reply) => {
-        const actor = actorOf(request);
-        await access.require(actor, request.params.project, 'deployer', 'add heartbeats');
-        const created = await heartbeats.create(actor, request.params.project, request.body);
-        reply.code(201);
-        return { heartbeat: json(created) };
+  api.post('/projects/:project/heartbeats', {
+    schema: operation(
+      {
+        tags,
+        summary: 'Create a heartbeat',
+        description:
+          "Envoyer's intervals (10, 30, 60, 1440, 10080, 44640 minutes) or a cron expression with a time zone, and a grace period. The job then pings `ping_url`.",
+        scope: 'heartbeats:create',
+        role: 'deployer',
       },
-    });
+      { params: projectParams, body: heartbeatInputSchema, response: { 201: one } },
+    ),
+    handler: async (request, reply) => {
+      const actor = actorOf(request);
+      await access.require(actor, request.params.project, 'deployer', 'add heartbeats');
+      const created = await heartbeats.create(actor, request.params.project, request.body);
+      reply.code(201);
+      return { heartbeat: json(created) };
+    },
+  });
 
-    api.delete('/projects/:project/heartbeats/:heartbeat', {
-      schema: operation(
-        { tags, summary: 'Delete a heartbeat', scope: 'heartbeats:delete', role: 'deployer' },
-        { params, response: { 204: noContent } },
-      ),
-      handler: async (request, reply) => {
-        const actor = actorOf(request);
-        await access.require(actor, request.params.project, 'deployer', 'remove heartbeats');
-        await heartbeats.remove(actor, request.params.project, request.params.heartbeat);
-        return reply.code(204).send();
-      },
-    });
-  };
+  api.delete('/projects/:project/heartbeats/:heartbeat', {
+    schema: operation(
+      { tags, summary: 'Delete a heartbeat', scope: 'heartbeats:delete', role: 'deployer' },
+      { params, response: { 204: noContent } },
+    ),
+    handler: async (request, reply) => {
+      const actor = actorOf(request);
+      await access.require(actor, request.params.project, 'deployer', 'remove heartbeats');
+      await heartbeats.remove(actor, request.params.project, request.params.heartbeat);
+      return reply.code(204).send();
+    },
+  });
 }

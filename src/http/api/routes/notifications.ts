@@ -1,13 +1,12 @@
 import { z } from 'zod';
-import type { AccessPolicy } from '../../../core/access/index.js';
 import {
-  type NotificationChannelService,
   type NotificationChannelView,
   notificationChannelInputSchema,
   notificationChannelPatchSchema,
 } from '../../../core/notifications/index.js';
 import { NOTIFICATION_PLATFORMS } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
 import { apiSchemas } from '../registry.js';
 import { type ApiInstance, operation } from '../route.js';
 import { noContent, nullableTimestamp, projectParams, timestamp } from '../schemas.js';
@@ -73,86 +72,85 @@ const one = z.object({ notification: notificationJson }).strict();
 const tags = ['Notifications'];
 
 /** Envoyer's notifications over NotificationChannelService: list, get, create, update, delete. */
-export function notificationRoutes(channels: NotificationChannelService, access: AccessPolicy) {
-  return (api: ApiInstance): void => {
-    api.get('/projects/:project/notifications', {
-      schema: operation(
-        { tags, summary: "List the project's notification channels", role: 'viewer' },
-        { params: projectParams, response: { 200: list } },
-      ),
-      handler: async (request) => {
-        await access.require(actorOf(request), request.params.project, 'viewer');
-        return { notifications: (await channels.list(request.params.project)).map(json) };
-      },
-    });
+export function registerNotificationRoutes(api: ApiInstance, deps: ApiDeps): void {
+  const { channels, access } = deps;
+  api.get('/projects/:project/notifications', {
+    schema: operation(
+      { tags, summary: "List the project's notification channels", role: 'viewer' },
+      { params: projectParams, response: { 200: list } },
+    ),
+    handler: async (request) => {
+      await access.require(actorOf(request), request.params.project, 'viewer');
+      return { notifications: (await channels.list(request.params.project)).map(json) };
+    },
+  });
 
-    api.get('/projects/:project/notifications/:notification', {
-      schema: operation(
-        { tags, summary: 'Get a notification channel (by id or name)', role: 'viewer' },
-        { params, response: { 200: one } },
-      ),
-      handler: async (request) => {
-        await access.require(actorOf(request), request.params.project, 'viewer');
-        return {
-          notification: json(await channels.get(request.params.project, request.params.notification)),
-        };
-      },
-    });
+  api.get('/projects/:project/notifications/:notification', {
+    schema: operation(
+      { tags, summary: 'Get a notification channel (by id or name)', role: 'viewer' },
+      { params, response: { 200: one } },
+    ),
+    handler: async (request) => {
+      await access.require(actorOf(request), request.params.project, 'viewer');
+      return {
+        notification: json(await channels.get(request.params.project, request.params.notification)),
+      };
+    },
+  });
 
-    api.post('/projects/:project/notifications', {
-      schema: operation(
-        {
-          tags,
-          summary: 'Create a notification channel',
-          description:
-            "`slack` (webhookUrl, or channel through the bot token), `discord` (webhookUrl or channel), `teams` (webhookUrl), `webhook` (webhookUrl and a secret: requests are signed with HMAC-SHA256), `email` (addresses). Answers with the project's channels, as Envoyer does.",
-          scope: 'notifications:create',
-          role: 'admin',
-        },
-        { params: projectParams, body: notificationChannelInputSchema, response: { 201: list } },
-      ),
-      handler: async (request, reply) => {
-        const actor = actorOf(request);
-        await access.require(actor, request.params.project, 'admin', 'add notification channels');
-        await channels.create(actor, request.params.project, request.body);
-        reply.code(201);
-        return { notifications: (await channels.list(request.params.project)).map(json) };
+  api.post('/projects/:project/notifications', {
+    schema: operation(
+      {
+        tags,
+        summary: 'Create a notification channel',
+        description:
+          "`slack` (webhookUrl, or channel through the bot token), `discord` (webhookUrl or channel), `teams` (webhookUrl), `webhook` (webhookUrl and a secret: requests are signed with HMAC-SHA256), `email` (addresses). Answers with the project's channels, as Envoyer does.",
+        scope: 'notifications:create',
+        role: 'admin',
       },
-    });
+      { params: projectParams, body: notificationChannelInputSchema, response: { 201: list } },
+    ),
+    handler: async (request, reply) => {
+      const actor = actorOf(request);
+      await access.require(actor, request.params.project, 'admin', 'add notification channels');
+      await channels.create(actor, request.params.project, request.body);
+      reply.code(201);
+      return { notifications: (await channels.list(request.params.project)).map(json) };
+    },
+  });
 
-    api.put('/projects/:project/notifications/:notification', {
-      schema: operation(
-        {
-          tags,
-          summary: 'Update a notification channel',
-          description: 'Its type cannot change. A new target or secret resends the failures of the last day.',
-          scope: 'notifications:create',
-          role: 'admin',
-        },
-        { params, body: notificationChannelPatchSchema, response: { 200: one } },
-      ),
-      handler: async (request) => {
-        const actor = actorOf(request);
-        await access.require(actor, request.params.project, 'admin', 'change notification channels');
-        return {
-          notification: json(
-            await channels.update(actor, request.params.project, request.params.notification, request.body),
-          ),
-        };
+  api.put('/projects/:project/notifications/:notification', {
+    schema: operation(
+      {
+        tags,
+        summary: 'Update a notification channel',
+        description: 'Its type cannot change. A new target or secret resends the failures of the last day.',
+        scope: 'notifications:create',
+        role: 'admin',
       },
-    });
+      { params, body: notificationChannelPatchSchema, response: { 200: one } },
+    ),
+    handler: async (request) => {
+      const actor = actorOf(request);
+      await access.require(actor, request.params.project, 'admin', 'change notification channels');
+      return {
+        notification: json(
+          await channels.update(actor, request.params.project, request.params.notification, request.body),
+        ),
+      };
+    },
+  });
 
-    api.delete('/projects/:project/notifications/:notification', {
-      schema: operation(
-        { tags, summary: 'Delete a notification channel', scope: 'notifications:delete', role: 'admin' },
-        { params, response: { 204: noContent } },
-      ),
-      handler: async (request, reply) => {
-        const actor = actorOf(request);
-        await access.require(actor, request.params.project, 'admin', 'remove notification channels');
-        await channels.remove(actor, request.params.project, request.params.notification);
-        return reply.code(204).send();
-      },
-    });
-  };
+  api.delete('/projects/:project/notifications/:notification', {
+    schema: operation(
+      { tags, summary: 'Delete a notification channel', scope: 'notifications:delete', role: 'admin' },
+      { params, response: { 204: noContent } },
+    ),
+    handler: async (request, reply) => {
+      const actor = actorOf(request);
+      await access.require(actor, request.params.project, 'admin', 'remove notification channels');
+      await channels.remove(actor, request.params.project, request.params.notification);
+      return reply.code(204).send();
+    },
+  });
 }

@@ -1,0 +1,3 @@
+import { approvalDecision } from './approve.js';
+
+export default approvalDecision('reject');

@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import type { ChatPlatform } from '../vocabulary.js';
+import type { Command, ParsedCommand } from './command.js';
+import type { Action, ChatUser, Conversation, Invocation, PostedMessage, Reply } from './model.js';
+import type { ParseOutcome } from './router.js';
+
+/**
+ * How one request is answered, given by the adapter that received it: Slack answers privately
+ * through the request's response_url, Discord through its interaction token, the console to
+ * one browser. Each returns the message it made, when the adapter can edit it later.
+ */
+export interface Responder {
+  /** Only the person who asked sees it. */
+  privately(reply: Reply): Promise<PostedMessage | null>;
+  /** A message where the request came from. */
+  post(reply: Reply): Promise<PostedMessage | null>;
+  /** Replaces the message whose button was clicked (clicks only). */
+  replace?(reply: Reply): Promise<PostedMessage | null>;
+}
+
+/**
+ * What chat gives every adapter: the one way in (parse, role check, handler, through the
+ * router), and the deployment messages kept up to date in place.
+ */
+export interface ChatHost {
+  readonly commands: readonly Command[];
+  /** Synchronous and cheap: bad input and help can be answered inside the platform's ack. */
+  parse(invocation: Pick<Invocation, 'command' | 'text'>): ParseOutcome;
+  /** Runs a parsed command and answers through `responder` (the router never throws; a responder may). */
+  run(parsed: ParsedCommand, invocation: Invocation, responder: Responder): Promise<PostedMessage | null>;
+  /** Parses and runs typed text, answering through `responder`. */
+  invoke(invocation: Invocation, responder: Responder): Promise<PostedMessage | null>;
+  /** A button click: the button's command with its arguments, answered through `responder`. */
+  click(action: Action, responder: Responder): Promise<PostedMessage | null>;
+}
+
+/**
+ * One chat platform, complete in its own folder under adapters/ (like Renovate's platform
+ * modules): it receives and verifies requests, turns them into Invocations and Actions, renders
+ * Replies, posts, updates in place, answers privately (through a Responder) and registers its
+ * commands from the command files. Chat calls it through this interface only.
+ */
+export interface ChatAdapter {
+  readonly platform: ChatPlatform;
+  /** Receive and verify: the adapter's endpoints on Slipway's HTTP server (called before it listens). */
+  mount(http: FastifyInstance, host: ChatHost): void | Promise<void>;
+  /** Connections of its own (Slack's Socket Mode), after the server listens. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** A Reply in the platform's own message format. */
+  render(reply: Reply): unknown;
+  /** Posts a message into a conversation; the message, when it can be edited later. */
+  post(conversation: Conversation, reply: Reply): Promise<PostedMessage | null>;
+  /** Edits a message this adapter posted (deployment progress). */
+  update(message: PostedMessage, reply: Reply): Promise<void>;
+  /** A mention in the platform's syntax (`<@U123>` on Slack) → the person, or null when it is none. */
+  mention(invoker: ChatUser, token: string): ChatUser | null;
+  /** The platform's registration of the commands (an app manifest, a command list), or null. */
+  registration(commands: readonly Command[], publicUrl: string): unknown;
+}
