@@ -1,3 +1,5 @@
+// The rules of refs and release names (they reach a shell): the API validates with the same ones.
+export { isReleaseName, isSafeRef, validateRef } from '../../engine/index.js';
 export { CommitResolver } from './commit-resolver.js';
 export { DeploymentExecutor } from './deployment-executor.js';
 export { DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';

@@ -14,6 +14,7 @@ import { registerTokenCheck } from './auth.js';
 import type { ApiDeps, ApiSettings } from './deps.js';
 import { registerApiErrors, send } from './errors.js';
 import { apiSchemas } from './registry.js';
+import { registerRoleCheck } from './roles.js';
 import { registerCollaboratorRoutes } from './routes/collaborators.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
 import { registerEnvironmentFileRoutes } from './routes/environment-file.js';
@@ -99,6 +100,7 @@ export async function registerApi(
         });
         registerApiErrors(api);
         registerTokenCheck(api, deps.tokens);
+        registerRoleCheck(api, deps.access);
         // Route-level hooks run after the token check above, so the limit is counted per token.
         await api.register(rateLimit, {
           global: true,

@@ -33,8 +33,22 @@ export interface OperationDoc {
   description?: string;
   /** Scope the token needs (none for reads). */
   scope?: ApiScope;
-  /** Role the token's member needs on the project ('global admin' for a few). */
-  role: Role | 'global admin' | 'any';
+  /**
+   * Role the token's member needs on the project ('global admin' for a few), checked for every
+   * route by one hook (roles.ts) before the handler runs. 'environment approver': the approver
+   * role the environment sets, which the approval service checks on the deployment it loads.
+   */
+  role: Role | 'global admin' | 'environment approver' | 'any';
+  /** What the role is needed for, as a refusal says it ("add servers"); the role's usual verb otherwise. */
+  action?: string;
+}
+
+/** Each route's declared role, by the schema object `operation` made for it (read by roles.ts). */
+const DOCS = new WeakMap<object, OperationDoc>();
+
+/** The operation a route's schema was made from, or undefined for a route not made by `operation`. */
+export function operationOf(schema: unknown): OperationDoc | undefined {
+  return schema && typeof schema === 'object' ? DOCS.get(schema) : undefined;
 }
 
 /**
@@ -47,11 +61,13 @@ export function operation<S extends ZodSchemas>(doc: OperationDoc, schemas: S) {
     doc.scope ? `Scope: \`${doc.scope}\`.` : 'Scope: any valid token.',
     doc.role === 'any'
       ? ''
-      : `Role: ${doc.role === 'global admin' ? 'global admin' : `${doc.role} on the project`}.`,
+      : doc.role === 'environment approver'
+        ? "Role: the approver role the environment sets (approver by default), and not the deployment's requester."
+        : `Role: ${doc.role === 'global admin' ? 'global admin' : `${doc.role} on the project`}.`,
   ]
     .filter(Boolean)
     .join(' ');
-  return {
+  const schema = {
     tags: doc.tags,
     summary: doc.summary,
     description: [doc.description, needs].filter(Boolean).join('\n\n'),
@@ -59,4 +75,6 @@ export function operation<S extends ZodSchemas>(doc: OperationDoc, schemas: S) {
     ...schemas,
     response: { ...ERROR_RESPONSES, ...schemas.response } as typeof ERROR_RESPONSES & S['response'],
   };
+  DOCS.set(schema, doc);
+  return schema;
 }

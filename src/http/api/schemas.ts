@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { isSafeRef, validateRef } from '../../core/deployments/index.js';
 import type { DeploymentSummary } from '../../core/projects/index.js';
-import { isSafeRef, validateRef } from '../../engine/index.js';
 import { DEPLOYMENT_STATUSES, ENVIRONMENT_TIERS, ROLES } from '../../vocabulary.js';
 import { apiSchemas } from './registry.js';
 

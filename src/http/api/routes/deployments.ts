@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DeploymentDetail, DeploymentListItem } from '../../../core/deployments/index.js';
-import { isReleaseName } from '../../../engine/index.js';
+import { isReleaseName } from '../../../core/deployments/index.js';
 import { DEPLOYMENT_STATUSES, STEP_STATUSES } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
@@ -137,7 +137,7 @@ const environmentParams = projectParams.extend({ environment: z.string().min(1).
 const tags = ['Deployments'];
 
 export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void {
-  const { access, records, deployments } = deps;
+  const { records, deployments } = deps;
   const detail = async (project: string, id: string) => ({
     deployment: deploymentJsonOf(await records.detail(project, id)),
   });
@@ -180,7 +180,6 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
       },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       const q = request.query;
       const page = await records.page(request.params.project, {
         limit: q.limit,
@@ -201,7 +200,6 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
       { params: deploymentParams, response: { 200: oneDeployment } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return detail(request.params.project, request.params.deployment);
     },
   });
@@ -215,6 +213,7 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
           "Envoyer's targets: without `from`, the environment's branch; `from: branch` with `branch`, `from: tag` with `tag`, `from: sha` with a full `sha`. An environment that needs approvals answers `awaiting_approval`: approvers approve it like a chat request.",
         scope: 'deployments:create',
         role: 'deployer',
+        action: 'deploy',
       },
       {
         params: projectParams,
@@ -249,7 +248,6 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
     handler: async (request, reply) => {
       const actor = actorOf(request);
       const { project } = request.params;
-      await access.require(actor, project, 'deployer', 'deploy');
       const b = request.body;
       const ref = b.from ? b[b.from] : (b.branch ?? b.tag ?? b.sha);
       const created = await deployments.requestDeploy(actor, {
@@ -271,13 +269,13 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
           'A waiting or queued deployment is cancelled at once; a running one is asked to stop, which it does before activation (after it, the cancel comes too late and it finishes).',
         scope: 'deployments:delete',
         role: 'deployer',
+        action: 'cancel deployments',
       },
       { params: deploymentParams, response: { 200: oneDeployment } },
     ),
     handler: async (request) => {
       const actor = actorOf(request);
       const { project, deployment } = request.params;
-      await access.require(actor, project, 'deployer', 'cancel deployments');
       const found = await records.detail(project, deployment);
       await deployments.cancel(actor, found.id);
       return detail(project, found.id);
@@ -293,7 +291,7 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
           description:
             'The same rules as the chat buttons: the approver role set on the environment, never the requester, one decision per person; one rejection ends the request.',
           scope: 'deployments:create',
-          role: 'approver',
+          role: 'environment approver',
         },
         { params: deploymentParams, response: { 200: oneDeployment } },
       ),
@@ -316,6 +314,7 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
           'Points `current` back to the release before the live one (or to `release`) on every server.',
         scope: 'deployments:create',
         role: 'deployer',
+        action: 'roll back',
       },
       {
         params: environmentParams,
@@ -335,7 +334,6 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
     handler: async (request, reply) => {
       const actor = actorOf(request);
       const { project } = request.params;
-      await access.require(actor, project, 'deployer', 'roll back');
       const environment = await environmentName(project, request.params.environment);
       const release = request.body?.release;
       const created = await deployments.requestRollback(actor, {
@@ -366,6 +364,7 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
         description: 'A locked environment refuses deploys and promotes by anyone but the holder.',
         scope: 'deployments:create',
         role: 'deployer',
+        action: 'lock environments',
       },
       {
         params: environmentParams,
@@ -388,7 +387,6 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
     handler: async (request) => {
       const actor = actorOf(request);
       const { project } = request.params;
-      await access.require(actor, project, 'deployer', 'lock environments');
       const environment = await environmentName(project, request.params.environment);
       const lock = await deps.locks.lock(actor, {
         project,
@@ -416,6 +414,7 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
         description: "The holder unlocks; an admin may break someone else's lock (recorded).",
         scope: 'deployments:create',
         role: 'deployer',
+        action: 'unlock environments',
       },
       {
         params: environmentParams,
@@ -427,7 +426,6 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
     handler: async (request) => {
       const actor = actorOf(request);
       const { project } = request.params;
-      await access.require(actor, project, 'deployer', 'unlock environments');
       const environment = await environmentName(project, request.params.environment);
       const { broke } = await deps.locks.unlock(actor, { project, environment });
       return {

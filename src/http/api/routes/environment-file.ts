@@ -12,7 +12,7 @@ const tags = ['Environment file'];
 
 /** Envoyer's environment file: reading it takes the project's environment key. */
 export function registerEnvironmentFileRoutes(api: ApiInstance, deps: ApiDeps): void {
-  const { access, environmentFile } = deps;
+  const { environmentFile } = deps;
 
   api.get('/projects/:project/environment', {
     schema: operation(
@@ -22,6 +22,7 @@ export function registerEnvironmentFileRoutes(api: ApiInstance, deps: ApiDeps): 
         description:
           'Send the environment key in the `X-Environment-Key` header (a header, so it stays out of URLs and logs). A wrong key is 403.',
         role: 'admin',
+        action: 'read the environment file',
       },
       {
         params: projectParams,
@@ -31,7 +32,6 @@ export function registerEnvironmentFileRoutes(api: ApiInstance, deps: ApiDeps): 
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'read the environment file');
       return {
         environment: await environmentFile.read(
           actor,
@@ -51,6 +51,7 @@ export function registerEnvironmentFileRoutes(api: ApiInstance, deps: ApiDeps): 
           'The first update sets the environment key; later ones must give it. Each deployment writes the file to `shared/.env` (mode 0600) on every server.',
         scope: 'environments:create',
         role: 'admin',
+        action: 'change the environment file',
       },
       {
         params: projectParams,
@@ -65,7 +66,6 @@ export function registerEnvironmentFileRoutes(api: ApiInstance, deps: ApiDeps): 
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'change the environment file');
       await environmentFile.update(actor, request.params.project, request.body.key, request.body.contents);
       return { message: 'The environment file was updated.' };
     },
@@ -78,12 +78,12 @@ export function registerEnvironmentFileRoutes(api: ApiInstance, deps: ApiDeps): 
         summary: 'Reset the environment key (wipes the environment file)',
         scope: 'environments:delete',
         role: 'admin',
+        action: 'reset the environment key',
       },
       { params: projectParams, body: z.object({ key }).strict(), response: { 200: message } },
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'reset the environment key');
       await environmentFile.reset(actor, request.params.project, request.body.key);
       return { message: 'The environment key was reset and the environment file wiped.' };
     },

@@ -148,7 +148,7 @@ const tags = ['Environments'];
 
 /** GitLab's environments API: its shapes (a bare object or array), filters and rules. */
 export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void {
-  const { access, environments } = deps;
+  const { environments } = deps;
 
   api.get('/projects/:project/environments', {
     schema: operation(
@@ -177,7 +177,6 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
       },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       const q = request.query;
       const list = await environments.list(request.params.project, {
         name: q.name,
@@ -194,14 +193,19 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
       { params: environmentParams, response: { 200: environmentJson } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return environmentJsonOf(await environments.get(request.params.project, request.params.environment));
     },
   });
 
   api.post('/projects/:project/environments', {
     schema: operation(
-      { tags, summary: 'Create an environment', scope: 'environments:create', role: 'admin' },
+      {
+        tags,
+        summary: 'Create an environment',
+        scope: 'environments:create',
+        role: 'admin',
+        action: 'create environments',
+      },
       {
         params: projectParams,
         body: z
@@ -214,7 +218,6 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'create environments');
       const created = await environments.create(actor, request.params.project, {
         name: request.body.name,
         ...patchOf(request.body),
@@ -232,6 +235,7 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
         description: 'The name cannot change (as in GitLab).',
         scope: 'environments:create',
         role: 'admin',
+        action: 'change environments',
       },
       {
         params: environmentParams,
@@ -241,7 +245,6 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'change environments');
       const updated = await environments.update(
         actor,
         request.params.project,
@@ -260,12 +263,12 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
         description: 'Only a stopped environment can be deleted: otherwise 400.',
         scope: 'environments:delete',
         role: 'admin',
+        action: 'delete environments',
       },
       { params: environmentParams, response: { 204: noContent } },
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'delete environments');
       await environments.remove(actor, request.params.project, request.params.environment);
       return reply.code(204).send();
     },
@@ -280,6 +283,7 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
           'No deploys until it is started again. Deployments waiting for approval or queued are cancelled; a running one makes the stop fail (400): cancel it or wait. An auto-destroy environment (a review app) is deleted once stopped.',
         scope: 'environments:create',
         role: 'deployer',
+        action: 'stop environments',
       },
       {
         params: environmentParams,
@@ -292,7 +296,6 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'deployer', 'stop environments');
       const outcome = await environments.stop(actor, request.params.project, request.params.environment);
       return {
         ...environmentJsonOf(outcome.environment),
@@ -304,12 +307,17 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
 
   api.post('/projects/:project/environments/:environment/start', {
     schema: operation(
-      { tags, summary: 'Start a stopped environment again', scope: 'environments:create', role: 'deployer' },
+      {
+        tags,
+        summary: 'Start a stopped environment again',
+        scope: 'environments:create',
+        role: 'deployer',
+        action: 'start environments',
+      },
       { params: environmentParams, response: { 200: environmentJson } },
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'deployer', 'start environments');
       return environmentJsonOf(
         await environments.start(actor, request.params.project, request.params.environment),
       );
@@ -325,6 +333,7 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
           'Stops every environment last changed and last deployed to before `before`, which must lie between 10 years and 1 week ago. Production-tier environments are protected and never stopped this way.',
         scope: 'environments:create',
         role: 'admin',
+        action: 'stop environments',
       },
       {
         params: projectParams,
@@ -341,7 +350,6 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'stop environments');
       const outcome = await environments.stopStale(actor, request.params.project, request.query.before);
       return {
         message: outcome.stopped.length
@@ -364,6 +372,7 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
           'Stopped review apps (environments cloned from another) last changed before `before` (default 30 days ago), oldest first, at most `limit` (default 100). `dry_run` is true unless set to false: it only lists what would be deleted.',
         scope: 'environments:delete',
         role: 'admin',
+        action: 'delete review apps',
       },
       {
         params: projectParams,
@@ -392,7 +401,6 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'delete review apps');
       const q = request.query;
       const outcome = await deps.reviewApps.removeStopped(actor, request.params.project, {
         ...(q.before ? { before: q.before } : {}),

@@ -64,7 +64,7 @@ const tags = ['Heartbeats'];
 
 /** Envoyer's heartbeats over HeartbeatService: list, get, create, delete. */
 export function registerHeartbeatRoutes(api: ApiInstance, deps: ApiDeps): void {
-  const { heartbeats, access } = deps;
+  const { heartbeats } = deps;
   api.get('/projects/:project/heartbeats', {
     schema: operation(
       { tags, summary: 'List heartbeats', role: 'viewer' },
@@ -74,7 +74,6 @@ export function registerHeartbeatRoutes(api: ApiInstance, deps: ApiDeps): void {
       },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return { heartbeats: (await heartbeats.list(request.params.project)).map(json) };
     },
   });
@@ -85,7 +84,6 @@ export function registerHeartbeatRoutes(api: ApiInstance, deps: ApiDeps): void {
       { params, response: { 200: one } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return { heartbeat: json(await heartbeats.get(request.params.project, request.params.heartbeat)) };
     },
   });
@@ -99,12 +97,12 @@ export function registerHeartbeatRoutes(api: ApiInstance, deps: ApiDeps): void {
           "Envoyer's intervals (10, 30, 60, 1440, 10080, 44640 minutes) or a cron expression with a time zone, and a grace period. The job then pings `ping_url`.",
         scope: 'heartbeats:create',
         role: 'deployer',
+        action: 'add heartbeats',
       },
       { params: projectParams, body: heartbeatInputSchema, response: { 201: one } },
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'deployer', 'add heartbeats');
       const created = await heartbeats.create(actor, request.params.project, request.body);
       reply.code(201);
       return { heartbeat: json(created) };
@@ -113,12 +111,17 @@ export function registerHeartbeatRoutes(api: ApiInstance, deps: ApiDeps): void {
 
   api.delete('/projects/:project/heartbeats/:heartbeat', {
     schema: operation(
-      { tags, summary: 'Delete a heartbeat', scope: 'heartbeats:delete', role: 'deployer' },
+      {
+        tags,
+        summary: 'Delete a heartbeat',
+        scope: 'heartbeats:delete',
+        role: 'deployer',
+        action: 'remove heartbeats',
+      },
       { params, response: { 204: noContent } },
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'deployer', 'remove heartbeats');
       await heartbeats.remove(actor, request.params.project, request.params.heartbeat);
       return reply.code(204).send();
     },

@@ -81,7 +81,7 @@ const one = z.object({ hook: hookJson }).strict();
 const tags = ['Hooks'];
 
 export function registerHookRoutes(api: ApiInstance, deps: ApiDeps): void {
-  const { access, hooks } = deps;
+  const { hooks } = deps;
 
   api.get('/actions', {
     schema: operation(
@@ -107,7 +107,6 @@ export function registerHookRoutes(api: ApiInstance, deps: ApiDeps): void {
       { params: projectParams, response: { 200: z.object({ hooks: z.array(hookJson) }).strict() } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return { hooks: (await hooks.list(request.params.project)).map(json) };
     },
   });
@@ -118,7 +117,6 @@ export function registerHookRoutes(api: ApiInstance, deps: ApiDeps): void {
       { params: hookParams, response: { 200: one } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return { hook: json(await hooks.get(request.params.project, request.params.hook)) };
     },
   });
@@ -131,6 +129,7 @@ export function registerHookRoutes(api: ApiInstance, deps: ApiDeps): void {
         description: 'Give the action by name (`action`) or by Envoyer id (`actionId`).',
         scope: 'hooks:create',
         role: 'admin',
+        action: 'add hooks',
       },
       {
         params: projectParams,
@@ -155,7 +154,6 @@ export function registerHookRoutes(api: ApiInstance, deps: ApiDeps): void {
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'add hooks');
       const b = request.body;
       const created = await hooks.create(actor, request.params.project, {
         name: b.name,
@@ -173,12 +171,11 @@ export function registerHookRoutes(api: ApiInstance, deps: ApiDeps): void {
 
   api.put('/projects/:project/hooks/:hook', {
     schema: operation(
-      { tags, summary: 'Update a hook', scope: 'hooks:create', role: 'admin' },
+      { tags, summary: 'Update a hook', scope: 'hooks:create', role: 'admin', action: 'change hooks' },
       { params: hookParams, body: z.object(hookFields).partial().strict(), response: { 200: one } },
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'change hooks');
       const b = request.body;
       const action = actionOf(b);
       const updated = await hooks.update(actor, request.params.project, request.params.hook, {
@@ -196,12 +193,11 @@ export function registerHookRoutes(api: ApiInstance, deps: ApiDeps): void {
 
   api.delete('/projects/:project/hooks/:hook', {
     schema: operation(
-      { tags, summary: 'Delete a hook', scope: 'hooks:delete', role: 'admin' },
+      { tags, summary: 'Delete a hook', scope: 'hooks:delete', role: 'admin', action: 'delete hooks' },
       { params: hookParams, response: { 204: noContent } },
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'delete hooks');
       await hooks.remove(actor, request.params.project, request.params.hook);
       return reply.code(204).send();
     },

@@ -73,14 +73,13 @@ const tags = ['Notifications'];
 
 /** Envoyer's notifications over NotificationChannelService: list, get, create, update, delete. */
 export function registerNotificationRoutes(api: ApiInstance, deps: ApiDeps): void {
-  const { channels, access } = deps;
+  const { channels } = deps;
   api.get('/projects/:project/notifications', {
     schema: operation(
       { tags, summary: "List the project's notification channels", role: 'viewer' },
       { params: projectParams, response: { 200: list } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return { notifications: (await channels.list(request.params.project)).map(json) };
     },
   });
@@ -91,7 +90,6 @@ export function registerNotificationRoutes(api: ApiInstance, deps: ApiDeps): voi
       { params, response: { 200: one } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return {
         notification: json(await channels.get(request.params.project, request.params.notification)),
       };
@@ -107,12 +105,12 @@ export function registerNotificationRoutes(api: ApiInstance, deps: ApiDeps): voi
           "`slack` (webhookUrl, or channel through the bot token), `discord` (webhookUrl or channel), `teams` (webhookUrl), `webhook` (webhookUrl and a secret: requests are signed with HMAC-SHA256), `email` (addresses). Answers with the project's channels, as Envoyer does.",
         scope: 'notifications:create',
         role: 'admin',
+        action: 'add notification channels',
       },
       { params: projectParams, body: notificationChannelInputSchema, response: { 201: list } },
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'add notification channels');
       await channels.create(actor, request.params.project, request.body);
       reply.code(201);
       return { notifications: (await channels.list(request.params.project)).map(json) };
@@ -127,12 +125,12 @@ export function registerNotificationRoutes(api: ApiInstance, deps: ApiDeps): voi
         description: 'Its type cannot change. A new target or secret resends the failures of the last day.',
         scope: 'notifications:create',
         role: 'admin',
+        action: 'change notification channels',
       },
       { params, body: notificationChannelPatchSchema, response: { 200: one } },
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'change notification channels');
       return {
         notification: json(
           await channels.update(actor, request.params.project, request.params.notification, request.body),
@@ -143,12 +141,17 @@ export function registerNotificationRoutes(api: ApiInstance, deps: ApiDeps): voi
 
   api.delete('/projects/:project/notifications/:notification', {
     schema: operation(
-      { tags, summary: 'Delete a notification channel', scope: 'notifications:delete', role: 'admin' },
+      {
+        tags,
+        summary: 'Delete a notification channel',
+        scope: 'notifications:delete',
+        role: 'admin',
+        action: 'remove notification channels',
+      },
       { params, response: { 204: noContent } },
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'remove notification channels');
       await channels.remove(actor, request.params.project, request.params.notification);
       return reply.code(204).send();
     },

@@ -104,7 +104,7 @@ const testGatesJson = z
 const tags = ['Projects'];
 
 export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
-  const { access, projects } = deps;
+  const { projects } = deps;
 
   api.get('/projects', {
     schema: operation(
@@ -121,6 +121,7 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
         summary: 'Create a project (and its SSH key pair)',
         scope: 'projects:create',
         role: 'global admin',
+        action: 'create projects',
       },
       {
         body: z
@@ -141,7 +142,6 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, null, 'admin', 'create projects');
       const b = request.body;
       const created = await projects.create(actor, {
         name: b.name,
@@ -165,14 +165,19 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
       { params: projectParams, response: { 200: z.object({ project: projectJson }).strict() } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return { project: json(await projects.get(request.params.project)) };
     },
   });
 
   api.put('/projects/:project', {
     schema: operation(
-      { tags, summary: 'Update a project', scope: 'projects:create', role: 'admin' },
+      {
+        tags,
+        summary: 'Update a project',
+        scope: 'projects:create',
+        role: 'admin',
+        action: 'change the project',
+      },
       {
         params: projectParams,
         body: z
@@ -189,7 +194,6 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'change the project');
       const b = request.body;
       const updated = await projects.update(actor, request.params.project, {
         name: b.name,
@@ -204,7 +208,13 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
 
   api.put('/projects/:project/source', {
     schema: operation(
-      { tags, summary: "Update a project's source", scope: 'projects:create', role: 'admin' },
+      {
+        tags,
+        summary: "Update a project's source",
+        scope: 'projects:create',
+        role: 'admin',
+        action: 'change the project',
+      },
       {
         params: projectParams,
         body: z
@@ -220,7 +230,6 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'change the project');
       const b = request.body;
       const updated = await projects.updateSource(actor, request.params.project, {
         provider: b.provider,
@@ -240,12 +249,12 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
         description: 'Refused (400) while one of its deployments is queued or running.',
         scope: 'projects:delete',
         role: 'admin',
+        action: 'delete the project',
       },
       { params: projectParams, response: { 204: noContent } },
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'delete the project');
       await projects.remove(actor, request.params.project);
       return reply.code(204).send();
     },
@@ -257,7 +266,6 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
       { params: projectParams, response: { 200: z.object({ public_key: z.string() }).strict() } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return { public_key: (await projects.get(request.params.project)).publicKey };
     },
   });
@@ -276,7 +284,6 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
       { params: projectParams, response: { 200: folders } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return { folders: await projects.folders(request.params.project) };
     },
   });
@@ -288,12 +295,12 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
         summary: 'Link a folder of each release to shared/',
         scope: 'projects:create',
         role: 'admin',
+        action: 'change linked folders',
       },
       { params: projectParams, body: folderBody, response: { 201: folders } },
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'change linked folders');
       const list = await projects.addFolder(actor, request.params.project, request.body);
       reply.code(201);
       return { folders: list };
@@ -307,6 +314,7 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
         summary: 'Remove a linked folder',
         scope: 'projects:create',
         role: 'admin',
+        action: 'change linked folders',
       },
       {
         params: projectParams,
@@ -321,7 +329,6 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'change linked folders');
       return { folders: await projects.removeFolder(actor, request.params.project, request.body) };
     },
   });
@@ -336,7 +343,6 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
       { params: projectParams, response: { 200: testGatesJson } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       const gates = await projects.testGates(request.params.project);
       return { testGateStaging: gates.staging, testGateProduction: gates.production };
     },
@@ -351,12 +357,12 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
           '`block`: a promotion to that tier needs the commit to have passed its tests; `warn`: it may go on after confirming.',
         scope: 'projects:create',
         role: 'admin',
+        action: 'change test gates',
       },
       { params: projectParams, body: testGatesJson, response: { 200: testGatesJson } },
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'change test gates');
       const gates = await projects.setTestGates(actor, request.params.project, {
         staging: request.body.testGateStaging,
         production: request.body.testGateProduction,

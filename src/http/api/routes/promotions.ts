@@ -39,8 +39,6 @@ const tags = ['Promotions'];
 
 /** The promotion platform's environment actions: clone, commit behaviour, build, promote, pipeline. */
 export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
-  const { access } = deps;
-
   api.post('/projects/:project/environments/:environment/clone', {
     schema: operation(
       {
@@ -50,6 +48,7 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
           "The clone copies the commit behaviour and the approval policy. It gets the servers named in `servers` and none otherwise: environments that share a server share its deploy path, so a clone on the source's servers would replace the source's release. With `autoDestroy`, stopping it deletes it.",
         scope: 'environments:create',
         role: 'deployer',
+        action: 'clone environments',
       },
       {
         params: environmentParams,
@@ -67,7 +66,6 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'deployer', 'clone environments');
       const b = request.body;
       const clone = await deps.reviewApps.clone(actor, request.params.project, request.params.environment, {
         targetBranch: b.targetBranch,
@@ -90,6 +88,7 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
           '`do_nothing`: a manual build (or deploy) builds pending commits; `create_new_build`: each push deploys; `update_previous_build`: a push replaces the queued deployment.',
         scope: 'environments:create',
         role: 'admin',
+        action: 'change environments',
       },
       {
         params: environmentParams,
@@ -105,7 +104,6 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'change environments');
       return environmentJsonOf(
         await deps.environments.setCommitBehaviour(
           actor,
@@ -126,13 +124,13 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
           "For `do_nothing` environments: deploys the head of the environment's branch. 400 when that commit is already live, or for other commit behaviours.",
         scope: 'deployments:create',
         role: 'deployer',
+        action: 'build',
       },
       { params: environmentParams, response: { 202: oneDeployment } },
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
       const { project } = request.params;
-      await access.require(actor, project, 'deployer', 'build');
       const deployment = await deps.promotions.manualBuild(actor, project, request.params.environment);
       reply.code(202);
       return { deployment: deploymentJsonOf(await deps.records.detail(project, deployment.id)) };
@@ -148,6 +146,7 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
           'Deploys exactly the commit live on this environment to the environment whose tier is `targetStage` (name it with `target` when there are several), through its lock, run slot and approvals. Promoting to staging or production passes the test gate: `block` refuses a commit without passing tests (400); `warn` needs `confirm: true`. `forcePromote` skips the test gate: admins only (403 otherwise), recorded in the audit log.',
         scope: 'deployments:create',
         role: 'deployer',
+        action: 'promote',
       },
       {
         params: environmentParams,
@@ -177,7 +176,6 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
     handler: async (request, reply) => {
       const actor = actorOf(request);
       const { project } = request.params;
-      await access.require(actor, project, 'deployer', 'promote');
       const b = request.body;
       const outcome = await deps.promotions.promote(actor, project, request.params.environment, {
         targetStage: b.targetStage,
@@ -246,7 +244,6 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
       },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       const data = await deps.pipeline.pipeline(request.params.project, request.query.recentDeployments);
       return {
         project: data.project,
@@ -290,7 +287,6 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
       { params: shaParams, response: { 200: statusesJson } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return statusesOf(await deps.statuses.list(request.params.project, request.params.sha));
     },
   });
@@ -304,6 +300,7 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
           "GitHub's commit statuses: one state per `context`; the latest report for a context wins.",
         scope: 'deployments:create',
         role: 'deployer',
+        action: 'report test results',
       },
       {
         params: shaParams,
@@ -328,7 +325,6 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'deployer', 'report test results');
       const b = request.body;
       const result = await deps.statuses.report(actor, request.params.project, request.params.sha, {
         state: b.state,

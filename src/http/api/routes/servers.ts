@@ -97,7 +97,6 @@ export function registerServerRoutes(api: ApiInstance, deps: ApiDeps): void {
       { params: projectParams, response: { 200: z.object({ servers: z.array(serverJson) }).strict() } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return { servers: (await servers.list(request.params.project)).map(serverJsonOf) };
     },
   });
@@ -108,14 +107,13 @@ export function registerServerRoutes(api: ApiInstance, deps: ApiDeps): void {
       { params: serverParams, response: { 200: one } },
     ),
     handler: async (request) => {
-      await access.require(actorOf(request), request.params.project, 'viewer');
       return { server: serverJsonOf(await servers.get(request.params.project, request.params.server)) };
     },
   });
 
   api.post('/projects/:project/servers', {
     schema: operation(
-      { tags, summary: 'Create a server', scope: 'servers:create', role: 'admin' },
+      { tags, summary: 'Create a server', scope: 'servers:create', role: 'admin', action: 'add servers' },
       {
         params: projectParams,
         body: z
@@ -139,7 +137,6 @@ export function registerServerRoutes(api: ApiInstance, deps: ApiDeps): void {
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'add servers');
       const b = request.body;
       await checkTransport(actor, b.transport);
       const created = await servers.create(actor, request.params.project, {
@@ -164,6 +161,7 @@ export function registerServerRoutes(api: ApiInstance, deps: ApiDeps): void {
         description: 'A new host, port or transport resets the pinned host key and the connection status.',
         scope: 'servers:create',
         role: 'admin',
+        action: 'change servers',
       },
       {
         params: serverParams,
@@ -173,7 +171,6 @@ export function registerServerRoutes(api: ApiInstance, deps: ApiDeps): void {
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'change servers');
       const b = request.body;
       await checkTransport(actor, b.transport);
       const updated = await servers.update(actor, request.params.project, request.params.server, {
@@ -197,12 +194,12 @@ export function registerServerRoutes(api: ApiInstance, deps: ApiDeps): void {
         description: 'Refused (400) while a deployment to one of its environments is queued or running.',
         scope: 'servers:delete',
         role: 'admin',
+        action: 'delete servers',
       },
       { params: serverParams, response: { 204: noContent } },
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'admin', 'delete servers');
       await servers.remove(actor, request.params.project, request.params.server);
       return reply.code(204).send();
     },
@@ -217,6 +214,7 @@ export function registerServerRoutes(api: ApiInstance, deps: ApiDeps): void {
           "Logs in with the project's key through the deploy engine's transport, reads the release state and records whether that worked (the first contact pins the host key).",
         scope: 'servers:create',
         role: 'deployer',
+        action: 'check servers',
       },
       {
         params: serverParams,
@@ -233,7 +231,6 @@ export function registerServerRoutes(api: ApiInstance, deps: ApiDeps): void {
     ),
     handler: async (request) => {
       const actor = actorOf(request);
-      await access.require(actor, request.params.project, 'deployer', 'check servers');
       const check = await deps.connections.refresh(actor, request.params.project, request.params.server);
       return {
         server: serverJsonOf(await servers.get(request.params.project, request.params.server)),

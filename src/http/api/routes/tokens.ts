@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { ApiTokenView } from '../../../core/access/index.js';
-import { SlipwayError } from '../../../errors.js';
 import { API_SCOPES, CHAT_PLATFORMS } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
@@ -94,6 +93,7 @@ export function registerTokenRoutes(api: ApiInstance, deps: ApiDeps): void {
         description:
           'A token acts as its member (yours unless `member` names another). It may only hold scopes the token making the request holds.',
         role: 'global admin',
+        action: 'create API tokens over the API',
       },
       {
         body: z
@@ -114,9 +114,6 @@ export function registerTokenRoutes(api: ApiInstance, deps: ApiDeps): void {
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      if (!(await deps.tokens.isGlobalAdmin(actor))) {
-        throw new SlipwayError('forbidden', 'Only a global admin can create API tokens over the API.');
-      }
       const body = request.body;
       const member = body.member
         ? {
