@@ -110,6 +110,8 @@ export function createDiscordNotificationSender(options: {
   return {
     platform: 'discord',
     canEdit: () => true,
+    // Discord webhooks: 5 messages per 2 s.
+    paceMs: 400,
     targets: {
       webhook: true,
       channel: { pattern: /^\d{15,22}$/, message: 'channel must be a Discord channel id (digits)' },

@@ -47,6 +47,7 @@ export function createEmailNotificationSender(options: {
   const sender: NotificationSender & { close(): void } = {
     platform: 'email',
     canEdit: () => false,
+    paceMs: 0,
     targets: { email: true, missing: 'an email channel needs email (one or more addresses)' },
     unavailable: () => (transport ? null : 'e-mail channels need an SMTP server: set SLIPWAY_SMTP_URL'),
     async send(notification) {

@@ -154,6 +154,8 @@ export function createSlackNotificationSender(options: {
   return {
     platform: 'slack',
     canEdit: (target: ChannelTarget) => target.kind === 'channel',
+    // Slack allows about one message a second per channel.
+    paceMs: 1000,
     targets: {
       webhook: true,
       channel: {

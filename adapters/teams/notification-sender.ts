@@ -14,6 +14,8 @@ import { replyToAdaptiveCard } from './adaptive-card.js';
 export function createTeamsNotificationSender(): NotificationSender {
   return {
     platform: 'teams',
+    // Teams connectors: about 4 messages a second.
+    paceMs: 250,
     targets: { webhook: true, missing: 'a teams channel needs webhookUrl (an incoming webhook)' },
     canEdit: () => false,
     unavailable: () => null,

@@ -19,6 +19,7 @@ import { signWebhookBody } from './signature.js';
 export function createWebhookNotificationSender(): NotificationSender {
   return {
     platform: 'webhook',
+    paceMs: 0,
     targets: { webhook: true, signed: true, missing: 'a webhook channel needs webhookUrl' },
     canEdit: () => false,
     unavailable: () => null,

@@ -2,22 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { notificationSenders } from '../../adapters/index.js';
+import { buildServices } from '../../src/app/services.js';
 import { loadConfig } from '../../src/config.js';
 import type { Actor } from '../../src/core/access/index.js';
-import {
-  CommitResolver,
-  DeploymentExecutor,
-  DeploymentPlanBuilder,
-  DeploymentReaper,
-  DeploymentService,
-  RunLiveness,
-} from '../../src/core/deployments/index.js';
-import { ProjectSetup } from '../../src/core/projects/index.js';
+import { RunLiveness } from '../../src/core/deployments/index.js';
 import { SECRET_PURPOSE, SecretBox } from '../../src/core/secrets/index.js';
 import { Deployment, type IDeployment, type IProject, Project } from '../../src/db/entities/index.js';
 import type { Orm } from '../../src/db/orm.js';
-import { DeploymentRunner } from '../../src/engine/index.js';
 import { DeploymentQueue } from '../../src/jobs/deployment-queue.js';
+import { NotificationQueue } from '../../src/jobs/notification-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/logger.js';
 import type { SshHosts } from '../harness/sshd.js';
@@ -54,21 +48,15 @@ export async function startDeployStack(
   const boss: JobQueue = await startJobQueue(database.url, logger);
   const queue = new DeploymentQueue(boss);
   await queue.setup();
+  const notifications = new NotificationQueue(boss);
+  await notifications.setup();
   const liveness = await RunLiveness.open(database.url, logger);
-  const runner = new DeploymentRunner();
-  const plans = new DeploymentPlanBuilder(secrets, config);
-  const executor = new DeploymentExecutor({
-    orm,
-    runner,
-    plans,
-    liveness,
-    instanceId: `test-${randomBytes(4).toString('hex')}`,
-    logger,
-    requeue: (id) => queue.enqueue(id),
-  });
-  const reaper = new DeploymentReaper({ orm, runner, plans, logger });
-  const deployments = new DeploymentService(orm, queue, new CommitResolver(), secrets);
-  const projects = new ProjectSetup(secrets);
+  // The services as the running Slipway builds them (no chat, no HTTP, no notification workers).
+  const services = buildServices(
+    { config, logger, orm, secrets, senders: notificationSenders(config) },
+    { deployments: queue, notifications, liveness, instanceId: `test-${randomBytes(4).toString('hex')}` },
+  );
+  const { executor, reaper, deployments, setup: projects } = services;
   if (options.work !== false) await queue.work(4, (id) => executor.execute(id));
 
   return {

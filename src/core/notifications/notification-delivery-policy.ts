@@ -11,8 +11,8 @@ export interface DeliveryPolicy {
   timeoutMs: number;
   /** Consecutive failures after which a channel is marked failing and reported. */
   failingAfter: number;
-  /** Least time between two messages to one channel, per platform (Slack ≈ 1 message/s per channel). */
-  paceMs: Record<NotificationPlatform, number>;
+  /** Overrides of the senders' own pace (least time between two messages to one channel), by platform. */
+  paceMs: Partial<Record<NotificationPlatform, number>>;
   /** A pacing wait up to this long is slept in the worker; a longer one becomes a scheduled job. */
   maxInlineWaitMs: number;
 }
@@ -23,8 +23,8 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
   retryMaxMs: 15 * 60_000,
   timeoutMs: 10_000,
   failingAfter: 5,
-  // Slack: ≈1/s per channel; Discord webhooks: 5 per 2 s; Teams connectors: ≈4/s.
-  paceMs: { slack: 1000, discord: 400, teams: 250, webhook: 0, email: 0 },
+  // Each platform's sender says its own pace (Slack ≈1 message/s per channel); none overridden.
+  paceMs: {},
   maxInlineWaitMs: 2000,
 };
 

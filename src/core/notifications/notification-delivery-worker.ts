@@ -405,7 +405,7 @@ export class NotificationDeliveryWorker {
 
   /** Takes the channel's next pacing slot; false when the delivery was rescheduled for it instead. */
   private async waitForSlot(em: EntityManager, claimed: ClaimedRow, channel: ChannelRow): Promise<boolean> {
-    const pace = this.policy.paceMs[channel.platform];
+    const pace = this.policy.paceMs[channel.platform] ?? this.senders.get(channel.platform)?.paceMs ?? 0;
     let slot: number;
     if (claimed.slot_at) slot = new Date(claimed.slot_at).getTime();
     else {

@@ -62,6 +62,8 @@ export interface NotificationSender {
   readonly platform: NotificationPlatform;
   /** The platform's rules for a channel's target, checked when a channel is created or changed. */
   readonly targets: ChannelTargetRules;
+  /** Least time between two messages to one channel, the platform's rate limit (0: none). */
+  readonly paceMs: number;
   /** True when a second notification about the same subject can edit the first message. */
   canEdit(target: ChannelTarget): boolean;
   /** Why this sender cannot serve the target (e.g. no bot token configured), or null. */
