@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineCommand, positional } from '../src/chat/command.js';
+import { spellUsage } from '../src/chat/router.js';
 import { SlipwayError } from '../src/errors.js';
 
 const grammar = positional(['command?'], z.object({ command: z.string().max(40).optional() }));
@@ -19,14 +20,15 @@ export default defineCommand(grammar, {
           `There is no command "${args.command}". Commands: ${ctx.commands.map((c) => c.name).join(', ')}.`,
         );
       }
+      const spelled = (line: string) => spellUsage(line, ctx.spell);
       return {
         reply: {
-          title: `/${command.name}`,
-          text: `${command.summary}.\n${command.usage.map((u) => `Usage: /${u}`).join('\n')}`,
+          title: ctx.spell(command.name),
+          text: `${command.summary}.\n${command.usage.map((u) => `Usage: ${spelled(u)}`).join('\n')}`,
           fields: [
             { label: 'Role', value: command.role ?? 'anyone' },
             ...(command.examples.length
-              ? [{ label: 'Examples', value: command.examples.map((e) => `/${e}`).join('\n') }]
+              ? [{ label: 'Examples', value: command.examples.map(spelled).join('\n') }]
               : []),
           ],
           status: 'info',
@@ -37,8 +39,10 @@ export default defineCommand(grammar, {
     return {
       reply: {
         title: 'Slipway commands',
-        text: ctx.commands.map((c) => `/${c.usage[0]} — ${c.summary}`).join('\n'),
-        footer: 'Also as /slipway <command> …; /slipway help <command> for details.',
+        text: ctx.commands
+          .map((c) => `${spellUsage(c.usage[0] ?? c.name, ctx.spell)} — ${c.summary}`)
+          .join('\n'),
+        footer: `${ctx.spell('help')} <command> for details.`,
         status: 'info',
         ephemeral: true,
       },

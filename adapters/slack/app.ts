@@ -1,6 +1,7 @@
 import { App, type BlockAction, type ButtonAction, LogLevel, type RespondFn } from '@slack/bolt';
 import type { FastifyInstance } from 'fastify';
 import type {
+  AdapterHealth,
   ChatAdapter,
   ChatHost,
   ChatUser,
@@ -41,6 +42,8 @@ export class SlackChatAdapter implements ChatAdapter {
   readonly mode: 'http' | 'socket';
   private readonly logger: Logger;
   private app: App | undefined;
+  private slash = new Set<string>();
+  private standing: AdapterHealth = { status: 'starting', since: new Date() };
 
   constructor(
     private readonly settings: SlackSettings,
@@ -90,7 +93,8 @@ export class SlackChatAdapter implements ChatAdapter {
     }
     this.app = app;
 
-    const slash = new RegExp(`^/(${slashCommandNames(host.commands).join('|')})$`);
+    this.slash = new Set(slashCommandNames(host.commands));
+    const slash = new RegExp(`^/(${[...this.slash].join('|')})$`);
     app.command(slash, async ({ command, ack, respond }) => {
       const invocation = {
         user: {
@@ -182,6 +186,15 @@ export class SlackChatAdapter implements ChatAdapter {
 
   registration(commands: readonly Command[], publicUrl: string) {
     return slackManifest(commands, publicUrl, { socketMode: this.mode === 'socket' });
+  }
+
+  /** Slack has the slash commands the manifest registers; every other command goes through /slipway. */
+  spell(command: string): string {
+    return this.slash.has(command) ? `/${command}` : `/slipway ${command}`;
+  }
+
+  health(): AdapterHealth {
+    return this.standing;
   }
 
   /** Private answers and the fallback when the bot cannot post go through the response URL. */

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type {
+  AdapterHealth,
   ChatAdapter,
   ChatHost,
   ChatUser,
@@ -53,6 +54,7 @@ export class WebConsoleAdapter implements ChatAdapter {
   private readonly history = new Map<number, ConsoleMessage>();
   private readonly clients = new Set<{ user: string; raw: ServerResponse }>();
   private nextId = 1;
+  private readonly since = new Date();
 
   constructor(
     private readonly token: string,
@@ -215,6 +217,16 @@ export class WebConsoleAdapter implements ChatAdapter {
 
   registration(_commands: readonly Command[], _publicUrl: string): null {
     return null;
+  }
+
+  /** The console takes every command typed, with or without its slash. */
+  spell(command: string): string {
+    return `/${command}`;
+  }
+
+  /** The console is Slipway's own page: up while Slipway is. */
+  health(): AdapterHealth {
+    return { status: 'up', since: this.since };
   }
 
   private responder(user: string, clicked: PostedMessage | null): Responder {

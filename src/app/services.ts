@@ -1,10 +1,11 @@
 import type { Config } from '../config.js';
-import { AccessPolicy, ApiTokenService } from '../core/access/index.js';
+import { AccessPolicy, ApiTokenService, InboundLedger } from '../core/access/index.js';
 import { ApprovalService } from '../core/approvals/index.js';
 import { ConfigPlanner } from '../core/config-apply/index.js';
 import {
   CommitResolver,
   DeploymentExecutor,
+  DeploymentMessages,
   DeploymentPlanBuilder,
   DeploymentReaper,
   DeploymentRecords,
@@ -161,6 +162,8 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     heartbeatSweep,
     runner,
     views,
+    messages: new DeploymentMessages(orm),
+    inbound: new InboundLedger(orm),
     deployments,
     approvals,
     locks,

@@ -115,9 +115,13 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     );
 
     const http = createHttpServer({ logger, metrics });
+    // A chat platform that is down is shown in /readyz, never a reason to take Slipway out of service.
     registerHealthRoutes(
       http,
       readiness(database.orm, () => shuttingDown),
+      () => ({
+        adapters: gateway.health(),
+      }),
     );
     registerHeartbeatRoutes(http, services.heartbeats);
     await registerApi(http, services, {

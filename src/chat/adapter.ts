@@ -32,6 +32,19 @@ export interface ChatHost {
   invoke(invocation: Invocation, responder: Responder): Promise<PostedMessage | null>;
   /** A button click: the button's command with its arguments, answered through `responder`. */
   click(action: Action, responder: Responder): Promise<PostedMessage | null>;
+  /**
+   * True the first time a signed request's key is seen within `ttlSeconds`, across replicas:
+   * an adapter asks before acting, so a replayed or retried request runs once.
+   */
+  firstTime(key: string, ttlSeconds: number): Promise<boolean>;
+}
+
+/** How an adapter stands with its platform (shown in /readyz and as a metric). */
+export interface AdapterHealth {
+  status: 'starting' | 'up' | 'down';
+  /** Why it is down (a bad token, the API unreachable), for operators; never a secret. */
+  detail?: string;
+  since: Date;
 }
 
 /**
@@ -55,6 +68,10 @@ export interface ChatAdapter {
   update(message: PostedMessage, reply: Reply): Promise<void>;
   /** A mention in the platform's syntax (`<@U123>` on Slack) → the person, or null when it is none. */
   mention(invoker: ChatUser, token: string): ChatUser | null;
+  /** How a person types the command here (`/deploy`, `/slipway rollback`), for help and usage lines. */
+  spell(command: string): string;
+  /** Its standing with the platform: checked off the request path, so a failing platform never delays an ack. */
+  health(): AdapterHealth;
   /** The platform's registration of the commands (an app manifest, a command list), or null. */
   registration(commands: readonly Command[], publicUrl: string): unknown;
 }

@@ -1,7 +1,12 @@
 import { z } from 'zod';
-import type { AccessPolicy, Actor, ChatIdentityRef } from '../core/access/index.js';
+import type { AccessPolicy, Actor, ChatIdentityRef, InboundLedger } from '../core/access/index.js';
 import type { ApprovalService } from '../core/approvals/index.js';
-import type { DeploymentService, DeploymentViews, LockService } from '../core/deployments/index.js';
+import type {
+  DeploymentMessages,
+  DeploymentService,
+  DeploymentViews,
+  LockService,
+} from '../core/deployments/index.js';
 import type { HeartbeatService } from '../core/heartbeats/index.js';
 import type { PromotionService } from '../core/promotions/index.js';
 import { SlipwayError } from '../errors.js';
@@ -15,8 +20,12 @@ export interface ChatServices {
   locks: LockService;
   access: AccessPolicy;
   views: DeploymentViews;
+  /** The chat messages showing each deployment, kept current by the progress notifier. */
+  messages: DeploymentMessages;
   heartbeats: HeartbeatService;
   promotions: PromotionService;
+  /** Which signed inbound requests were already acted on (replays and retries run once). */
+  inbound: InboundLedger;
 }
 
 export interface CommandContext {
@@ -26,6 +35,8 @@ export interface CommandContext {
   commands: readonly Command[];
   /** A mention in the invoker's platform's syntax (`<@U123>` on Slack) → that person's identity. */
   mention(token: string): ChatIdentityRef | null;
+  /** How a command is typed on the invoker's platform (`/deploy`, `/slipway rollback`). */
+  spell(command: string): string;
 }
 
 /** A command after parsing: its arguments are closed over, so the list of commands needs no generics. */

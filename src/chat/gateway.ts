@@ -15,11 +15,16 @@ export class ChatGateway implements ChatHost {
   readonly notifier: ProgressNotifier;
   private readonly adapters = new Map<string, ChatAdapter>();
 
-  constructor(commands: readonly Command[], services: ChatServices, logger: Logger) {
+  constructor(
+    commands: readonly Command[],
+    private readonly services: ChatServices,
+    logger: Logger,
+  ) {
     this.router = new ChatRouter(commands, services, logger, {
       mention: (invoker, token) => this.adapters.get(invoker.platform)?.mention(invoker, token) ?? null,
+      spell: (platform, command) => this.adapters.get(platform)?.spell(command) ?? `/${command}`,
     });
-    this.notifier = new ProgressNotifier(services.views, services.approvals, logger);
+    this.notifier = new ProgressNotifier(services.views, services.messages, logger);
   }
 
   get commands(): readonly Command[] {
@@ -34,6 +39,15 @@ export class ChatGateway implements ChatHost {
 
   adapter(platform: string): ChatAdapter | undefined {
     return this.adapters.get(platform);
+  }
+
+  /** Each adapter's standing with its platform, by platform. */
+  health(): Record<string, ReturnType<ChatAdapter['health']>> {
+    return Object.fromEntries([...this.adapters].map(([platform, adapter]) => [platform, adapter.health()]));
+  }
+
+  firstTime(key: string, ttlSeconds: number): Promise<boolean> {
+    return this.services.inbound.firstTime(key, ttlSeconds);
   }
 
   parse(invocation: Pick<Invocation, 'command' | 'text'>): ParseOutcome {

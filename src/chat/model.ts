@@ -85,6 +85,13 @@ export interface PostedMessage {
   platform: string;
   channel: string;
   messageId: string;
+  /** The adapter's own data for reaching it again (stored with it), e.g. a conversation reference. */
+  reference?: Record<string, string> | undefined;
+  /**
+   * Reachable only through a short-lived capability this process holds (Slack's response_url):
+   * kept in memory, never stored.
+   */
+  volatile?: boolean;
 }
 
 /** What a command or a click produces. */

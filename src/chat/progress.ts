@@ -1,5 +1,4 @@
-import type { ApprovalService } from '../core/approvals/index.js';
-import type { DeploymentViews } from '../core/deployments/index.js';
+import type { DeploymentMessages, DeploymentViews } from '../core/deployments/index.js';
 import type { Logger } from '../logger.js';
 import type { MessageUpdater, PostedMessage } from './model.js';
 import { deploymentReply } from './replies.js';
@@ -10,8 +9,9 @@ const ENDED = new Set(['finished', 'failed', 'cancelled', 'rejected', 'expired']
  * Keeps every message that shows a deployment up to date: one message edited in place
  * (queued → running step k/n → finished / failed with the log tail). Updates are coalesced per
  * deployment (at most one in flight, then the latest state), so a burst of step events costs a
- * few edits, within the platforms' rate limits. Messages of approval cards are stored with the
- * approval request; others are remembered in this process.
+ * few edits, within the platforms' rate limits. The messages are stored in the database, so any
+ * replica, also after a restart, keeps them current; a `volatile` one (reachable only through a
+ * short-lived capability, like Slack's response_url) is remembered in this process only.
  */
 export class ProgressNotifier {
   private readonly updaters = new Map<string, MessageUpdater>();
@@ -20,7 +20,7 @@ export class ProgressNotifier {
 
   constructor(
     private readonly views: DeploymentViews,
-    private readonly approvals: ApprovalService,
+    private readonly messages: DeploymentMessages,
     private readonly logger: Logger,
     private readonly minIntervalMs = 400,
   ) {}
@@ -37,14 +37,20 @@ export class ProgressNotifier {
   }
 
   /**
-   * An adapter posted (or edited) a message showing the deployment: remember it (with the
-   * approval request too, so approval cards survive a restart) and bring it up to date.
+   * An adapter posted (or edited) a message showing the deployment: remember it (in the
+   * database, unless it is volatile) and bring it up to date.
    */
   async posted(deploymentId: string, message: PostedMessage): Promise<void> {
-    this.track(deploymentId, message);
-    await this.approvals.attachMessage(deploymentId, message).catch((error: unknown) => {
-      this.logger.warn({ err: error, deploymentId }, 'could not remember an approval message');
-    });
+    if (message.volatile) {
+      this.track(deploymentId, message);
+    } else {
+      const { volatile: _, ...stored } = message;
+      await this.messages.remember(deploymentId, stored).catch((error: unknown) => {
+        // Kept in this process at least: it is updated until this process stops.
+        this.track(deploymentId, message);
+        this.logger.warn({ err: error, deploymentId }, 'could not remember a deployment message');
+      });
+    }
     this.notify(deploymentId);
   }
 
@@ -82,10 +88,7 @@ export class ProgressNotifier {
   private async render(deploymentId: string): Promise<boolean> {
     try {
       const view = await this.views.deployment(deploymentId);
-      const messages = [
-        ...(this.tracked.get(deploymentId) ?? []),
-        ...(await this.approvals.messagesOf(deploymentId)),
-      ];
+      const messages = [...(this.tracked.get(deploymentId) ?? []), ...(await this.messages.of(deploymentId))];
       const seen = new Set<string>();
       const reply = deploymentReply(view);
       await Promise.all(

@@ -122,11 +122,12 @@ export function environmentLine(e: EnvironmentSummary): string {
   return parts.join(' · ');
 }
 
+/** A refusal or a mistake, privately, with the usage lines as the platform spells them. */
 export function errorReply(message: string, usage?: readonly string[]): Reply {
   return {
     text: message,
     status: 'error',
     ephemeral: true,
-    ...(usage?.length ? { footer: `Usage: ${usage.map((u) => `/${u}`).join('  |  ')}` } : {}),
+    ...(usage?.length ? { footer: `Usage: ${usage.join('  |  ')}` } : {}),
   };
 }

@@ -32,6 +32,17 @@ export class WorkLimiter {
 /** A mention in the invoker's platform's syntax → the person mentioned, or null (each adapter's own). */
 export type MentionReader = (invoker: ChatUser, token: string) => ChatUser | null;
 
+/** How a command is typed on a platform: `/deploy` on Slack, `/slipway rollback` where it has no slash command. */
+export type CommandSpeller = (platform: string, command: string) => string;
+
+const SLASH: CommandSpeller = (_platform, command) => `/${command}`;
+
+/** A usage line (`deploy <project> <env>`) as typed on a platform (`/deploy <project> <env>`). */
+export function spellUsage(usage: string, spell: (command: string) => string): string {
+  const [name = '', ...rest] = usage.split(' ');
+  return [spell(name), ...rest].join(' ');
+}
+
 export type ParseOutcome = { ok: true; parsed: ParsedCommand } | { ok: false; result: CommandResult };
 
 /**
@@ -44,21 +55,26 @@ export class ChatRouter {
   private readonly limiter: WorkLimiter;
 
   private readonly mention: MentionReader;
+  private readonly spell: CommandSpeller;
 
   constructor(
     readonly commands: readonly Command[],
     private readonly services: ChatServices,
     private readonly logger: Logger,
-    options: { concurrency?: number; mention?: MentionReader } = {},
+    options: { concurrency?: number; mention?: MentionReader; spell?: CommandSpeller } = {},
   ) {
     this.byName = new Map(commands.map((c) => [c.name, c]));
     this.limiter = new WorkLimiter(options.concurrency ?? 8);
     this.mention = options.mention ?? (() => null);
+    this.spell = options.spell ?? SLASH;
   }
 
   /** Synchronous and cheap, so adapters can answer bad input inside the platform's ack. Never throws. */
-  parse(invocation: Pick<Invocation, 'command' | 'text'>): ParseOutcome {
-    return parseInvocation(this.commands, invocation, this.byName);
+  parse(invocation: Pick<Invocation, 'command' | 'text'> & { user?: ChatUser }): ParseOutcome {
+    const platform = invocation.user?.platform ?? '';
+    return parseInvocation(this.commands, invocation, this.byName, (command) =>
+      this.spell(platform, command),
+    );
   }
 
   async run(parsed: ParsedCommand, invocation: Invocation): Promise<CommandResult> {
@@ -78,7 +94,7 @@ export class ChatRouter {
       }
       return await parsed.run(this.context(actor, invocation));
     } catch (error) {
-      return this.failure(error, parsed.command.name);
+      return this.failure(error, parsed.command.name, invocation.user.platform);
     }
   }
 
@@ -115,13 +131,17 @@ export class ChatRouter {
       services: this.services,
       commands: this.commands,
       mention: (token) => this.mention(invocation.user, token),
+      spell: (command) => this.spell(invocation.user.platform, command),
     };
   }
 
-  private failure(error: unknown, what: string): CommandResult {
+  private failure(error: unknown, what: string, platform: string): CommandResult {
     if (isSlipwayError(error)) {
       const command = this.byName.get(what);
-      const usage = error.code === 'invalid_input' && command ? command.usage : undefined;
+      const usage =
+        error.code === 'invalid_input' && command
+          ? command.usage.map((line) => spellUsage(line, (name) => this.spell(platform, name)))
+          : undefined;
       return { reply: errorReply(error.message, usage) };
     }
     this.logger.error({ err: error, what }, 'chat command failed');
@@ -137,6 +157,7 @@ export function parseInvocation(
   commands: readonly Command[],
   invocation: Pick<Invocation, 'command' | 'text'>,
   byName: ReadonlyMap<string, Command> = new Map(commands.map((c) => [c.name, c])),
+  spell: (command: string) => string = (command) => `/${command}`,
 ): ParseOutcome {
   let tokens: string[];
   let name: string | undefined;
@@ -153,7 +174,7 @@ export function parseInvocation(
       result: {
         reply: errorReply(
           `There is no command "${String(name).slice(0, 40)}". Commands: ${commands.map((c) => c.name).join(', ')}.`,
-          ['slipway help'],
+          [spellUsage('help', spell)],
         ),
       },
     };
@@ -162,6 +183,14 @@ export function parseInvocation(
     return { ok: true, parsed: command.parse(tokens) };
   } catch (error) {
     const message = isSlipwayError(error) ? error.message : 'That command could not be read.';
-    return { ok: false, result: { reply: errorReply(message, command.usage) } };
+    return {
+      ok: false,
+      result: {
+        reply: errorReply(
+          message,
+          command.usage.map((line) => spellUsage(line, spell)),
+        ),
+      },
+    };
   }
 }

@@ -5,3 +5,4 @@ export { SYSTEM_ACTOR } from './actor.js';
 export type { ApiPrincipal, ApiTokenView, AuthenticationFailure } from './api-token-service.js';
 export { ApiTokenService } from './api-token-service.js';
 export { recordAudit } from './audit-log.js';
+export { InboundLedger } from './inbound-ledger.js';

@@ -1,13 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { withConstraintErrors } from '../../db/constraint-errors.js';
-import {
-  Approval,
-  ApprovalRequest,
-  Deployment,
-  type IApprovalRequest,
-  type PostedMessage,
-} from '../../db/entities/index.js';
+import { Approval, ApprovalRequest, Deployment, type IApprovalRequest } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
 import { SlipwayError } from '../../errors.js';
 import { roleAtLeast } from '../../vocabulary.js';
@@ -159,21 +153,6 @@ export class ApprovalService {
   }
 
   /** Remembers a chat message that shows this request, so it can be edited in place later. */
-  async attachMessage(deploymentId: string, message: PostedMessage): Promise<void> {
-    const em = this.orm.em.fork();
-    const request = await em.findOne(ApprovalRequest, { deployment: deploymentId });
-    if (!request) return;
-    if (!request.messages.some((m) => m.platform === message.platform && m.messageId === message.messageId)) {
-      request.messages = [...request.messages, message];
-      await em.flush();
-    }
-  }
-
-  async messagesOf(deploymentId: string): Promise<PostedMessage[]> {
-    const request = await this.orm.em.fork().findOne(ApprovalRequest, { deployment: deploymentId });
-    return request?.messages ?? [];
-  }
-
   private async expire(tx: EntityManager, request: IApprovalRequest): Promise<void> {
     request.status = 'expired';
     request.closedAt = new Date();

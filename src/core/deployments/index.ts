@@ -2,6 +2,8 @@
 export { isReleaseName, isSafeRef, validateRef } from '../../engine/index.js';
 export { CommitResolver } from './commit-resolver.js';
 export { DeploymentExecutor } from './deployment-executor.js';
+export type { ShownMessage } from './deployment-messages.js';
+export { DeploymentMessages } from './deployment-messages.js';
 export { DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
 export { DeploymentReaper } from './deployment-reaper.js';
 export type { DeploymentDetail, DeploymentListItem } from './deployment-records.js';

@@ -4,12 +4,6 @@ import { createdAt, uuidPrimaryKey } from './common.js';
 import { Deployment } from './deployment.js';
 import { Member } from './member.js';
 
-export interface PostedMessage {
-  platform: string;
-  channel: string;
-  messageId: string;
-}
-
 export const ApprovalRequest = defineEntity({
   name: 'ApprovalRequest',
   tableName: 'approval_requests',
@@ -22,8 +16,6 @@ export const ApprovalRequest = defineEntity({
     approverRole: p.enum(ROLES).default('approver'),
     status: p.enum(APPROVAL_REQUEST_STATUSES).default('pending'),
     expiresAt: p.datetime(),
-    /** Chat messages showing this request, so they can be updated in place. */
-    messages: p.json<PostedMessage[]>().default('[]'),
     createdAt: createdAt(),
     closedAt: p.datetime().nullable(),
   },

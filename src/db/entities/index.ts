@@ -3,9 +3,11 @@ import { Approval, ApprovalRequest } from './approval.js';
 import { AuditEvent } from './audit-event.js';
 import { CommitStatus } from './commit-status.js';
 import { Deployment, DeploymentStep } from './deployment.js';
+import { DeploymentMessage } from './deployment-message.js';
 import { Environment } from './environment.js';
 import { Heartbeat } from './heartbeat.js';
 import { Hook } from './hook.js';
+import { InboundRequest } from './inbound-request.js';
 import { Lock } from './lock.js';
 import { ChatIdentity, Member, ProjectRole } from './member.js';
 import { NotificationChannel } from './notification-channel.js';
@@ -19,9 +21,11 @@ export * from './approval.js';
 export * from './audit-event.js';
 export * from './commit-status.js';
 export * from './deployment.js';
+export * from './deployment-message.js';
 export * from './environment.js';
 export * from './heartbeat.js';
 export * from './hook.js';
+export * from './inbound-request.js';
 export * from './lock.js';
 export * from './member.js';
 export * from './notification-channel.js';
@@ -55,4 +59,6 @@ export const ENTITIES = [
   PipelineStep,
   ApiToken,
   CommitStatus,
+  DeploymentMessage,
+  InboundRequest,
 ];
