@@ -33,6 +33,7 @@ export function chatAdapters(
           signingSecret: config.SLACK_SIGNING_SECRET,
           appToken: config.SLACK_APP_TOKEN,
           apiUrl: config.SLACK_API_URL,
+          timeoutMs: config.SLIPWAY_NOTIFY_TIMEOUT_MS,
         },
         logger,
       ),

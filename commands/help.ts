@@ -11,6 +11,7 @@ export default defineCommand(grammar, {
   usage: ['help [command]'],
   examples: ['help deploy'],
   role: null,
+  instant: true,
   handler: async (ctx, args) => {
     if (args.command) {
       const command = ctx.commands.find((c) => c.name === args.command?.toLowerCase());

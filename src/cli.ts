@@ -54,9 +54,12 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'slack-manifest') {
-    const { slackManifest } = await import('../adapters/slack/manifest.js');
+    const { manifestWarnings, slackManifest } = await import('../adapters/slack/manifest.js');
     const { COMMANDS } = await import('../commands/index.js');
     const socketMode = values['socket-mode'] === true || !!config.SLACK_APP_TOKEN;
+    for (const warning of manifestWarnings(config.publicUrl, { socketMode })) {
+      process.stderr.write(`warning: ${warning}\n`);
+    }
     process.stdout.write(
       `${JSON.stringify(slackManifest(COMMANDS, config.publicUrl, { socketMode }), null, 2)}\n`,
     );

@@ -41,7 +41,11 @@ export function replyToBlocks(reply: Reply): { text: string; blocks: Block[] } {
   if (reply.code) {
     blocks.push({
       type: 'section',
-      text: { type: 'mrkdwn', text: `\`\`\`${cut(reply.code.replace(/```/g, "'''"), 2800)}\`\`\`` },
+      // Log tails are someone else's text: <!channel> or <https://evil|docs> in them must stay text.
+      text: {
+        type: 'mrkdwn',
+        text: `\`\`\`${cut(escapeMrkdwn(reply.code.replace(/```/g, "'''")), 2800)}\`\`\``,
+      },
     });
   }
   if (reply.buttons?.length) {
@@ -72,6 +76,7 @@ export function replyToBlocks(reply: Reply): { text: string; blocks: Block[] } {
       elements: [{ type: 'mrkdwn', text: cut(escapeMrkdwn(reply.footer), 3000) }],
     });
   }
-  const text = cut(`${reply.title ? `${reply.title}: ` : ''}${reply.text}`, 3000);
+  // The fallback text is mrkdwn too (notifications, previews): escaped like the blocks.
+  const text = cut(escapeMrkdwn(`${reply.title ? `${reply.title}: ` : ''}${reply.text}`), 3000);
   return { text, blocks };
 }

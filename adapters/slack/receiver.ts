@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../../src/logger.js';
@@ -9,6 +10,12 @@ type AckResponse = string | Record<string, unknown> | undefined;
 const ACK_TIMEOUT_MS = 2_800;
 
 /**
+ * How long a request is remembered: past the 5-minute signature window a replay is refused
+ * anyway, and Slack's own retries (X-Slack-Retry-Num) come within minutes of the original.
+ */
+const REPLAY_WINDOW_SECONDS = 10 * 60;
+
+/**
  * A Bolt Receiver fed by a route on Slipway's own fastify server. The raw body is verified
  * (v0 signature, 5-minute window) before anything is parsed; a failure is a 401 and Bolt never
  * sees the request. The HTTP response is whatever the listener passes to `ack()`, sent as soon
@@ -17,7 +24,15 @@ const ACK_TIMEOUT_MS = 2_800;
 export class FastifyReceiver implements Receiver {
   private app: App | undefined;
 
-  constructor(private readonly options: { signingSecret: string; path?: string; logger: Logger }) {}
+  constructor(
+    private readonly options: {
+      signingSecret: string;
+      path?: string;
+      logger: Logger;
+      /** True the first time a request is seen, across replicas (the shared inbound ledger). */
+      firstTime: (key: string, ttlSeconds: number) => Promise<boolean>;
+    },
+  ) {}
 
   init(app: App): void {
     this.app = app;
@@ -56,6 +71,14 @@ export class FastifyReceiver implements Receiver {
         }
         if (body.ssl_check) return reply.code(200).send('');
         if (body.type === 'url_verification') return reply.send({ challenge: body.challenge });
+        if (!(await this.firstTime(raw))) {
+          // A replay of signed bytes, or Slack retrying what already ran: acknowledged, not run again.
+          this.options.logger.warn(
+            { retry: header(request.headers['x-slack-retry-num']) ?? null, ip: request.ip },
+            'slack request already handled; not run again',
+          );
+          return reply.code(200).send('');
+        }
         const response = await this.dispatch(body, request.headers);
         if (response === 'failed') return reply.code(500).send('');
         if (response === undefined || response === '') return reply.code(200).send('');
@@ -63,6 +86,22 @@ export class FastifyReceiver implements Receiver {
         return reply.type('application/json').send(JSON.stringify(response));
       });
     });
+  }
+
+  /**
+   * The same request — an attacker's replay of the signed bytes, or Slack's retry, which signs
+   * the same body anew — has the same body: its hash is the key. Two real requests never share a
+   * body (each carries its own trigger_id and response_url). When the ledger cannot be reached,
+   * the request runs: losing a command is worse than the rare replay during an outage.
+   */
+  private async firstTime(raw: Buffer): Promise<boolean> {
+    const key = `slack:${createHash('sha256').update(raw).digest('base64url')}`;
+    try {
+      return await this.options.firstTime(key, REPLAY_WINDOW_SECONDS);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not check for a replayed Slack request; running it');
+      return true;
+    }
   }
 
   private dispatch(

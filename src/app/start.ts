@@ -131,6 +131,7 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       version: '1.0.0',
     });
     const { adapters, webToken } = chatAdapters(config, logger);
+    metrics.watchChatAdapters(() => gateway.health());
     for (const adapter of adapters) {
       gateway.attach(adapter);
       await adapter.mount(http, gateway);

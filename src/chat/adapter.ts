@@ -1,7 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { ChatPlatform } from '../vocabulary.js';
 import type { Command, ParsedCommand } from './command.js';
-import type { Action, ChatUser, Conversation, Invocation, PostedMessage, Reply } from './model.js';
+import type {
+  Action,
+  ChatUser,
+  CommandResult,
+  Conversation,
+  Invocation,
+  PostedMessage,
+  Reply,
+} from './model.js';
 import type { ParseOutcome } from './router.js';
 
 /**
@@ -28,6 +36,8 @@ export interface ChatHost {
   parse(invocation: Pick<Invocation, 'command' | 'text'>): ParseOutcome;
   /** Runs a parsed command and answers through `responder` (the router never throws; a responder may). */
   run(parsed: ParsedCommand, invocation: Invocation, responder: Responder): Promise<PostedMessage | null>;
+  /** A parsed command marked `instant` (help), answered at once for the platform's ack. */
+  answer(parsed: ParsedCommand, invocation: Invocation): Promise<CommandResult>;
   /** Parses and runs typed text, answering through `responder`. */
   invoke(invocation: Invocation, responder: Responder): Promise<PostedMessage | null>;
   /** A button click: the button's command with its arguments, answered through `responder`. */

@@ -63,6 +63,12 @@ export interface Command {
   roleReason: string | null;
   /** As a button, its reply replaces the message the button was on (approve, reject, cancel). */
   replacesClickedMessage: boolean;
+  /**
+   * Answers from the command files alone (help): no member, no database, no platform call, so
+   * adapters answer it inside the platform's ack even while the platform's API or the
+   * database is down.
+   */
+  instant: boolean;
   /** Throws SlipwayError('invalid_input') or a ZodError on bad input. */
   parse(tokens: readonly string[]): ParsedCommand;
 }
@@ -76,6 +82,7 @@ export interface CommandSpec<A> {
   slash?: boolean;
   roleReason?: string;
   replacesClickedMessage?: boolean;
+  instant?: boolean;
   project?: (args: A) => string | null;
   roleFor?: (args: A) => Role | null;
   handler: (ctx: CommandContext, args: A) => Promise<CommandResult>;
@@ -92,6 +99,7 @@ export function defineCommand<A>(grammar: (tokens: readonly string[]) => A, spec
     slash: spec.slash ?? false,
     roleReason: spec.roleReason ?? null,
     replacesClickedMessage: spec.replacesClickedMessage ?? false,
+    instant: spec.instant ?? false,
     parse(tokens) {
       const args = grammar(tokens);
       return {

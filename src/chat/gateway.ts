@@ -58,6 +58,10 @@ export class ChatGateway implements ChatHost {
     return this.deliver(await this.router.run(parsed, invocation), responder);
   }
 
+  answer(parsed: ParsedCommand, invocation: Invocation): Promise<CommandResult> {
+    return this.router.instant(parsed, invocation);
+  }
+
   async invoke(invocation: Invocation, responder: Responder) {
     return this.deliver(await this.router.dispatch(invocation), responder);
   }

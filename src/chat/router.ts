@@ -98,6 +98,20 @@ export class ChatRouter {
     }
   }
 
+  /**
+   * A command that answers from the command files alone (`instant`): run at once, with no member
+   * looked up and no queue, so the answer fits in the platform's ack whatever else is down.
+   */
+  async instant(parsed: ParsedCommand, invocation: Invocation): Promise<CommandResult> {
+    if (!parsed.command.instant) throw new Error(`${parsed.command.name} is not an instant command`);
+    const actor = { memberId: null, name: invocation.user.displayName, source: invocation.user.platform };
+    try {
+      return await parsed.run(this.context(actor, invocation));
+    } catch (error) {
+      return this.failure(error, parsed.command.name, invocation.user.platform);
+    }
+  }
+
   async dispatch(invocation: Invocation): Promise<CommandResult> {
     const outcome = this.parse(invocation);
     return outcome.ok ? this.run(outcome.parsed, invocation) : outcome.result;

@@ -1,11 +1,27 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One registry per service instance (tests start several in one process). */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'slipway_' });
+  let adapters: () => Record<string, { status: string }> = () => ({});
   return {
     registry,
+    /** Where the chat adapters' standing is read from when metrics are scraped. */
+    watchChatAdapters(source: () => Record<string, { status: string }>) {
+      adapters = source;
+    },
+    chatAdapterUp: new Gauge({
+      name: 'slipway_chat_adapter_up',
+      help: '1 while a chat adapter is connected to its platform, 0 while it is down or starting',
+      labelNames: ['platform'] as const,
+      registers: [registry],
+      collect() {
+        for (const [platform, health] of Object.entries(adapters())) {
+          this.set({ platform }, health.status === 'up' ? 1 : 0);
+        }
+      },
+    }),
     httpRequests: new Counter({
       name: 'slipway_http_requests_total',
       help: 'HTTP requests served, by route and status code',

@@ -115,7 +115,7 @@ describe('Slack adapter over Socket Mode', () => {
     slack.clear();
     const { ack } = await slashCommand('', '/deploy');
     expect(ack.payload.response_type).toBe('ephemeral');
-    expect(messageText(ack.payload)).toContain('<project> is missing');
+    expect(messageText(ack.payload)).toContain('&lt;project&gt; is missing');
     expect(messageText(ack.payload)).toContain('/deploy &lt;project&gt; &lt;env&gt; [ref]');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(slack.requests.filter((r) => r.path === '/api/chat.postMessage')).toHaveLength(0);

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { signSlackRequest } from '../../adapters/slack/signature.js';
 
 export interface RecordedRequest {
@@ -15,7 +15,15 @@ export interface RecordedRequest {
  * (`/respond/<id>`) the way Slack does, and records every request for assertions. With
  * `socketModeUrl`, apps.connections.open hands out that WebSocket URL (Socket Mode).
  */
-export async function startSlackFake(options: { socketModeUrl?: string } = {}) {
+export async function startSlackFake(
+  options: {
+    socketModeUrl?: string;
+    /** auth.test answers `ok: false` with this error (a revoked or wrong token: `invalid_auth`). */
+    authError?: string;
+    /** chat.postMessage to these channels answers `ok: false` with the error (`not_in_channel`). */
+    refuseChannels?: Record<string, string>;
+  } = {},
+) {
   const requests: RecordedRequest[] = [];
   let ts = 1_700_000_000;
   const waiters: (() => void)[] = [];
@@ -36,10 +44,17 @@ export async function startSlackFake(options: { socketModeUrl?: string } = {}) {
       const path = (request.url ?? '').split('?')[0] ?? '';
       const recorded: RecordedRequest = { path, headers: request.headers, body };
       response.setHeader('content-type', 'application/json');
+      const refused = path === '/api/chat.postMessage' && options.refuseChannels?.[String(body.channel)];
       if (path === '/api/auth.test') {
         response.end(
-          JSON.stringify({ ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1', user: 'slipway' }),
+          JSON.stringify(
+            options.authError
+              ? { ok: false, error: options.authError }
+              : { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1', user: 'slipway' },
+          ),
         );
+      } else if (refused) {
+        response.end(JSON.stringify({ ok: false, error: refused }));
       } else if (path === '/api/chat.postMessage') {
         ts += 1;
         recorded.ts = `${ts}.000100`;
@@ -93,6 +108,28 @@ export function messageText(body: Record<string, unknown>): string {
   return JSON.stringify([body.text, body.blocks]);
 }
 
+/**
+ * A Web API that is unreachable the worst way: it accepts connections and never answers (a
+ * dead proxy, a black-holed route). Every socket is held open until `close`.
+ */
+export async function startUnansweringServer() {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    apiUrl: `${url}/api/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 /** A slash command body in the format Slack posts (application/x-www-form-urlencoded). */
 export function slashCommandBody(input: {
   command: string;
@@ -102,6 +139,7 @@ export function slashCommandBody(input: {
   responseUrl: string;
   teamId?: string;
   channelId?: string;
+  triggerId?: string;
 }): string {
   return new URLSearchParams({
     token: 'deprecated-verification-token',
@@ -116,7 +154,7 @@ export function slashCommandBody(input: {
     api_app_id: 'A1',
     is_enterprise_install: 'false',
     response_url: input.responseUrl,
-    trigger_id: '13345224609.738474920.8088930838d88f008e0',
+    trigger_id: input.triggerId ?? '13345224609.738474920.8088930838d88f008e0',
   }).toString();
 }
 
@@ -168,12 +206,13 @@ export async function postSigned(
   baseUrl: string,
   secret: string,
   body: string,
-  options: { timestamp?: number; signature?: string | null } = {},
+  options: { timestamp?: number; signature?: string | null; headers?: Record<string, string> } = {},
 ): Promise<Response> {
   const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
   const headers: Record<string, string> = {
     'content-type': 'application/x-www-form-urlencoded',
     'x-slack-request-timestamp': timestamp,
+    ...options.headers,
   };
   const signature =
     options.signature === undefined ? signSlackRequest(secret, timestamp, body) : options.signature;

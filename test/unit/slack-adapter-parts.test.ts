@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { replyToBlocks } from '../../adapters/slack/blocks.js';
-import { slackManifest } from '../../adapters/slack/manifest.js';
+import { manifestWarnings, slackManifest } from '../../adapters/slack/manifest.js';
 import { signSlackRequest, verifySlackSignature } from '../../adapters/slack/signature.js';
 import { COMMANDS } from '../../commands/index.js';
 import { deploymentReply } from '../../src/chat/replies.js';
@@ -51,6 +51,34 @@ describe('the Slack manifest', () => {
     const socket = slackManifest(COMMANDS, 'https://x', { socketMode: true });
     expect(socket.settings.socket_mode_enabled).toBe(true);
     expect(JSON.stringify(socket)).not.toContain('/slack/events');
+  });
+
+  it('asks Slack for real mentions and gives hints that fit without cutting a word', () => {
+    const manifest = slackManifest(COMMANDS, 'https://slipway.example.com/');
+    for (const command of manifest.features.slash_commands) {
+      // Slack then sends a picked person as <@U123|name>, never a name anyone could type.
+      expect(command.should_escape).toBe(true);
+      expect(command.usage_hint.length).toBeLessThanOrEqual(100);
+    }
+    const umbrella = manifest.features.slash_commands.find((c) => c.command === '/slipway');
+    const names = new Set([...COMMANDS.map((c) => c.name), '…']);
+    for (const part of umbrella?.usage_hint.split(' | ') ?? []) expect(names).toContain(part);
+    expect(umbrella?.usage_hint.startsWith('help | deploy | promote')).toBe(true);
+  });
+
+  it('warns when Slack could not reach the request URL', () => {
+    for (const url of [
+      'http://localhost:3000',
+      'http://127.0.0.1:3000',
+      'https://10.1.2.3',
+      'http://[::1]:3000',
+      'https://slipway',
+    ]) {
+      expect(manifestWarnings(url)[0]).toMatch(/not public/);
+    }
+    expect(manifestWarnings('http://slipway.example.com')[0]).toMatch(/not https/);
+    expect(manifestWarnings('https://slipway.example.com')).toEqual([]);
+    expect(manifestWarnings('http://localhost:3000', { socketMode: true })).toEqual([]);
   });
 });
 
@@ -109,7 +137,36 @@ describe('deployment messages', () => {
     expect(reply.text).toContain('Failed at step "install" on web-2');
     expect(reply.code).toBe('npm ERR! <@U123> & co');
     expect(reply.buttons).toBeUndefined();
-    expect(JSON.stringify(replyToBlocks(reply).blocks)).toContain('npm ERR! <@U123> & co');
+    // A log tail is someone else's text: inside the code block too it is escaped, so Slack shows
+    // it instead of pinging the user (issue 14, item 15).
+    expect(JSON.stringify(replyToBlocks(reply).blocks)).toContain('npm ERR! &lt;@U123&gt; &amp; co');
+    expect(JSON.stringify(replyToBlocks(reply).blocks)).not.toContain('<@U123>');
+  });
+
+  it('never lets a log tail, a reason or a ref ping the channel or disguise a link', () => {
+    const hostile = '<!channel> see <https://evil.example/x|the docs> <!here> <@U999>';
+    const reply = deploymentReply({
+      ...base,
+      ref: '<!channel>',
+      status: 'failed',
+      failureReason: hostile,
+      servers: [
+        {
+          server: 'web-1',
+          done: 1,
+          total: 2,
+          current: null,
+          failed: { name: 'install', status: 'failed', outputTail: hostile },
+        },
+      ],
+    });
+    const rendered = replyToBlocks(reply);
+    const everything = JSON.stringify(rendered);
+    for (const markup of ['<!channel>', '<!here>', '<https://evil.example/x|the docs>', '<@U999>']) {
+      expect(everything).not.toContain(markup);
+    }
+    expect(everything).toContain('&lt;!channel&gt;');
+    expect(rendered.text).toContain('&lt;!channel&gt;');
   });
 
   it('shows the duration and a Rollback button when finished', () => {
