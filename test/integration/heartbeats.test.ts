@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunLiveness } from '../../src/core/deployments/index.js';
 import { HeartbeatSweep } from '../../src/core/heartbeats/index.js';
 import { NotificationOutbox } from '../../src/core/notifications/index.js';
 import type { Orm } from '../../src/db/orm.js';
@@ -302,6 +303,10 @@ describe('heartbeats', () => {
 
   describe('during a running deployment of the project', () => {
     let environmentId: string;
+    // A deployment that runs as far as every replica can tell: its row says running and this
+    // test holds its liveness lock, as a live runner does (else the service's reaper would
+    // rightly settle it as interrupted, mid-test).
+    let liveness: RunLiveness | undefined;
     const running = async () => {
       const id = randomUUID();
       await database.query(
@@ -309,10 +314,20 @@ describe('heartbeats', () => {
          select $1, p.id, $2, 'deploy', 'running', 'main', 'Ada', 'test', now() from projects p where p.name = 'crons'`,
         [id, environmentId],
       );
+      liveness ??= await RunLiveness.open(
+        database.url,
+        createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
+      );
+      await liveness.hold(id);
       return id;
     };
-    const end = (id: string) =>
-      database.query(`update deployments set status = 'finished', finished_at = now() where id = $1`, [id]);
+    const end = async (id: string) => {
+      await database.query(`update deployments set status = 'finished', finished_at = now() where id = $1`, [
+        id,
+      ]);
+      await liveness?.release(id);
+    };
+    afterAll(async () => liveness?.close());
 
     beforeAll(async () => {
       environmentId = randomUUID();
