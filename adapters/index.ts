@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import type { ChatAdapter, NotificationSender } from '../src/chat/index.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
 import { createDiscordNotificationSender } from './discord/notification-sender.js';
 import { createEmailNotificationSender } from './email/notification-sender.js';
+import { createGitHubNotificationSender } from './github/notification-sender.js';
+import type { DeliveryLedger, RepositoryEvents } from './github/ports.js';
+import { GitHubWebhookReceiver } from './github/webhook-receiver.js';
 import { SlackChatAdapter } from './slack/app.js';
 import { createSlackNotificationSender } from './slack/notification-sender.js';
 import { createTeamsNotificationSender } from './teams/notification-sender.js';
@@ -52,6 +56,34 @@ function consoleToken(config: Config): string | null {
   return config.SLIPWAY_WEB_TOKEN ?? (config.embeddedDatabase ? randomBytes(18).toString('base64url') : null);
 }
 
+/** An endpoint that receives a platform's events and is not a chat (GitHub's webhooks). */
+export interface InboundAdapter {
+  readonly path: string;
+  mount(http: FastifyInstance): void;
+}
+
+/**
+ * The webhook receivers that are configured, fed through neutral ports the wiring connects to
+ * the core: GitHub's (`POST /github/webhook`) when GITHUB_WEBHOOK_SECRET is set.
+ */
+export function inboundAdapters(
+  config: Config,
+  logger: Logger,
+  ports: { repositories: RepositoryEvents; deliveries: DeliveryLedger },
+): InboundAdapter[] {
+  const adapters: InboundAdapter[] = [];
+  if (config.GITHUB_WEBHOOK_SECRET) {
+    adapters.push(
+      new GitHubWebhookReceiver(
+        { secret: config.GITHUB_WEBHOOK_SECRET },
+        { events: ports.repositories, deliveries: ports.deliveries },
+        logger.child({ component: 'github' }),
+      ),
+    );
+  }
+  return adapters;
+}
+
 /** Every platform's notification sender; each says itself which targets it can serve here. */
 export function notificationSenders(config: Config): NotificationSender[] {
   return [
@@ -63,6 +95,11 @@ export function notificationSenders(config: Config): NotificationSender[] {
       smtpUrl: config.SLIPWAY_SMTP_URL,
       from: config.SLIPWAY_MAIL_FROM,
       timeoutMs: config.SLIPWAY_NOTIFY_TIMEOUT_MS,
+    }),
+    createGitHubNotificationSender({
+      token: config.GITHUB_TOKEN,
+      apiUrl: config.GITHUB_API_URL,
+      publicUrl: config.publicUrl,
     }),
   ];
 }

@@ -3,6 +3,7 @@ import { Migration20261122045635_initial } from './Migration20261122045635_initi
 import { Migration20261123083934_api_tokens } from './Migration20261123083934_api_tokens.js';
 import { Migration20261123085822_notifications } from './Migration20261123085822_notifications.js';
 import { Migration20261201092309_inbound_and_messages } from './Migration20261201092309_inbound_and_messages.js';
+import { Migration20261201093505_github } from './Migration20261201093505_github.js';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so that the compiled
@@ -17,4 +18,5 @@ export const MIGRATIONS: MigrationObject[] = [
     name: 'Migration20261201092309_inbound_and_messages',
     class: Migration20261201092309_inbound_and_messages,
   },
+  { name: 'Migration20261201093505_github', class: Migration20261201093505_github },
 ];

@@ -130,6 +130,24 @@ const schema = z.object({
     emptyAsUndefined,
     z.url({ error: 'must be a URL like https://discord.com/api/v10' }).optional(),
   ),
+  GITHUB_WEBHOOK_SECRET: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(16, "must be at least 16 characters (the webhook's secret on GitHub)").optional(),
+  ),
+  GITHUB_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^\S{20,}$/, 'must be a GitHub token (github_pat_…, ghp_…, ghs_…)')
+      .optional(),
+  ),
+  GITHUB_API_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .url({ error: 'must be a URL like https://api.github.com (or https://github.example.com/api/v3)' })
+      .transform((value) => value.replace(/\/+$/, ''))
+      .default('https://api.github.com'),
+  ),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -227,4 +245,10 @@ export const SETTINGS_HELP: readonly (readonly [name: string, meaning: string])[
   ['SLIPWAY_MAIL_FROM', 'sender of notification e-mails (default Slipway <slipway@localhost>)'],
   ['DISCORD_BOT_TOKEN', 'Discord bot token: lets notification channels post to a Discord channel id'],
   ['DISCORD_API_URL', 'Discord API base URL (default https://discord.com/api/v10; tests, proxies)'],
+  ['GITHUB_WEBHOOK_SECRET', 'secret of the GitHub webhook: enables POST /github/webhook and verifies it'],
+  ['GITHUB_TOKEN', 'GitHub token with Deployments write access: reports deployments to GitHub'],
+  [
+    'GITHUB_API_URL',
+    'GitHub REST API base URL (default https://api.github.com; GitHub Enterprise: https://HOST/api/v3)',
+  ],
 ];

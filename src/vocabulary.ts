@@ -30,7 +30,8 @@ export const APPROVAL_REQUEST_STATUSES = ['pending', 'approved', 'rejected', 'ex
 export const APPROVAL_DECISIONS = ['approve', 'reject'] as const;
 export const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const;
 export const HEARTBEAT_STATUSES = ['new', 'healthy', 'missing'] as const;
-export const NOTIFICATION_PLATFORMS = ['slack', 'discord', 'teams', 'webhook', 'email'] as const;
+/** Where notifications go; `github` reports deployments to the project's GitHub repository (Deployments API). */
+export const NOTIFICATION_PLATFORMS = ['slack', 'discord', 'teams', 'webhook', 'email', 'github'] as const;
 export const CHAT_PLATFORMS = ['slack', 'discord', 'teams', 'web'] as const;
 export const PIPELINE_STEP_KINDS = ['deploy', 'confirmation', 'run-smoke', 'webhook-trigger'] as const;
 /** A commit's test result as CI reports it (GitHub's commit-status states). */

@@ -15,6 +15,8 @@ export const SCHEDULES = {
   notificationRecoveryMs: 15_000,
   /** Inbound requests past their replay window are forgotten. */
   inboundPruneMs: 60_000,
+  /** Projects' GitHub reporting channels follow their repositories (also right after a change). */
+  reportingSyncMs: 60_000,
   /** Overdue heartbeats are looked for: every SLIPWAY_HEARTBEAT_SWEEP_SECONDS (node-cron). */
   heartbeatSweep: (seconds: number) => (seconds === 60 ? '0 * * * * *' : `*/${seconds} * * * * *`),
 } as const;
@@ -54,6 +56,7 @@ export function startSchedules(options: {
     }),
     every(SCHEDULES.notificationRecoveryMs, 'notification recovery', () => services.deliveries.recover()),
     every(SCHEDULES.inboundPruneMs, 'inbound request pruning', () => services.inbound.prune()),
+    every(SCHEDULES.reportingSyncMs, 'GitHub reporting channel sync', () => services.reporting.sync()),
   ];
   const sweep: ScheduledTask = cron.schedule(
     SCHEDULES.heartbeatSweep(config.SLIPWAY_HEARTBEAT_SWEEP_SECONDS),

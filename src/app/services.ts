@@ -34,6 +34,7 @@ import {
   ServerService,
 } from '../core/projects/index.js';
 import { CommitStatusService, PromotionService, TestGate } from '../core/promotions/index.js';
+import { CiResults, DeploymentReporting, PendingCommits, PushHandler } from '../core/repositories/index.js';
 import type { SecretBox } from '../core/secrets/index.js';
 import type { IDeployment } from '../db/entities/index.js';
 import type { Orm } from '../db/orm.js';
@@ -78,17 +79,31 @@ export type Services = ReturnType<typeof buildServices>;
  * alone: they need no queue, no worker and no HTTP server.
  */
 export function buildAdminServices(base: ServiceBase, queue: NotificationQueue | null = null) {
-  const { orm, secrets, config } = base;
+  const { orm, secrets, config, logger } = base;
   const access = new AccessPolicy(orm, config.admins);
   const setup = new ProjectSetup(secrets);
-  const projects = new ProjectService(orm, setup, access);
+  const channels = new NotificationChannelService(orm, secrets, queue, base.senders);
+  const reporting = new DeploymentReporting(
+    orm,
+    channels,
+    base.senders,
+    logger.child({ component: 'github' }),
+  );
+  // A project that gains (or changes) its GitHub repository gets its reporting channel at once;
+  // the periodic sync repairs what a failure here leaves.
+  const projects = new ProjectService(orm, setup, access, () =>
+    reporting.sync().then(
+      () => undefined,
+      (error: unknown) => logger.warn({ err: error }, 'could not update the GitHub reporting channels'),
+    ),
+  );
   const servers = new ServerService(orm, setup);
   const environments = new EnvironmentService(orm, setup);
   const hooks = new HookService(orm, setup);
-  const channels = new NotificationChannelService(orm, secrets, queue, base.senders);
   return {
     access,
     setup,
+    reporting,
     projects,
     servers,
     environments,
@@ -154,6 +169,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
   });
 
   const statuses = new CommitStatusService(orm);
+  const pendingCommits = new PendingCommits(orm);
   return {
     ...admin,
     outbox,
@@ -186,5 +202,14 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     }),
     environmentFile: new EnvironmentFileService(orm, secrets, setup),
     reviewApps: new ReviewApps(orm, setup, environments),
+    pendingCommits,
+    pushes: new PushHandler({
+      orm,
+      deployments,
+      pending: pendingCommits,
+      notifications: outbox,
+      onMoved: observers.onProgress,
+    }),
+    ciResults: new CiResults(orm, statuses),
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { chatAdapters, notificationSenders } from '../../adapters/index.js';
+import { chatAdapters, inboundAdapters, notificationSenders } from '../../adapters/index.js';
 import { COMMANDS } from '../../commands/index.js';
 import type { ChatAdapter } from '../chat/adapter.js';
 import { ChatGateway } from '../chat/gateway.js';
@@ -130,6 +130,28 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       publicUrl: config.publicUrl,
       version: '1.0.0',
     });
+    // Webhook receivers (GitHub) feed the core through neutral ports; each delivery is acted on
+    // once across replicas (the inbound ledger).
+    const inbound = services.inbound;
+    for (const receiver of inboundAdapters(config, logger, {
+      repositories: {
+        push: (push) => services.pushes.apply(push),
+        ciResult: (result) => services.ciResults.record(result),
+      },
+      deliveries: {
+        claim: (key, ttl) => inbound.firstTime(key, ttl),
+        keep: (key, ttl) => inbound.keep(key, ttl),
+        forget: (key) => inbound.forget(key),
+      },
+    })) {
+      receiver.mount(http);
+    }
+    // Projects with a GitHub repository report their deployments there (when GITHUB_TOKEN is set).
+    await services.reporting
+      .sync()
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not update the GitHub reporting channels'),
+      );
     const { adapters, webToken } = chatAdapters(config, logger);
     metrics.watchChatAdapters(() => gateway.health());
     for (const adapter of adapters) {

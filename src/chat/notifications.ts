@@ -4,6 +4,7 @@ import type {
   HeartbeatNotificationData,
   LockNotificationData,
   Notification,
+  PushRefusedData,
 } from '../core/notifications/index.js';
 import type { Reply, ReplyField } from './model.js';
 import { deploymentReply, formatDuration, utc } from './replies.js';
@@ -16,6 +17,7 @@ import { deploymentReply, formatDuration, utc } from './replies.js';
  */
 export function notificationReply(event: Notification): Reply {
   switch (event.type) {
+    case 'deployment.queued':
     case 'deployment.started':
     case 'deployment.finished':
     case 'deployment.failed':
@@ -32,6 +34,8 @@ export function notificationReply(event: Notification): Reply {
     case 'environment.locked':
     case 'environment.unlocked':
       return lockNotification(event.type, event.project ?? '?', event.data);
+    case 'push.refused':
+      return pushRefused(event.project ?? '?', event.data);
   }
 }
 
@@ -162,5 +166,30 @@ function lockNotification(
       ? `${data.actor} broke the lock held by ${data.holder}${data.reason ? ` (${data.reason})` : ''}.`
       : `Unlocked by ${data.actor}.`,
     status: 'info',
+  };
+}
+
+/** A push that should have deployed and could not: said out loud, so the commit is not silently left behind. */
+function pushRefused(project: string, data: PushRefusedData): Reply {
+  const commit = data.commit.slice(0, 7);
+  const what = data.behaviour === 'update_previous_build' ? 'update the waiting deployment' : 'deploy';
+  return {
+    title: `⛔ Push not deployed · ${project} → ${data.environment}`,
+    text: `${data.pushedBy} pushed ${commit} to ${data.branch}, but Slipway could not ${what}: ${data.reason} Deploy it with /deploy ${project} ${data.environment} once that is resolved.`,
+    status: 'warning',
+    fields: [
+      { label: 'Commit', value: commit },
+      ...(data.commitMessage
+        ? [
+            {
+              label: 'Message',
+              value: data.commitAuthor ? `${data.commitMessage} (${data.commitAuthor})` : data.commitMessage,
+            },
+          ]
+        : []),
+      { label: 'Branch', value: data.branch },
+      { label: 'Pushed by', value: data.pushedBy },
+    ],
+    footer: `push ${data.code}`,
   };
 }

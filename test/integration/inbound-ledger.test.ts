@@ -45,6 +45,21 @@ describe('inbound ledger', () => {
     }
   });
 
+  it('keeps a claimed key for a longer window once done, and forgets one whose work failed', async () => {
+    // Claimed for the work's short window, kept for the redelivery window once it is done.
+    expect(await ledger.firstTime('test:kept', 60)).toBe(true);
+    await ledger.keep('test:kept', 7 * 24 * 3600);
+    const [row] = await database.query<{ days: number }>(
+      `select extract(epoch from expires_at - now()) / 86400 as days from inbound_requests where key = 'test:kept'`,
+    );
+    expect(Number(row?.days)).toBeGreaterThan(6.9);
+    expect(await ledger.firstTime('test:kept', 60)).toBe(false);
+    // The work failed: the sender's retry must run it again, on any replica.
+    expect(await ledger.firstTime('test:failed', 60)).toBe(true);
+    await ledger.forget('test:failed');
+    expect(await new InboundLedger(other).firstTime('test:failed', 60)).toBe(true);
+  });
+
   it('prunes what is past its window and keeps the rest', async () => {
     await ledger.firstTime('test:old', 60);
     await ledger.firstTime('test:new', 60);

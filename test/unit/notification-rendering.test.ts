@@ -24,6 +24,8 @@ const failedDeploy: Notification = {
       number: 42,
       project: 'api',
       environment: 'production',
+      environmentTier: 'production',
+      environmentUrl: null,
       kind: 'deploy',
       status: 'failed',
       ref: 'main',

@@ -27,6 +27,29 @@ export class InboundLedger {
     return rows.length > 0;
   }
 
+  /**
+   * Keeps `key` for `ttlSeconds` from now. For requests claimed with a short window while they
+   * are worked on (a process that dies mid-work does not block a retry for long) and kept for
+   * the sender's whole redelivery window once done.
+   */
+  async keep(key: string, ttlSeconds: number): Promise<void> {
+    await this.orm.em
+      .fork()
+      .getConnection()
+      .execute(`update inbound_requests set expires_at = now() + make_interval(secs => ?) where key = ?`, [
+        ttlSeconds,
+        key.slice(0, 200),
+      ]);
+  }
+
+  /** Forgets `key` now: the work it stood for failed, and the sender's retry must run it again. */
+  async forget(key: string): Promise<void> {
+    await this.orm.em
+      .fork()
+      .getConnection()
+      .execute(`delete from inbound_requests where key = ?`, [key.slice(0, 200)]);
+  }
+
   /** Forgets keys whose window has passed (a schedule calls this). */
   async prune(): Promise<number> {
     const rows = await this.orm.em

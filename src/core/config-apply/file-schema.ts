@@ -157,6 +157,15 @@ const project = z
     provider: z
       .enum(REPOSITORY_PROVIDERS, { error: `provider must be one of ${REPOSITORY_PROVIDERS.join(', ')}` })
       .default('git'),
+    /** owner/name on GitHub; derived from a github.com `repository` when left out, none when null. */
+    github_repository: z
+      .string({ error: 'github_repository must be owner/name' })
+      .regex(
+        /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/,
+        'github_repository must be owner/name, e.g. acme/api',
+      )
+      .nullable()
+      .optional(),
     branch: ref('branch').default('main'),
     releases_to_keep: z
       .number({ error: 'releases_to_keep must be a number' })

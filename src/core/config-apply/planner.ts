@@ -4,6 +4,7 @@ import {
   type EnvironmentInput,
   type EnvironmentService,
   type EnvironmentView,
+  githubRepositoryOf,
   type HookInput,
   type HookService,
   type HookView,
@@ -13,6 +14,7 @@ import {
   type ServerService,
   type ServerView,
 } from '../projects/index.js';
+import { REPORTING_CHANNEL } from '../repositories/index.js';
 import type {
   ConfigFile,
   EnvironmentSpec,
@@ -102,6 +104,11 @@ export class ConfigPlanner {
     const changes: Change[] = [];
     const later: Change[] = [];
     const change = (c: Omit<Change, 'project'>) => ({ ...c, project: name });
+    // Left out: what the repository URL says (a github.com URL names it); null: none.
+    const githubRepository =
+      spec.github_repository === undefined
+        ? githubRepositoryOf(spec.repository)
+        : (spec.github_repository?.toLowerCase() ?? null);
 
     if (!record) {
       changes.push(
@@ -109,7 +116,11 @@ export class ConfigPlanner {
           action: 'create',
           kind: 'project',
           name,
-          details: [`repository: ${maskRepositoryUrl(spec.repository)}`, `branch: ${spec.branch}`],
+          details: [
+            `repository: ${maskRepositoryUrl(spec.repository)}`,
+            `branch: ${spec.branch}`,
+            ...(githubRepository ? [`github_repository: ${githubRepository}`] : []),
+          ],
           run: async (actor) => {
             await projects.create(actor, {
               name,
@@ -122,6 +133,7 @@ export class ConfigPlanner {
               rollbackOnHealthFailure: spec.rollback_on_health_failure,
               pushToDeploy: spec.push_to_deploy,
               testGates: spec.test_gates,
+              githubRepository,
             });
           },
         }),
@@ -135,6 +147,7 @@ export class ConfigPlanner {
         record.repository !== spec.repository,
       );
       diff.field('provider', record.provider, spec.provider);
+      diff.field('github_repository', record.githubRepository ?? null, githubRepository);
       diff.field('branch', record.defaultBranch, spec.branch);
       diff.field('push_to_deploy', record.pushToDeploy, spec.push_to_deploy);
       diff.field('releases_to_keep', record.releasesToKeep, spec.releases_to_keep);
@@ -160,6 +173,7 @@ export class ConfigPlanner {
                 repository: spec.repository,
                 branch: spec.branch,
                 pushToDeploy: spec.push_to_deploy,
+                githubRepository,
               });
               await projects.update(actor, name, {
                 releasesToKeep: spec.releases_to_keep,
@@ -434,7 +448,11 @@ export class ConfigPlanner {
         }
       }
       if (prune) {
-        for (const extra of current.filter((c) => !spec.notifications?.some((n) => n.name === c.name))) {
+        // The GitHub reporting channel follows github_repository (Slipway keeps it): never pruned.
+        const managed = (c: NotificationChannelView) => c.type === 'github' && c.name === REPORTING_CHANNEL;
+        for (const extra of current.filter(
+          (c) => !managed(c) && !spec.notifications?.some((n) => n.name === c.name),
+        )) {
           later.push(
             change({
               action: 'delete',

@@ -1,6 +1,8 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { withConstraintErrors } from '../../db/constraint-errors.js';
 import {
+  Approval,
   ApprovalRequest,
   Deployment,
   type IDeployment,
@@ -24,6 +26,19 @@ export interface DeployRequest {
   environment: string;
   /** Branch, tag or full sha; the environment's branch when omitted. */
   ref?: string;
+  /**
+   * The commit `ref` points at, when the caller already knows it (a push names its head commit,
+   * message and author): used as is, and git is not read again.
+   */
+  commit?: KnownCommit;
+}
+
+/** A commit as its repository host described it. */
+export interface KnownCommit {
+  /** The full sha. */
+  hash: string;
+  message?: string | null;
+  author?: string | null;
 }
 
 export interface PromoteRequest {
@@ -64,9 +79,78 @@ export class DeploymentService {
     const environment = await findEnvironment(em, project, request.environment);
     const ref = validateRef(request.ref ?? environment.branch);
     await this.checkDeployable(em, actor, environment);
+    if (request.commit) {
+      return this.create(em, actor, project, environment, {
+        kind: 'deploy',
+        ref,
+        commitHash: fullSha(request.commit.hash),
+        commitMessage: request.commit.message ?? null,
+        commitAuthor: request.commit.author ?? null,
+      });
+    }
     const privateKey = this.secrets.open(project.sshPrivateKey, SECRET_PURPOSE.projectSshKey);
     const commit = await this.resolver.resolve(project.repository, ref, privateKey);
     return this.create(em, actor, project, environment, { kind: 'deploy', ref, commitHash: commit.hash });
+  }
+
+  /**
+   * Points a deploy that has not started yet (awaiting approval, or queued) at another commit of
+   * its branch — a newer push, for `update_previous_build` — through the environment's lock and
+   * state like a new deploy. The change is audited, the approvals given so far are withdrawn
+   * (they were for the other commit) and the approval window starts again. Null when the
+   * deployment is no longer waiting (it started, or ended, meanwhile).
+   */
+  async moveToCommit(actor: Actor, deploymentId: string, commit: KnownCommit): Promise<IDeployment | null> {
+    const hash = fullSha(commit.hash);
+    const em = this.orm.em.fork();
+    return em.transactional(async (tx) => {
+      // The row lock orders this against the executor's claim (queued → running) and approvals.
+      const deployment = await tx.findOne(
+        Deployment,
+        { id: deploymentId },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      const waiting =
+        deployment?.kind === 'deploy' &&
+        !deployment.startedAt &&
+        (deployment.status === 'awaiting_approval' || deployment.status === 'queued');
+      if (!deployment || !waiting) return null;
+      await tx.populate(deployment, ['project', 'environment', 'environment.servers']);
+      await this.checkDeployable(tx, actor, deployment.environment);
+      const from = deployment.commitHash ?? null;
+      deployment.commitHash = hash;
+      deployment.commitMessage = commit.message ?? null;
+      deployment.commitAuthor = commit.author ?? null;
+      let approvalsWithdrawn = 0;
+      if (deployment.status === 'awaiting_approval') {
+        const request = await tx.findOne(
+          ApprovalRequest,
+          { deployment, status: 'pending' },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        );
+        if (request) {
+          approvalsWithdrawn = await tx.nativeDelete(Approval, { request });
+          request.expiresAt = new Date(Date.now() + deployment.environment.approvalTtlMinutes * 60_000);
+        }
+      }
+      recordAudit(tx, actor, {
+        action: 'deployment.commit.update',
+        result: 'ok',
+        projectId: deployment.project.id,
+        targetType: 'deployment',
+        targetId: deployment.id,
+        details: { environment: deployment.environment.name, from, to: hash, approvalsWithdrawn },
+      });
+      await tx.flush();
+      await emitDeploymentNotification(
+        this.notifications,
+        tx,
+        deployment.status === 'awaiting_approval' ? 'approval.requested' : 'deployment.queued',
+        deployment.id,
+        actor.name,
+      );
+      return deployment;
+    });
   }
 
   /**
@@ -228,6 +312,8 @@ export class DeploymentService {
       kind: DeploymentKind;
       ref: string;
       commitHash?: string;
+      commitMessage?: string | null;
+      commitAuthor?: string | null;
       targetRelease?: string | null;
       skipApproval?: boolean;
       promotedFrom?: IEnvironment;
@@ -251,6 +337,8 @@ export class DeploymentService {
             status: needsApproval ? 'awaiting_approval' : 'queued',
             ref: input.ref,
             commitHash: input.commitHash ?? null,
+            commitMessage: input.commitMessage ?? null,
+            commitAuthor: input.commitAuthor ?? null,
             targetRelease: input.targetRelease ?? null,
             promotedFrom: input.promotedFrom ?? null,
             forced: input.forced ?? false,
@@ -282,19 +370,30 @@ export class DeploymentService {
           });
           await tx.flush();
           if (!needsApproval) await this.queue.enqueue(deployment.id, tx);
-          else
-            await emitDeploymentNotification(
-              this.notifications,
-              tx,
-              'approval.requested',
-              deployment.id,
-              actor.name,
-            );
+          await emitDeploymentNotification(
+            this.notifications,
+            tx,
+            needsApproval ? 'approval.requested' : 'deployment.queued',
+            deployment.id,
+            actor.name,
+          );
           return deployment;
         }),
       { deployments_one_active_per_environment: busy },
     );
   }
+}
+
+const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+function fullSha(hash: string): string {
+  const sha = hash.toLowerCase();
+  if (!FULL_SHA.test(sha)) {
+    throw new SlipwayError('invalid_input', `"${hash.slice(0, 80)}" is not a full commit sha.`, {
+      field: 'commit',
+    });
+  }
+  return sha;
 }
 
 export async function findDeployment(em: EntityManager, idOrNumber: string): Promise<IDeployment> {

@@ -8,6 +8,7 @@ export { DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js'
 export { DeploymentReaper } from './deployment-reaper.js';
 export type { DeploymentDetail, DeploymentListItem } from './deployment-records.js';
 export { DeploymentRecords } from './deployment-records.js';
+export type { KnownCommit } from './deployment-service.js';
 export { DeploymentService, liveCommit } from './deployment-service.js';
 export type { DeploymentView, EnvironmentSummary } from './deployment-views.js';
 export { DeploymentViews } from './deployment-views.js';

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { DeploymentKind, DeploymentStatus } from '../../vocabulary.js';
+import type { DeploymentKind, DeploymentStatus, EnvironmentTier } from '../../vocabulary.js';
 import { type DeploymentSnapshot, deploymentSubject, type NewNotification } from './notification-events.js';
 import type { NotificationEmitter } from './notification-outbox.js';
 
@@ -14,6 +14,8 @@ interface SnapshotRow {
   project_id: string;
   project: string;
   environment: string;
+  environment_tier: EnvironmentTier;
+  environment_url: string | null;
   kind: DeploymentKind;
   status: DeploymentStatus;
   ref: string;
@@ -41,7 +43,8 @@ interface SnapshotRow {
 
 /** One round trip, on the caller's transaction, so the snapshot shows the change being made. */
 const SNAPSHOT_SQL = `
-select d.id, d.number, d.project_id, p.name as project, e.name as environment, d.kind, d.status, d.ref,
+select d.id, d.number, d.project_id, p.name as project, e.name as environment,
+       e.tier as environment_tier, e.external_url as environment_url, d.kind, d.status, d.ref,
        d.commit_hash, d.commit_message, d.commit_author, pf.name as promoted_from, d.requested_by_name,
        d.release_name, d.failure_reason, d.cancel_requested_by, d.created_at, d.started_at, d.finished_at,
        fs.server_name as failed_server, fs.name as failed_step, fs.output_tail as failed_output,
@@ -94,6 +97,8 @@ function snapshot(row: SnapshotRow): DeploymentSnapshot {
     number: row.number,
     project: row.project,
     environment: row.environment,
+    environmentTier: row.environment_tier,
+    environmentUrl: row.environment_url,
     kind: row.kind,
     status: row.status,
     ref: row.ref,

@@ -22,7 +22,9 @@ export type {
   LockNotificationData,
   NewNotification,
   Notification,
+  PushRefusedData,
 } from './notification-events.js';
+export { DEFAULT_CHANNEL_EVENTS, NOTIFICATION_EVENT_TYPES } from './notification-events.js';
 export { NotificationLiveness } from './notification-liveness.js';
 export type { NotificationEmitter } from './notification-outbox.js';
 export { NotificationOutbox, SILENT_NOTIFICATIONS } from './notification-outbox.js';

@@ -13,14 +13,18 @@ import { NOTIFICATION_PLATFORMS, type NotificationPlatform } from '../../vocabul
 import { type Actor, recordAudit } from '../access/index.js';
 import { findProject } from '../lookup.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
-import { NOTIFICATION_EVENT_TYPES, type NotificationEventType } from './notification-events.js';
+import {
+  DEFAULT_CHANNEL_EVENTS,
+  NOTIFICATION_EVENT_TYPES,
+  type NotificationEventType,
+} from './notification-events.js';
 import type { ChannelTarget, ChannelTargetRules, NotificationSender } from './notification-sender.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._:()#@/-]{0,99}$/;
 /** Failed deliveries younger than this are sent again when a channel is fixed or switched back on. */
 const REQUEUE_WINDOW_MS = 24 * 3600_000;
 
-const GROUPS = ['deployment', 'approval', 'heartbeat', 'environment'] as const;
+const GROUPS = ['deployment', 'approval', 'heartbeat', 'environment', 'push'] as const;
 
 /** Event names, `deployment.*`-style groups, or `*` for every event. */
 const eventsSchema = z
@@ -92,8 +96,9 @@ const targetFields = {
 /**
  * A notification channel: `type` and its target — `slack` (webhookUrl, or channel through the bot
  * token), `discord` (webhookUrl, or channel through the bot token), `teams` (webhookUrl),
- * `webhook` (webhookUrl + secret for the HMAC-SHA256 signature), `email` (one or more addresses) —
- * the events it wants (default: all) and whether it is active.
+ * `webhook` (webhookUrl + secret for the HMAC-SHA256 signature), `email` (one or more addresses),
+ * `github` (channel: the repository whose GitHub Deployments report the project's deployments) —
+ * the events it wants (default: all but `deployment.queued`) and whether it is active.
  */
 export const notificationChannelInputSchema = z
   .object({
@@ -219,7 +224,7 @@ export class NotificationChannelService {
             target: this.secrets.seal(JSON.stringify(target), SECRET_PURPOSE.channelTarget),
             targetHint: hintOf(target),
             secret: value.secret ? this.secrets.seal(value.secret, SECRET_PURPOSE.channelSecret) : null,
-            events: value.events ?? [...NOTIFICATION_EVENT_TYPES],
+            events: value.events ?? [...DEFAULT_CHANNEL_EVENTS],
             active: value.active ?? true,
           });
           recordAudit(tx, actor, {
@@ -395,7 +400,7 @@ export class NotificationChannelService {
     const out: string[] = [];
     if (value.type !== channel.platform) out.push('type');
     if (value.name !== channel.name) out.push('name');
-    const events = value.events ?? [...NOTIFICATION_EVENT_TYPES];
+    const events = value.events ?? [...DEFAULT_CHANNEL_EVENTS];
     if (events.join() !== [...channel.events].join()) out.push('events');
     if ((value.active ?? true) !== channel.active) out.push('active');
     if (

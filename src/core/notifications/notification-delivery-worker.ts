@@ -322,13 +322,16 @@ export class NotificationDeliveryWorker {
     const editable = !!claimed.subject && sender.canEdit(target);
     let previous: (PostedNotificationRef & { lastSeq: number }) | null = null;
     if (editable && claimed.subject) {
-      // A later notification about the same subject is queued for this channel: it will show the newer state.
-      const [later] = await run<{ id: string }>(
-        em,
-        `select id from notification_deliveries
-          where channel_id = ? and subject = ? and seq > ? and status in ('pending', 'retrying') limit 1`,
-        [channel.id, claimed.subject, claimed.seq],
-      );
+      // A later notification about the same subject is queued for this channel: it will show the
+      // newer state (unless the platform keeps every state, like GitHub's deployment statuses).
+      const [later] = sender.keepsHistory
+        ? []
+        : await run<{ id: string }>(
+            em,
+            `select id from notification_deliveries
+              where channel_id = ? and subject = ? and seq > ? and status in ('pending', 'retrying') limit 1`,
+            [channel.id, claimed.subject, claimed.seq],
+          );
       if (later) return this.settle(em, claimed, 'superseded', null, null, [later.id]);
       const [message] = await run<{ ref: PostedNotificationRef; last_seq: string }>(
         em,

@@ -1,4 +1,4 @@
-import type { DeploymentKind, DeploymentStatus } from '../../vocabulary.js';
+import type { CommitBehaviour, DeploymentKind, DeploymentStatus, EnvironmentTier } from '../../vocabulary.js';
 
 /**
  * What Slipway tells channels about (DESIGN.md §3 "Notification channel"). A channel subscribes
@@ -6,6 +6,7 @@ import type { DeploymentKind, DeploymentStatus } from '../../vocabulary.js';
  * API and `slipway apply`.
  */
 export const NOTIFICATION_EVENT_TYPES = [
+  'deployment.queued',
   'deployment.started',
   'deployment.finished',
   'deployment.failed',
@@ -18,8 +19,17 @@ export const NOTIFICATION_EVENT_TYPES = [
   'heartbeat.recovered',
   'environment.locked',
   'environment.unlocked',
+  'push.refused',
 ] as const;
 export type NotificationEventType = (typeof NOTIFICATION_EVENT_TYPES)[number];
+
+/**
+ * What a channel created without a list of events hears: everything but `deployment.queued`,
+ * which the start follows within moments (channels that want it, and the GitHub reports, name it).
+ */
+export const DEFAULT_CHANNEL_EVENTS: readonly NotificationEventType[] = NOTIFICATION_EVENT_TYPES.filter(
+  (type) => type !== 'deployment.queued',
+);
 
 export function isNotificationEventType(value: string): value is NotificationEventType {
   return (NOTIFICATION_EVENT_TYPES as readonly string[]).includes(value);
@@ -31,6 +41,9 @@ export interface DeploymentSnapshot {
   number: number;
   project: string;
   environment: string;
+  /** The environment's tier and external URL (`environment_url` of a GitHub deployment). */
+  environmentTier: EnvironmentTier;
+  environmentUrl: string | null;
   kind: DeploymentKind;
   status: DeploymentStatus;
   ref: string;
@@ -95,11 +108,28 @@ export interface LockNotificationData {
   broken: boolean;
 }
 
+/** A push that should have built a deployment and could not (the environment was locked, busy, …). */
+export interface PushRefusedData {
+  environment: string;
+  behaviour: CommitBehaviour;
+  branch: string;
+  commit: string;
+  commitMessage: string | null;
+  commitAuthor: string | null;
+  /** Who pushed (`github:octocat`). */
+  pushedBy: string;
+  /** Why, for people, and as the stable code (`environment_locked`, `environment_busy`, …). */
+  reason: string;
+  code: string;
+}
+
 type DataOf<T extends NotificationEventType> = T extends `deployment.${string}` | `approval.${string}`
   ? DeploymentNotificationData
   : T extends `heartbeat.${string}`
     ? HeartbeatNotificationData
-    : LockNotificationData;
+    : T extends `push.${string}`
+      ? PushRefusedData
+      : LockNotificationData;
 
 /** An event to write to the outbox. `subject` groups the notifications shown as one message edited in place. */
 export type NewNotification = {

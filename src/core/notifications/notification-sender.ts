@@ -66,6 +66,11 @@ export interface NotificationSender {
   readonly paceMs: number;
   /** True when a second notification about the same subject can edit the first message. */
   canEdit(target: ChannelTarget): boolean;
+  /**
+   * The platform keeps every update of a subject (GitHub keeps each deployment status): each
+   * notification is sent, in order, and none is folded into a later one queued behind it.
+   */
+  readonly keepsHistory?: boolean;
   /** Why this sender cannot serve the target (e.g. no bot token configured), or null. */
   unavailable(target: ChannelTarget): string | null;
   /** Resolves when the platform accepted it; throws NotificationSendError (or anything: retryable). */

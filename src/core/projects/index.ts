@@ -6,7 +6,7 @@ export { HookService } from './hook-service.js';
 export type { ProjectView } from './project-service.js';
 export { ProjectService } from './project-service.js';
 export { ProjectSetup } from './project-setup.js';
-export { maskRepositoryUrl } from './repository-url.js';
+export { checkGithubRepository, githubRepositoryOf, maskRepositoryUrl } from './repository-url.js';
 export { ReviewApps } from './review-apps.js';
 export { ServerConnectionCheck } from './server-connection-check.js';
 export type { ServerInput, ServerView } from './server-service.js';

@@ -17,7 +17,7 @@ import { ACTIVE_DEPLOYMENT_STATUSES, type RepositoryProvider } from '../../vocab
 import { type AccessPolicy, type Actor, recordAudit } from '../access/index.js';
 import { findProject } from '../lookup.js';
 import { checkName, type ProjectSetup } from './project-setup.js';
-import { maskRepositoryUrl } from './repository-url.js';
+import { checkGithubRepository, githubRepositoryOf, maskRepositoryUrl } from './repository-url.js';
 
 export interface ProjectView {
   id: string;
@@ -25,6 +25,8 @@ export interface ProjectView {
   provider: RepositoryProvider;
   /** Credentials in the URL are masked. */
   repository: string;
+  /** `owner/name` on GitHub: pushes and CI results from there concern this project. */
+  githubRepository: string | null;
   branch: string;
   pushToDeploy: boolean;
   releasesToKeep: number;
@@ -64,6 +66,8 @@ export interface ProjectInput {
   rollbackOnHealthFailure?: boolean;
   pushToDeploy?: boolean;
   testGates?: TestGates;
+  /** Derived from a GitHub `repository` URL when left out; null: not on GitHub. */
+  githubRepository?: string | null;
 }
 
 export type ProjectPatch = Partial<
@@ -73,7 +77,9 @@ export type ProjectPatch = Partial<
   >
 >;
 
-export type SourcePatch = Partial<Pick<ProjectInput, 'provider' | 'repository' | 'branch' | 'pushToDeploy'>>;
+export type SourcePatch = Partial<
+  Pick<ProjectInput, 'provider' | 'repository' | 'branch' | 'pushToDeploy' | 'githubRepository'>
+>;
 
 /** Projects (Envoyer's): list, get, create, update, source, delete, linked folders, test gates. */
 export class ProjectService {
@@ -81,6 +87,8 @@ export class ProjectService {
     private readonly orm: Orm,
     private readonly setup: ProjectSetup,
     private readonly access: AccessPolicy,
+    /** Told after a project's GitHub repository was set or changed (reporting channels follow it). */
+    private readonly onGithubRepositoryChanged?: () => Promise<void>,
   ) {}
 
   /** The projects the member may view: all of them with a global role, else those with a project role. */
@@ -121,7 +129,9 @@ export class ProjectService {
         : {}),
       ...(input.pushToDeploy !== undefined ? { pushToDeploy: input.pushToDeploy } : {}),
       ...(input.testGates ? { testGates: input.testGates } : {}),
+      ...(input.githubRepository !== undefined ? { githubRepository: input.githubRepository } : {}),
     });
+    if (project.githubRepository) await this.onGithubRepositoryChanged?.();
     return this.view(em, project);
   }
 
@@ -168,9 +178,21 @@ export class ProjectService {
       project.provider = patch.provider;
       changed.push('provider');
     }
+    // A repository that was derived from the URL follows the URL; one set by hand stays.
+    let githubRepository = project.githubRepository ?? null;
+    const derived = githubRepository === githubRepositoryOf(project.repository);
     if (patch.repository !== undefined && patch.repository !== project.repository) {
       project.repository = validateRepository(patch.repository);
       changed.push('repository');
+      if (derived) githubRepository = githubRepositoryOf(project.repository);
+    }
+    if (patch.githubRepository !== undefined) {
+      githubRepository =
+        patch.githubRepository === null ? null : checkGithubRepository(patch.githubRepository);
+    }
+    if (githubRepository !== (project.githubRepository ?? null)) {
+      project.githubRepository = githubRepository;
+      changed.push('githubRepository');
     }
     if (patch.branch !== undefined && patch.branch !== project.defaultBranch) {
       project.defaultBranch = validateRef(patch.branch);
@@ -181,6 +203,7 @@ export class ProjectService {
       changed.push('pushToDeploy');
     }
     await this.save(em, actor, project, 'project.source.update', changed);
+    if (changed.includes('githubRepository')) await this.onGithubRepositoryChanged?.();
     return this.view(em, project);
   }
 
@@ -312,6 +335,7 @@ export class ProjectService {
       name: project.name,
       provider: project.provider,
       repository: maskRepositoryUrl(project.repository),
+      githubRepository: project.githubRepository ?? null,
       branch: project.defaultBranch,
       pushToDeploy: project.pushToDeploy,
       releasesToKeep: project.releasesToKeep,

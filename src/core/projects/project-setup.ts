@@ -30,6 +30,7 @@ import type {
 } from '../../vocabulary.js';
 import { type Actor, recordAudit } from '../access/index.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
+import { checkGithubRepository, githubRepositoryOf } from './repository-url.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/i;
 
@@ -67,16 +68,25 @@ export class ProjectSetup {
       rollbackOnHealthFailure?: boolean;
       pushToDeploy?: boolean;
       testGates?: TestGates;
+      /** `owner/name` on GitHub; derived from a GitHub `repository` URL when left out, none when null. */
+      githubRepository?: string | null;
     },
   ) {
     checkName('Project', input.name);
     validateRepository(input.repository);
+    const githubRepository =
+      input.githubRepository === undefined
+        ? githubRepositoryOf(input.repository)
+        : input.githubRepository === null
+          ? null
+          : checkGithubRepository(input.githubRepository);
     if (input.defaultBranch) validateRef(input.defaultBranch);
     const keys = generateProjectKeyPair(input.name);
     const project = em.create(Project, {
       name: input.name,
       repository: input.repository,
       provider: input.provider ?? 'git',
+      githubRepository,
       defaultBranch: input.defaultBranch ?? 'main',
       releasesToKeep: input.releasesToKeep ?? 5,
       installCommand: input.installCommand ?? null,

@@ -27,14 +27,20 @@ export class TestGate {
 
   async evaluate(project: IProject, commit: string, tier: EnvironmentTier): Promise<GateVerdict> {
     const mode = tier === 'staging' || tier === 'production' ? project.testGates[tier] : null;
-    const { state } = await this.statuses.of(project, commit);
+    const { state, statuses } = await this.statuses.of(project, commit);
     const passed = mode === null || state === 'success';
     const short = commit.slice(0, 8);
+    // CI has said it is on it: the gate is waiting, and says for what.
+    const running = statuses.filter((s) => s.state === 'pending').map((s) => s.context);
+    const what =
+      state === 'pending'
+        ? `Waiting for CI on ${commit.slice(0, 7)} (${running.slice(0, 5).join(', ')}${running.length > 5 ? ', …' : ''} still running)`
+        : `Commit ${short} ${STATE_WORDS[state]}`;
     const message = passed
-      ? `Commit ${short} ${STATE_WORDS[state]}.`
+      ? `${what}.`
       : mode === 'block'
-        ? `Commit ${short} ${STATE_WORDS[state]}, and ${project.name}'s ${tier} test gate is "block".`
-        : `Commit ${short} ${STATE_WORDS[state]}; ${project.name}'s ${tier} test gate is "warn": confirm to promote anyway.`;
+        ? `${what}, and ${project.name}'s ${tier} test gate is "block".`
+        : `${what}; ${project.name}'s ${tier} test gate is "warn": confirm to promote anyway.`;
     return { mode, state, passed, message };
   }
 }

@@ -12,6 +12,7 @@ import { Lock } from './lock.js';
 import { ChatIdentity, Member, ProjectRole } from './member.js';
 import { NotificationChannel } from './notification-channel.js';
 import { NotificationDelivery, NotificationEvent, NotificationMessage } from './notification-outbox.js';
+import { PendingCommit } from './pending-commit.js';
 import { Pipeline, PipelineStage, PipelineStep } from './pipeline.js';
 import { LinkedFolder, Project } from './project.js';
 import { Server } from './server.js';
@@ -30,6 +31,7 @@ export * from './lock.js';
 export * from './member.js';
 export * from './notification-channel.js';
 export * from './notification-outbox.js';
+export * from './pending-commit.js';
 export * from './pipeline.js';
 export * from './project.js';
 export * from './server.js';
@@ -61,4 +63,5 @@ export const ENTITIES = [
   CommitStatus,
   DeploymentMessage,
   InboundRequest,
+  PendingCommit,
 ];

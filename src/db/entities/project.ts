@@ -10,11 +10,19 @@ export interface TestGates {
 export const Project = defineEntity({
   name: 'Project',
   tableName: 'projects',
+  // Pushes and CI results are matched to projects by repository.
+  indexes: [{ properties: ['githubRepository'] }],
   properties: {
     id: uuidPrimaryKey(),
     name: p.string().length(100).unique(),
     repository: p.text(),
     provider: p.enum(REPOSITORY_PROVIDERS).default('git'),
+    /**
+     * The repository on GitHub (`owner/name`, lowercased: GitHub's names are case-insensitive)
+     * whose pushes and CI results concern this project, and where its deployments are reported.
+     * Derived from a GitHub `repository` URL; set by hand for mirrors, local paths and GitHub Enterprise.
+     */
+    githubRepository: p.string().length(200).nullable(),
     defaultBranch: p.string().length(255).default('main'),
     releasesToKeep: p.integer().default(5).check('releases_to_keep >= 2 and releases_to_keep <= 100'),
     pushToDeploy: p.boolean().default(false),

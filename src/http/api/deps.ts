@@ -14,6 +14,7 @@ import type {
   ServerService,
 } from '../../core/projects/index.js';
 import type { CommitStatusService, PromotionService } from '../../core/promotions/index.js';
+import type { PendingCommits } from '../../core/repositories/index.js';
 
 /** The core services the REST API calls; it holds no logic of its own beyond shapes and roles. */
 export interface ApiDeps {
@@ -35,6 +36,7 @@ export interface ApiDeps {
   locks: LockService;
   heartbeats: HeartbeatService;
   channels: NotificationChannelService;
+  pendingCommits: PendingCommits;
 }
 
 export interface ApiSettings {

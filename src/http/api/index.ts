@@ -24,6 +24,7 @@ import { registerHookRoutes } from './routes/hooks.js';
 import { registerNotificationRoutes } from './routes/notifications.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerPromotionRoutes } from './routes/promotions.js';
+import { registerRepositoryRoutes } from './routes/repositories.js';
 import { registerServerRoutes } from './routes/servers.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 
@@ -124,6 +125,7 @@ export async function registerApi(
         registerDeploymentRoutes(typed, deps);
         registerEnvironmentRoutes(typed, deps);
         registerPromotionRoutes(typed, deps);
+        registerRepositoryRoutes(typed, deps);
         registerCollaboratorRoutes(typed, deps);
         registerHeartbeatRoutes(typed, deps);
         registerNotificationRoutes(typed, deps);

@@ -15,6 +15,12 @@ const projectJson = z
     name: z.string(),
     provider: z.enum(REPOSITORY_PROVIDERS),
     repository: z.string().describe('Credentials in the URL are masked'),
+    github_repository: z
+      .string()
+      .nullable()
+      .describe(
+        'owner/name on GitHub: its pushes and CI results concern this project, its deployments are reported there',
+      ),
     branch: z.string().describe('The default branch'),
     push_to_deploy: z.boolean(),
     retain_deployments: z.number().int().describe('Releases kept on each server'),
@@ -54,6 +60,7 @@ function json(p: ProjectView): z.output<typeof projectJson> {
     name: p.name,
     provider: p.provider,
     repository: p.repository,
+    github_repository: p.githubRepository,
     branch: p.branch,
     push_to_deploy: p.pushToDeploy,
     retain_deployments: p.releasesToKeep,
@@ -93,6 +100,12 @@ const retain = z
 const url = z.url({ error: 'must be a URL' }).max(2000).nullable();
 const command = z.string().max(10_000).nullable();
 const repository = z.string().trim().min(1, 'repository is required').max(2000);
+const githubRepository = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, 'github_repository must be owner/name')
+  .nullable()
+  .describe('owner/name on GitHub; derived from a github.com repository URL when left out, null for none');
 const provider = z.enum(REPOSITORY_PROVIDERS, {
   error: `provider must be one of ${REPOSITORY_PROVIDERS.join(', ')}`,
 });
@@ -129,6 +142,7 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
             name: resourceName('name'),
             repository,
             provider: provider.optional(),
+            github_repository: githubRepository.optional(),
             branch: gitRef('branch').optional(),
             retain_deployments: retain.optional(),
             install_command: command.optional(),
@@ -147,6 +161,7 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
         name: b.name,
         repository: b.repository,
         ...(b.provider ? { provider: b.provider } : {}),
+        ...(b.github_repository !== undefined ? { githubRepository: b.github_repository } : {}),
         ...(b.branch ? { branch: b.branch } : {}),
         releasesToKeep: b.retain_deployments,
         installCommand: b.install_command,
@@ -221,6 +236,7 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
           .object({
             provider: provider.optional(),
             repository: repository.optional(),
+            github_repository: githubRepository.optional(),
             branch: gitRef('branch').optional(),
             push_to_deploy: z.boolean().optional(),
           })
@@ -234,6 +250,7 @@ export function registerProjectRoutes(api: ApiInstance, deps: ApiDeps): void {
       const updated = await projects.updateSource(actor, request.params.project, {
         provider: b.provider,
         repository: b.repository,
+        githubRepository: b.github_repository,
         branch: b.branch,
         pushToDeploy: b.push_to_deploy,
       });
