@@ -82,6 +82,8 @@ export const API_SCOPES = [
   'notifications:delete',
   'collaborators:create',
   'collaborators:delete',
+  'tokens:create',
+  'tokens:delete',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 

@@ -155,6 +155,37 @@ describe('REST API: tokens, scopes, roles, errors and the rate limit', () => {
     expect(hook.status).toBe(201);
   });
 
+  it('minting and revoking tokens need tokens:create and tokens:delete, even for a global admin', async () => {
+    // Issue 14, item 3: a read-only token minted a new token and revoked someone else's.
+    const readOnly = await api.token('root', []);
+    const victim = await api.token('vera', []);
+    const minted = await api.call('POST', '/api/v1/tokens', {
+      token: readOnly,
+      body: { name: 'minted', scopes: [] },
+    });
+    expect(minted.status).toBe(403);
+    expect(minted.body.message).toContain('tokens:create');
+    const listed = await api.call<{ tokens: { id: string; name: string }[] }>('GET', '/api/v1/tokens', {
+      token: root,
+    });
+    const victimId = listed.body.tokens.find((t) => t.name === 'vera-token')!.id;
+    const revoked = await api.call('DELETE', `/api/v1/tokens/${victimId}`, { token: readOnly });
+    expect(revoked.status).toBe(403);
+    expect(revoked.body.message).toContain('tokens:delete');
+    expect((await api.call('GET', '/api/v1/user', { token: victim })).status).toBe(200);
+    expect(await database.query(`select 1 from api_tokens where name = 'minted'`)).toHaveLength(0);
+
+    // With the scopes, the same admin may; and a token it mints holds no scope it lacks.
+    const minter = await api.token('root', ['tokens:create', 'tokens:delete']);
+    const ok = await api.call<{ token: string }>('POST', '/api/v1/tokens', {
+      token: minter,
+      body: { name: 'minted', scopes: ['tokens:create'] },
+    });
+    expect(ok.status).toBe(201);
+    expect((await api.call('DELETE', `/api/v1/tokens/${victimId}`, { token: minter })).status).toBe(200);
+    expect((await api.call('GET', '/api/v1/user', { token: victim })).status).toBe(401);
+  });
+
   it('a token without deployments:create gets 403 for a deploy and no deployment is created', async () => {
     const noDeploy = await api.token(
       'dora',
