@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { RunLiveness } from '../core/deployments/index.js';
 import { NotificationLiveness } from '../core/notifications/index.js';
 import { loadSecretBox, type SecretBox } from '../core/secrets/index.js';
+import { databaseInputError } from '../db/constraint-errors.js';
 import { type Database, openDatabase } from '../db/database.js';
 import { registerApi } from '../http/api/index.js';
 import { registerHealthRoutes } from '../http/health-routes.js';
@@ -86,7 +87,7 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       },
       onProgress: (deploymentId) => chat?.notifier.notify(deploymentId),
     });
-    chat = new ChatGateway(COMMANDS, services, logger);
+    chat = new ChatGateway(COMMANDS, services, logger, { inputError: databaseInputError });
     const gateway = chat;
 
     // Deployments left running by a process that died are settled before new work starts.
@@ -125,6 +126,7 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       rateWindowMs: config.SLIPWAY_API_RATE_WINDOW_SECONDS * 1000,
       publicUrl: config.publicUrl,
       version: '1.0.0',
+      inputError: databaseInputError,
     });
     const { adapters, webToken } = chatAdapters(config, logger);
     for (const adapter of adapters) {

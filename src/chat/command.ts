@@ -5,7 +5,7 @@ import type { DeploymentService, DeploymentViews, LockService } from '../core/de
 import type { HeartbeatService } from '../core/heartbeats/index.js';
 import type { PromotionService } from '../core/promotions/index.js';
 import { SlipwayError } from '../errors.js';
-import type { Role } from '../vocabulary.js';
+import { DEPLOYMENT_NUMBER_PATTERN, isUuid, type Role } from '../vocabulary.js';
 import type { ChatUser, CommandResult, Invocation } from './model.js';
 
 /** The core services commands call. */
@@ -106,8 +106,11 @@ export const refArg = z.string().min(1).max(255);
 /** A deployment by its number (`42`, `#42`) or its id. */
 export const deploymentArg = z
   .string({ error: '<deployment> is missing' })
-  .regex(/^(#?\d{1,9}|[0-9a-f-]{36})$/i, '<deployment> must be a deployment number like 42')
-  .transform((value) => value.replace(/^#/, ''));
+  .transform((value) => value.replace(/^#/, ''))
+  .refine(
+    (value) => DEPLOYMENT_NUMBER_PATTERN.test(value) || isUuid(value),
+    '<deployment> must be a deployment number like 42',
+  );
 
 /**
  * Maps tokens onto names in order (`name?` is optional, a trailing `name...` takes the rest

@@ -3,7 +3,7 @@ import type { ChatAdapter, ChatHost, Responder } from './adapter.js';
 import type { ChatServices, Command, ParsedCommand } from './command.js';
 import type { Action, CommandResult, Invocation, PostedMessage } from './model.js';
 import { ProgressNotifier } from './progress.js';
-import { ChatRouter, type ParseOutcome } from './router.js';
+import { ChatRouter, type InputErrorReader, type ParseOutcome } from './router.js';
 
 /**
  * Chat's side of every adapter: the router that runs commands and clicks, the notifier that
@@ -15,9 +15,15 @@ export class ChatGateway implements ChatHost {
   readonly notifier: ProgressNotifier;
   private readonly adapters = new Map<string, ChatAdapter>();
 
-  constructor(commands: readonly Command[], services: ChatServices, logger: Logger) {
+  constructor(
+    commands: readonly Command[],
+    services: ChatServices,
+    logger: Logger,
+    options: { inputError?: InputErrorReader } = {},
+  ) {
     this.router = new ChatRouter(commands, services, logger, {
       mention: (invoker, token) => this.adapters.get(invoker.platform)?.mention(invoker, token) ?? null,
+      ...(options.inputError ? { inputError: options.inputError } : {}),
     });
     this.notifier = new ProgressNotifier(services.views, services.approvals, logger);
   }

@@ -1,5 +1,6 @@
 import type { Actor } from '../core/access/index.js';
-import { isSlipwayError } from '../errors.js';
+import { isSlipwayError, type SlipwayError } from '../errors.js';
+import { textProblem } from '../input-text.js';
 import type { Logger } from '../logger.js';
 import type { ChatServices, Command, CommandContext, ParsedCommand } from './command.js';
 import { tokenize } from './command.js';
@@ -32,6 +33,9 @@ export class WorkLimiter {
 /** A mention in the invoker's platform's syntax → the person mentioned, or null (each adapter's own). */
 export type MentionReader = (invoker: ChatUser, token: string) => ChatUser | null;
 
+/** An error the layers below raised because of the input, as the SlipwayError it stands for. */
+export type InputErrorReader = (error: unknown) => SlipwayError | undefined;
+
 export type ParseOutcome = { ok: true; parsed: ParsedCommand } | { ok: false; result: CommandResult };
 
 /**
@@ -44,16 +48,18 @@ export class ChatRouter {
   private readonly limiter: WorkLimiter;
 
   private readonly mention: MentionReader;
+  private readonly inputError: InputErrorReader;
 
   constructor(
     readonly commands: readonly Command[],
     private readonly services: ChatServices,
     private readonly logger: Logger,
-    options: { concurrency?: number; mention?: MentionReader } = {},
+    options: { concurrency?: number; mention?: MentionReader; inputError?: InputErrorReader } = {},
   ) {
     this.byName = new Map(commands.map((c) => [c.name, c]));
     this.limiter = new WorkLimiter(options.concurrency ?? 8);
     this.mention = options.mention ?? (() => null);
+    this.inputError = options.inputError ?? (() => undefined);
   }
 
   /** Synchronous and cheap, so adapters can answer bad input inside the platform's ack. Never throws. */
@@ -118,7 +124,8 @@ export class ChatRouter {
     };
   }
 
-  private failure(error: unknown, what: string): CommandResult {
+  private failure(thrown: unknown, what: string): CommandResult {
+    const error = isSlipwayError(thrown) ? thrown : (this.inputError(thrown) ?? thrown);
     if (isSlipwayError(error)) {
       const command = this.byName.get(what);
       const usage = error.code === 'invalid_input' && command ? command.usage : undefined;
@@ -138,6 +145,14 @@ export function parseInvocation(
   invocation: Pick<Invocation, 'command' | 'text'>,
   byName: ReadonlyMap<string, Command> = new Map(commands.map((c) => [c.name, c])),
 ): ParseOutcome {
+  // Refused before anything reads it, like the REST API does (PostgreSQL cannot store either).
+  const problem = textProblem(`${invocation.command ?? ''} ${invocation.text ?? ''}`);
+  if (problem) {
+    return {
+      ok: false,
+      result: { reply: errorReply(`That command ${problem}; type it again without it.`) },
+    };
+  }
   let tokens: string[];
   let name: string | undefined;
   try {

@@ -9,7 +9,7 @@ import {
 import type { Orm } from '../../db/orm.js';
 import { SlipwayError } from '../../errors.js';
 import type { NotificationQueue } from '../../jobs/notification-queue.js';
-import { NOTIFICATION_PLATFORMS, type NotificationPlatform } from '../../vocabulary.js';
+import { isUuid, NOTIFICATION_PLATFORMS, type NotificationPlatform } from '../../vocabulary.js';
 import { type Actor, recordAudit } from '../access/index.js';
 import { findProject } from '../lookup.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
@@ -465,7 +465,7 @@ export class NotificationChannelService {
     id: string,
   ): Promise<INotificationChannel> {
     const project = projectName === null ? null : await findProject(em, projectName);
-    const where = /^[0-9a-f-]{36}$/i.test(id)
+    const where = isUuid(id)
       ? { project: project?.id ?? null, $or: [{ id }, { name: id }] }
       : { project: project?.id ?? null, name: id };
     const channel = await em.findOne(NotificationChannel, where, { populate: ['project'] });

@@ -13,7 +13,7 @@ import {
 } from '../../db/entities/index.js';
 import {
   generateProjectKeyPair,
-  validatePathSegment,
+  validateLinkedFolder,
   validateRef,
   validateRepository,
   validateServer,
@@ -253,11 +253,8 @@ export class ProjectSetup {
     project: IProject,
     input: { from: string; to: string },
   ) {
-    const folder = em.create(LinkedFolder, {
-      project,
-      from: validatePathSegment(input.from, 'linked folder'),
-      to: validatePathSegment(input.to, 'shared folder'),
-    });
+    const { from, to } = validateLinkedFolder(input);
+    const folder = em.create(LinkedFolder, { project, from, to });
     recordAudit(em, actor, {
       action: 'linked_folder.create',
       result: 'ok',

@@ -14,6 +14,7 @@ import type {
   ServerService,
 } from '../../core/projects/index.js';
 import type { CommitStatusService, PromotionService } from '../../core/promotions/index.js';
+import type { SlipwayError } from '../../errors.js';
 
 /** The core services the REST API calls; it holds no logic of its own beyond shapes and roles. */
 export interface ApiDeps {
@@ -43,4 +44,6 @@ export interface ApiSettings {
   rateWindowMs: number;
   publicUrl: string;
   version: string;
+  /** Reads errors caused by the input (the database refusing a value) as their 4xx. */
+  inputError?: (error: unknown) => SlipwayError | undefined;
 }
