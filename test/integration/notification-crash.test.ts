@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackNotificationSender } from '../../adapters/slack/notification-sender.js';
 import { createWebhookNotificationSender } from '../../adapters/webhook/notification-sender.js';
 import { verifyWebhookSignature } from '../../adapters/webhook/signature.js';
+import { AccessPolicy } from '../../src/core/access/index.js';
 import { HeartbeatService } from '../../src/core/heartbeats/index.js';
 import { NotificationChannelService, SILENT_NOTIFICATIONS } from '../../src/core/notifications/index.js';
 import { ProjectSetup } from '../../src/core/projects/index.js';
@@ -66,7 +67,7 @@ describe('a worker killed mid-delivery', () => {
   it('delivers each notice once after a restart', async () => {
     const secrets = SecretBox.fromBase64(secretKey);
     const em = orm.em.fork() as EntityManager;
-    await new ProjectSetup(secrets).createProject(em, SETUP_ACTOR, {
+    await new ProjectSetup(secrets, new AccessPolicy(orm, [])).createProject(em, SETUP_ACTOR, {
       name: 'nightly',
       repository: 'https://example.invalid/nightly.git',
     });

@@ -141,6 +141,7 @@ export class ProjectService {
       changed.push('releasesToKeep');
     }
     if (patch.installCommand !== undefined && patch.installCommand !== project.installCommand) {
+      await this.setup.requireHostPrivilege(em, actor, project, 'change the install command of');
       project.installCommand = patch.installCommand;
       changed.push('installCommand');
     }
@@ -169,6 +170,7 @@ export class ProjectService {
       changed.push('provider');
     }
     if (patch.repository !== undefined && patch.repository !== project.repository) {
+      await this.setup.requireHostPrivilege(em, actor, project, 'change the repository of');
       project.repository = validateRepository(patch.repository);
       changed.push('repository');
     }
@@ -260,6 +262,7 @@ export class ProjectService {
     if (!row) {
       throw new SlipwayError('not_found', `Project ${project.name} has no linked folder ${folder.from}.`);
     }
+    await this.setup.requireHostPrivilege(em, actor, project, 'change the linked folders of');
     em.remove(row);
     recordAudit(em, actor, {
       action: 'linked_folder.delete',
