@@ -91,7 +91,9 @@ describe('host privilege: a project with a local server is changed by global adm
     for (const [method, path, body] of HOST_CHANGES) {
       const reply = await api.call(method, path.replace('HOOK', hookId), { token: projectAdmin, body });
       expect(reply.status, `${method} ${path}: ${reply.text}`).toBe(403);
-      expect(String(reply.body.message), `${method} ${path}`).toMatch(/Only a global admin can .* it has a local server/);
+      expect(String(reply.body.message), `${method} ${path}`).toMatch(
+        /Only a global admin can .* it has a local server/,
+      );
     }
     expect(await snapshot()).toEqual(before);
   });
