@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { ChatAdapter, NotificationSender } from '../src/chat/index.js';
+import type { ChatAdapter, FetchLike, NotificationSender } from '../src/chat/index.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
+import { createOutboundGuard } from '../src/net/outbound-guard.js';
 import { createDiscordNotificationSender } from './discord/notification-sender.js';
 import { createEmailNotificationSender } from './email/notification-sender.js';
 import { SlackChatAdapter } from './slack/app.js';
@@ -51,13 +52,28 @@ function consoleToken(config: Config): string | null {
   return config.SLIPWAY_WEB_TOKEN ?? (config.embeddedDatabase ? randomBytes(18).toString('base64url') : null);
 }
 
-/** Every platform's notification sender; each says itself which targets it can serve here. */
-export function notificationSenders(config: Config): NotificationSender[] {
+/**
+ * Every platform's notification sender; each says itself which targets it can serve here. The
+ * URLs users give (incoming webhooks, webhook channels) are called through `outbound`, the
+ * outbound guard's fetch (the app passes its one guard; a strict one from the settings otherwise).
+ */
+export function notificationSenders(
+  config: Config,
+  outbound: FetchLike = createOutboundGuard({ allow: config.SLIPWAY_ALLOW_PRIVATE_TARGETS }).fetch,
+): NotificationSender[] {
   return [
-    createSlackNotificationSender({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL }),
-    createDiscordNotificationSender({ botToken: config.DISCORD_BOT_TOKEN, apiUrl: config.DISCORD_API_URL }),
-    createTeamsNotificationSender(),
-    createWebhookNotificationSender(),
+    createSlackNotificationSender({
+      botToken: config.SLACK_BOT_TOKEN,
+      apiUrl: config.SLACK_API_URL,
+      fetch: outbound,
+    }),
+    createDiscordNotificationSender({
+      botToken: config.DISCORD_BOT_TOKEN,
+      apiUrl: config.DISCORD_API_URL,
+      fetch: outbound,
+    }),
+    createTeamsNotificationSender({ fetch: outbound }),
+    createWebhookNotificationSender({ fetch: outbound }),
     createEmailNotificationSender({
       smtpUrl: config.SLIPWAY_SMTP_URL,
       from: config.SLIPWAY_MAIL_FROM,

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SlipwayError } from './errors.js';
+import { isValidRange } from './net/outbound-guard.js';
 
 /**
  * Every setting Slipway reads, read once from the environment and validated here. Nothing
@@ -114,6 +115,28 @@ const schema = z.object({
   SLIPWAY_NOTIFY_MAX_ATTEMPTS: positiveInt(1, 50).default(12),
   SLIPWAY_NOTIFY_RETRY_BASE_MS: positiveInt(10, 600_000).default(2000),
   SLIPWAY_NOTIFY_TIMEOUT_MS: positiveInt(100, 120_000).default(10_000),
+  SLIPWAY_ALLOW_PRIVATE_TARGETS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z
+            .string()
+            .refine(
+              isValidRange,
+              'each entry must be an IP range like 10.0.0.0/8 or fd00::/8 (or one address)',
+            ),
+        ),
+      )
+      .optional(),
+  ),
   SLIPWAY_SMTP_URL: z.preprocess(
     emptyAsUndefined,
     z
@@ -222,6 +245,10 @@ export const SETTINGS_HELP: readonly (readonly [name: string, meaning: string])[
   [
     'SLIPWAY_NOTIFY_TIMEOUT_MS',
     'time allowed for one request to a chat platform, webhook or SMTP server (default 10000)',
+  ],
+  [
+    'SLIPWAY_ALLOW_PRIVATE_TARGETS',
+    'comma-separated IP ranges (CIDR) webhooks, health checks and repositories may reach although internal (default none)',
   ],
   ['SLIPWAY_SMTP_URL', 'SMTP server for e-mail channels: smtp(s)://user:password@host:port'],
   ['SLIPWAY_MAIL_FROM', 'sender of notification e-mails (default Slipway <slipway@localhost>)'],

@@ -40,6 +40,7 @@ import { DeploymentRunner } from '../engine/index.js';
 import type { DeploymentQueue } from '../jobs/deployment-queue.js';
 import type { NotificationQueue } from '../jobs/notification-queue.js';
 import type { Logger } from '../logger.js';
+import type { OutboundGuard } from '../net/outbound-guard.js';
 
 /** What every service stands on. */
 export interface ServiceBase {
@@ -49,6 +50,11 @@ export interface ServiceBase {
   secrets: SecretBox;
   /** The platforms' notification senders (adapters/index.ts). */
   senders: readonly NotificationSender[];
+  /**
+   * The outbound target guard: every URL called on a user's behalf (webhooks, health checks,
+   * http(s) repositories) goes through it. One per process, handed to whatever calls out.
+   */
+  outbound: OutboundGuard;
 }
 
 /** The running service's queues and the liveness connection its deployments hold locks on. */
@@ -84,7 +90,7 @@ export function buildAdminServices(base: ServiceBase, queue: NotificationQueue |
   const servers = new ServerService(orm, setup);
   const environments = new EnvironmentService(orm, setup);
   const hooks = new HookService(orm, setup);
-  const channels = new NotificationChannelService(orm, secrets, queue, base.senders);
+  const channels = new NotificationChannelService(orm, secrets, queue, base.senders, base.outbound);
   return {
     access,
     setup,
@@ -126,9 +132,10 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
   const heartbeatSweep = new HeartbeatSweep(orm, outbox, logger.child({ component: 'notifications' }));
 
   const runner = new DeploymentRunner();
-  const plans = new DeploymentPlanBuilder(secrets, config);
+  const plans = new DeploymentPlanBuilder(secrets, config, base.outbound);
+  const resolver = new CommitResolver(base.outbound);
   const views = new DeploymentViews(orm);
-  const deployments = new DeploymentService(orm, jobs.deployments, new CommitResolver(), secrets, outbox);
+  const deployments = new DeploymentService(orm, jobs.deployments, resolver, secrets, outbox);
   const approvals = new ApprovalService(orm, access, deployments, outbox);
   const locks = new LockService(orm, access, outbox);
   const executor = new DeploymentExecutor({
@@ -142,6 +149,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     onEnded: observers.onEnded,
     onProgress: observers.onProgress,
     notifications: outbox,
+    outbound: base.outbound.fetch,
   });
   const reaper = new DeploymentReaper({
     orm,
@@ -167,14 +175,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     executor,
     reaper,
     statuses,
-    promotions: new PromotionService(
-      orm,
-      deployments,
-      access,
-      new TestGate(statuses),
-      new CommitResolver(),
-      secrets,
-    ),
+    promotions: new PromotionService(orm, deployments, access, new TestGate(statuses), resolver, secrets),
     pipeline: new PipelineView(orm, statuses),
     records: new DeploymentRecords(orm, views),
     connections: new ServerConnectionCheck(orm, runner, secrets, {

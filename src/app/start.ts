@@ -19,6 +19,7 @@ import { DeploymentQueue } from '../jobs/deployment-queue.js';
 import { NotificationQueue } from '../jobs/notification-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
+import { createOutboundGuard } from '../net/outbound-guard.js';
 import { readiness } from './readiness.js';
 import { startSchedules } from './schedules.js';
 import { buildServices, type ServiceJobs, type Services } from './services.js';
@@ -75,12 +76,14 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     await jobs.notifications.setup();
 
     const metrics = createMetrics();
-    const senders = notificationSenders(config);
+    const outbound = createOutboundGuard({ allow: config.SLIPWAY_ALLOW_PRIVATE_TARGETS });
+    stack.push(() => outbound.close());
+    const senders = notificationSenders(config, outbound.fetch);
     stack.push(async () => {
       for (const sender of senders) sender.close?.();
     });
     let chat: ChatGateway | undefined;
-    const services = buildServices({ config, logger, orm: database.orm, secrets, senders }, jobs, {
+    const services = buildServices({ config, logger, orm: database.orm, secrets, senders, outbound }, jobs, {
       onEnded: (deployment) => {
         metrics.deployments.inc({ kind: deployment.kind, status: deployment.status });
         chat?.notifier.notify(deployment.id);

@@ -32,6 +32,7 @@ export type {
   ReplyStatus,
 } from './model.js';
 export {
+  type FetchLike,
   failureFromResponse,
   parseRetryAfter,
   type RetryAfterFromBody,

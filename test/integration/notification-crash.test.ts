@@ -10,6 +10,7 @@ import { NotificationChannelService, SILENT_NOTIFICATIONS } from '../../src/core
 import { ProjectSetup } from '../../src/core/projects/index.js';
 import { SecretBox } from '../../src/core/secrets/index.js';
 import type { Orm } from '../../src/db/orm.js';
+import { createOutboundGuard } from '../../src/net/outbound-guard.js';
 import { createTestDatabase, openTestOrm, type TestDatabase } from '../support/database.js';
 import { startSlackApi, startWebhookReceiver } from '../support/notification-receivers.js';
 import { SETUP_ACTOR } from '../support/notification-stack.js';
@@ -71,10 +72,18 @@ describe('a worker killed mid-delivery', () => {
       name: 'nightly',
       repository: 'https://example.invalid/nightly.git',
     });
-    const channels = new NotificationChannelService(orm, secrets, null, [
-      createSlackNotificationSender({ botToken: SLACK_TOKEN }),
-      createWebhookNotificationSender(),
-    ]);
+    // The stand-ins listen on loopback: allowed here, as an on-premise operator would.
+    const outbound = createOutboundGuard({ allow: ['127.0.0.0/8'] });
+    const channels = new NotificationChannelService(
+      orm,
+      secrets,
+      null,
+      [
+        createSlackNotificationSender({ botToken: SLACK_TOKEN, fetch: outbound.fetch }),
+        createWebhookNotificationSender({ fetch: outbound.fetch }),
+      ],
+      outbound,
+    );
     await channels.create(SETUP_ACTOR, 'nightly', { type: 'slack', name: 'a-slack', channel: 'CCRASH' });
     await channels.create(SETUP_ACTOR, 'nightly', {
       type: 'webhook',
