@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { ChatAdapter, FetchLike, NotificationSender } from '../src/chat/index.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
@@ -19,12 +18,10 @@ import { createWebhookNotificationSender } from './webhook/notification-sender.j
 
 /**
  * The chat platforms that are configured: each receives commands and clicks and shows replies.
- * `webToken` is the web console's login token, when the console is on.
+ * The web console is always there: nobody gets in without a sign-in link, which only the CLI
+ * (`slipway console-login`) or a person's own chat platform (`/slipway console`) can issue.
  */
-export function chatAdapters(
-  config: Config,
-  logger: Logger,
-): { adapters: ChatAdapter[]; webToken: string | null } {
+export function chatAdapters(config: Config, logger: Logger): { adapters: ChatAdapter[] } {
   const adapters: ChatAdapter[] = [];
   if (config.SLACK_BOT_TOKEN) {
     adapters.push(
@@ -39,17 +36,8 @@ export function chatAdapters(
       ),
     );
   }
-  const webToken = consoleToken(config);
-  if (webToken) adapters.push(new WebConsoleAdapter(webToken, logger));
-  return { adapters, webToken };
-}
-
-/**
- * The web console's login token: SLIPWAY_WEB_TOKEN, or one made for this run in embedded mode
- * (a laptop trying Slipway); null (console off) otherwise.
- */
-function consoleToken(config: Config): string | null {
-  return config.SLIPWAY_WEB_TOKEN ?? (config.embeddedDatabase ? randomBytes(18).toString('base64url') : null);
+  adapters.push(new WebConsoleAdapter({ publicUrl: config.publicUrl }, logger));
+  return { adapters };
 }
 
 /**

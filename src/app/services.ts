@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { AccessPolicy, ApiTokenService } from '../core/access/index.js';
+import { AccessPolicy, ApiTokenService, ConsoleSignIn } from '../core/access/index.js';
 import { ApprovalService } from '../core/approvals/index.js';
 import { ConfigPlanner } from '../core/config-apply/index.js';
 import {
@@ -100,6 +100,7 @@ export function buildAdminServices(base: ServiceBase, queue: NotificationQueue |
     hooks,
     channels,
     tokens: new ApiTokenService(orm, access),
+    consoleSignIn: new ConsoleSignIn(orm, access, { publicUrl: config.publicUrl }),
     planner: new ConfigPlanner({ projects, servers, environments, hooks, access, channels }),
   };
 }

@@ -20,6 +20,7 @@ import { NotificationQueue } from '../jobs/notification-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
 import { createOutboundGuard } from '../net/outbound-guard.js';
+import type { ChatPlatform } from '../vocabulary.js';
 import { readiness } from './readiness.js';
 import { startSchedules } from './schedules.js';
 import { buildServices, type ServiceJobs, type Services } from './services.js';
@@ -39,8 +40,6 @@ export interface Slipway {
   chat: ChatGateway;
   /** The chat platforms this Slipway serves (adapters/index.ts decides from the settings). */
   adapters: ChatAdapter[];
-  /** The web console's login token (SLIPWAY_WEB_TOKEN or generated), null when the console is off. */
-  webToken: string | null;
   /** This process's identity, recorded on the deployments it runs (crash detection). */
   instanceId: string;
   /** Stops taking work, lets in-flight work finish or hands it back, closes everything. */
@@ -131,7 +130,7 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       version: '1.0.0',
       inputError: databaseInputError,
     });
-    const { adapters, webToken } = chatAdapters(config, logger);
+    const { adapters } = chatAdapters(config, logger);
     for (const adapter of adapters) {
       gateway.attach(adapter);
       await adapter.mount(http, gateway);
@@ -149,11 +148,18 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       { port, host: config.HOST, startupMs: Math.round(performance.now() - started) },
       `Slipway listening on http://${config.HOST}:${port}`,
     );
-    if (webToken && !config.SLIPWAY_WEB_TOKEN) {
-      // Embedded mode with no token set: this run's token, for trying Slipway locally.
-      logger.info(`Web console: http://${config.HOST}:${port}/console  login token: ${webToken}`);
-    } else if (!webToken) {
-      logger.info('Web console off: set SLIPWAY_WEB_TOKEN to enable /console');
+    const firstAdmin = config.admins[0];
+    if (config.embeddedDatabase && firstAdmin) {
+      // Embedded mode (a laptop trying Slipway): a one-time sign-in link for the first admin, so
+      // the Quick start stays one step. Everyone else gets theirs from `slipway console-login`.
+      const link = await services.consoleSignIn.issueLink(
+        { memberId: null, name: 'slipway start', source: 'system' },
+        { ...firstAdmin, platform: firstAdmin.platform as ChatPlatform, displayName: firstAdmin.userId },
+      );
+      logger.info(
+        { identity: Object.values(firstAdmin).join(':'), expiresAt: link.expiresAt },
+        `Web console: sign in as ${Object.values(firstAdmin).join(':')} (once, within 15 minutes): ${link.url}`,
+      );
     }
 
     let stopping: Promise<void> | undefined;
@@ -169,7 +175,6 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       services,
       chat: gateway,
       adapters,
-      webToken,
       instanceId,
       stop: () => {
         stopping ??= (async () => {

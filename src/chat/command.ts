@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AccessPolicy, Actor, ChatIdentityRef } from '../core/access/index.js';
+import type { AccessPolicy, Actor, ChatIdentityRef, ConsoleSignIn } from '../core/access/index.js';
 import type { ApprovalService } from '../core/approvals/index.js';
 import type { DeploymentService, DeploymentViews, LockService } from '../core/deployments/index.js';
 import type { HeartbeatService } from '../core/heartbeats/index.js';
@@ -17,6 +17,8 @@ export interface ChatServices {
   views: DeploymentViews;
   heartbeats: HeartbeatService;
   promotions: PromotionService;
+  /** One-time sign-in links to the web console, for the identity that asks. */
+  consoleSignIn: ConsoleSignIn;
 }
 
 export interface CommandContext {

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { ChatAdapter, ChatHost, Responder } from './adapter.js';
+import type { ChatAdapter, ChatHost, ConsoleSessions, Responder } from './adapter.js';
 import type { ChatServices, Command, ParsedCommand } from './command.js';
 import type { Action, CommandResult, Invocation, PostedMessage } from './model.js';
 import { ProgressNotifier } from './progress.js';
@@ -17,7 +17,7 @@ export class ChatGateway implements ChatHost {
 
   constructor(
     commands: readonly Command[],
-    services: ChatServices,
+    private readonly services: ChatServices,
     logger: Logger,
     options: { inputError?: InputErrorReader } = {},
   ) {
@@ -30,6 +30,10 @@ export class ChatGateway implements ChatHost {
 
   get commands(): readonly Command[] {
     return this.router.commands;
+  }
+
+  get consoleSessions(): ConsoleSessions {
+    return this.services.consoleSignIn;
   }
 
   /** Takes an adapter in: its mentions are read and its messages kept up to date from now on. */

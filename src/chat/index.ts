@@ -16,7 +16,7 @@ export {
   type NotificationSent,
   type OutgoingNotification,
 } from '../core/notifications/index.js';
-export type { ChatAdapter, ChatHost, Responder } from './adapter.js';
+export type { ChatAdapter, ChatHost, ConsoleSessions, Responder } from './adapter.js';
 export type { Command } from './command.js';
 export { displayUser } from './command.js';
 export type {

@@ -2,6 +2,7 @@ import { ApiToken } from './api-token.js';
 import { Approval, ApprovalRequest } from './approval.js';
 import { AuditEvent } from './audit-event.js';
 import { CommitStatus } from './commit-status.js';
+import { ConsoleSession, ConsoleSignInLink } from './console-session.js';
 import { Deployment, DeploymentStep } from './deployment.js';
 import { Environment } from './environment.js';
 import { Heartbeat } from './heartbeat.js';
@@ -18,6 +19,7 @@ export * from './api-token.js';
 export * from './approval.js';
 export * from './audit-event.js';
 export * from './commit-status.js';
+export * from './console-session.js';
 export * from './deployment.js';
 export * from './environment.js';
 export * from './heartbeat.js';
@@ -55,4 +57,6 @@ export const ENTITIES = [
   PipelineStep,
   ApiToken,
   CommitStatus,
+  ConsoleSignInLink,
+  ConsoleSession,
 ];
