@@ -30,6 +30,17 @@ describe('the service as a real process on the embedded database', () => {
     expect(first.output()).toContain(`data in ${join(dataDir, 'postgres')}`);
     expect(first.output()).toMatch(/SLIPWAY_SECRET_KEY is not set: generated one/);
     expect((await stat(join(dataDir, 'secret.key'))).mode & 0o777).toBe(0o600);
+    // The Quick start stays one step: a one-time sign-in link for the first admin.
+    const link = /Web console: sign in as web:local:admin [^:]*: (http\S+#sign-in=[A-Za-z0-9_-]{43})/.exec(
+      first.output(),
+    )?.[1];
+    expect(link, first.output()).toBeDefined();
+    const signIn = await fetch(`http://127.0.0.1:${port}/console/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: `http://127.0.0.1:${port}` },
+      body: JSON.stringify({ token: link!.split('#sign-in=')[1] }),
+    });
+    expect(await signIn.json()).toEqual({ user: 'web:local:admin', name: 'admin' });
     const key = await readFile(join(dataDir, 'secret.key'), 'utf8');
 
     // Something a user would have made: a row in the embedded database.
@@ -55,7 +66,9 @@ describe('the service as a real process on the embedded database', () => {
     await again.connect();
     const rows = await again.query('select display_name from members');
     await again.end();
-    expect(rows.rows).toEqual([{ display_name: 'Grace' }]);
+    // Grace, and the admin who signed in to the console.
+    expect(rows.rows).toHaveLength(2);
+    expect(rows.rows).toEqual(expect.arrayContaining([{ display_name: 'admin' }, { display_name: 'Grace' }]));
 
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(await health.json()).toEqual({ status: 'ok' });
