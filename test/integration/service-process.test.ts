@@ -101,10 +101,10 @@ describe('the service as a real process on the embedded database', () => {
       await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, 60_000, first);
       // The cluster lives where postgres can reach it, linked from the data folder.
       const link = join(dataDir, 'postgres');
-      expect((await lstat(link)).isSymbolicLink()).toBe(true);
+      expect((await lstat(link)).isSymbolicLink(), first.output()).toBe(true);
       const cluster = await readlink(link);
       dirs.push(join(cluster, '..'));
-      expect(first.output()).toContain(cluster);
+      expect(first.output(), first.output()).toContain(cluster);
       const password = (await readFile(join(dataDir, 'postgres.password'), 'utf8')).trim();
       const url = `postgres://slipway:${password}@127.0.0.1:${pgPort}/slipway`;
       const client = new pg.Client({ connectionString: url });
@@ -113,15 +113,19 @@ describe('the service as a real process on the embedded database', () => {
         "insert into members (id, display_name) values ('00000000-0000-4000-8000-000000000002', 'Ada')",
       );
       await client.end();
-      expect((await stopAndTime(first)).code).toBe(0);
+      const firstStop = await stopAndTime(first);
+      expect(firstStop.code, first.output()).toBe(0);
 
       const second = runSlipway(['start'], env);
       await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, 60_000, second);
       const again = new pg.Client({ connectionString: url });
       await again.connect();
-      expect((await again.query('select display_name from members')).rows).toEqual([{ display_name: 'Ada' }]);
+      expect((await again.query('select display_name from members')).rows, second.output()).toEqual([
+        { display_name: 'Ada' },
+      ]);
       await again.end();
-      expect((await stopAndTime(second)).code).toBe(0);
+      const secondStop = await stopAndTime(second);
+      expect(secondStop.code, second.output()).toBe(0);
       // The home itself was left as it was.
       expect((await stat(home)).mode & 0o777).toBe(0o700);
     },
