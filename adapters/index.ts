@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { ChatAdapter, NotificationSender } from '../src/chat/index.js';
+import type { ChatAdapter, FetchLike, NotificationSender } from '../src/chat/index.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
+import { createOutboundGuard } from '../src/net/outbound-guard.js';
 import { createDiscordNotificationSender } from './discord/notification-sender.js';
 import { createEmailNotificationSender } from './email/notification-sender.js';
 import { createGitHubNotificationSender } from './github/notification-sender.js';
@@ -22,12 +22,10 @@ import { createWebhookNotificationSender } from './webhook/notification-sender.j
 
 /**
  * The chat platforms that are configured: each receives commands and clicks and shows replies.
- * `webToken` is the web console's login token, when the console is on.
+ * The web console is always there: nobody gets in without a sign-in link, which only the CLI
+ * (`slipway console-login`) or a person's own chat platform (`/slipway console`) can issue.
  */
-export function chatAdapters(
-  config: Config,
-  logger: Logger,
-): { adapters: ChatAdapter[]; webToken: string | null } {
+export function chatAdapters(config: Config, logger: Logger): { adapters: ChatAdapter[] } {
   const adapters: ChatAdapter[] = [];
   if (config.SLACK_BOT_TOKEN) {
     adapters.push(
@@ -43,17 +41,8 @@ export function chatAdapters(
       ),
     );
   }
-  const webToken = consoleToken(config);
-  if (webToken) adapters.push(new WebConsoleAdapter(webToken, logger));
-  return { adapters, webToken };
-}
-
-/**
- * The web console's login token: SLIPWAY_WEB_TOKEN, or one made for this run in embedded mode
- * (a laptop trying Slipway); null (console off) otherwise.
- */
-function consoleToken(config: Config): string | null {
-  return config.SLIPWAY_WEB_TOKEN ?? (config.embeddedDatabase ? randomBytes(18).toString('base64url') : null);
+  adapters.push(new WebConsoleAdapter({ publicUrl: config.publicUrl }, logger));
+  return { adapters };
 }
 
 /** An endpoint that receives a platform's events and is not a chat (GitHub's webhooks). */
@@ -84,13 +73,28 @@ export function inboundAdapters(
   return adapters;
 }
 
-/** Every platform's notification sender; each says itself which targets it can serve here. */
-export function notificationSenders(config: Config): NotificationSender[] {
+/**
+ * Every platform's notification sender; each says itself which targets it can serve here. The
+ * URLs users give (incoming webhooks, webhook channels) are called through `outbound`, the
+ * outbound guard's fetch (the app passes its one guard; a strict one from the settings otherwise).
+ */
+export function notificationSenders(
+  config: Config,
+  outbound: FetchLike = createOutboundGuard({ allow: config.SLIPWAY_ALLOW_PRIVATE_TARGETS }).fetch,
+): NotificationSender[] {
   return [
-    createSlackNotificationSender({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL }),
-    createDiscordNotificationSender({ botToken: config.DISCORD_BOT_TOKEN, apiUrl: config.DISCORD_API_URL }),
-    createTeamsNotificationSender(),
-    createWebhookNotificationSender(),
+    createSlackNotificationSender({
+      botToken: config.SLACK_BOT_TOKEN,
+      apiUrl: config.SLACK_API_URL,
+      fetch: outbound,
+    }),
+    createDiscordNotificationSender({
+      botToken: config.DISCORD_BOT_TOKEN,
+      apiUrl: config.DISCORD_API_URL,
+      fetch: outbound,
+    }),
+    createTeamsNotificationSender({ fetch: outbound }),
+    createWebhookNotificationSender({ fetch: outbound }),
     createEmailNotificationSender({
       smtpUrl: config.SLIPWAY_SMTP_URL,
       from: config.SLIPWAY_MAIL_FROM,

@@ -1,6 +1,7 @@
 import type { Command } from '../src/chat/command.js';
 import approve from './approve.js';
 import cancel from './cancel.js';
+import consoleCommand from './console.js';
 import deploy from './deploy.js';
 import deploys from './deploys.js';
 import env from './env.js';
@@ -32,5 +33,6 @@ export const COMMANDS: readonly Command[] = [
   status,
   heartbeat,
   members,
+  consoleCommand,
   help,
 ];

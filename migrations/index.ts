@@ -4,6 +4,7 @@ import { Migration20261123083934_api_tokens } from './Migration20261123083934_ap
 import { Migration20261123085822_notifications } from './Migration20261123085822_notifications.js';
 import { Migration20261201092309_inbound_and_messages } from './Migration20261201092309_inbound_and_messages.js';
 import { Migration20261201093505_github } from './Migration20261201093505_github.js';
+import { Migration20261201100353_console_sign_in } from './Migration20261201100353_console_sign_in.js';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so that the compiled
@@ -19,4 +20,5 @@ export const MIGRATIONS: MigrationObject[] = [
     class: Migration20261201092309_inbound_and_messages,
   },
   { name: 'Migration20261201093505_github', class: Migration20261201093505_github },
+  { name: 'Migration20261201100353_console_sign_in', class: Migration20261201100353_console_sign_in },
 ];

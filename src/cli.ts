@@ -24,6 +24,9 @@ Commands:
   token create --scopes <scope,…|all|none> [--name <n>] [--member <platform:workspace:user>]
         [--expires-in-days <n>]
                      create a REST API token (printed once); token list; token revoke <id|prefix>
+  console-login <platform:workspace:user>
+                     print a one-time sign-in link to the web console for that chat identity
+                     (valid 15 minutes, used once); in chat, /slipway console does the same
   --help             this text
 
 Settings (environment variables):
@@ -47,9 +50,11 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(config);
 
   // Commands with options of their own parse the rest of the line themselves.
-  if (command === 'apply' || command === 'token') {
+  if (command === 'apply' || command === 'token' || command === 'console-login') {
     const rest = argv.slice(argv.indexOf(command) + 1);
     if (command === 'apply') return (await import('./cli/apply-command.js')).applyCommand(rest, config);
+    if (command === 'console-login')
+      return (await import('./cli/console-login-command.js')).consoleLoginCommand(rest, config);
     return (await import('./cli/token-command.js')).tokenCommand(rest, config);
   }
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SlipwayError } from './errors.js';
+import { isValidRange } from './net/outbound-guard.js';
 
 /**
  * Every setting Slipway reads, read once from the environment and validated here. Nothing
@@ -94,9 +95,15 @@ const schema = z.object({
       .transform((value) => (value.endsWith('/') ? value : `${value}/`))
       .optional(),
   ),
+  /** Gone: the console signs people in with links. Kept in the schema to refuse it loudly. */
   SLIPWAY_WEB_TOKEN: z.preprocess(
     emptyAsUndefined,
-    z.string().min(16, 'must be at least 16 characters').optional(),
+    z
+      .undefined({
+        error:
+          'is no longer used: the web console signs each person in with a one-time link (slipway console-login <platform:workspace:user>, or /slipway console in chat); remove it',
+      })
+      .optional(),
   ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
@@ -114,6 +121,28 @@ const schema = z.object({
   SLIPWAY_NOTIFY_MAX_ATTEMPTS: positiveInt(1, 50).default(12),
   SLIPWAY_NOTIFY_RETRY_BASE_MS: positiveInt(10, 600_000).default(2000),
   SLIPWAY_NOTIFY_TIMEOUT_MS: positiveInt(100, 120_000).default(10_000),
+  SLIPWAY_ALLOW_PRIVATE_TARGETS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z
+            .string()
+            .refine(
+              isValidRange,
+              'each entry must be an IP range like 10.0.0.0/8 or fd00::/8 (or one address)',
+            ),
+        ),
+      )
+      .optional(),
+  ),
   SLIPWAY_SMTP_URL: z.preprocess(
     emptyAsUndefined,
     z
@@ -163,6 +192,9 @@ export interface Config extends Omit<RawConfig, 'SLIPWAY_DATA_DIR' | 'SLIPWAY_AD
 
 export type Env = Record<string, string | undefined>;
 
+/** The first admin in embedded mode when SLIPWAY_ADMINS is unset. */
+export const DEFAULT_EMBEDDED_ADMIN = 'web:local:admin';
+
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
@@ -192,7 +224,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     dataDir: resolve(cwd, SLIPWAY_DATA_DIR),
     embeddedDatabase: !raw.DATABASE_URL,
     publicUrl: (raw.SLIPWAY_PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, ''),
-    admins: (SLIPWAY_ADMINS ?? []).map((entry) => {
+    // Embedded mode (trying Slipway on a laptop) with no admins named: one, web:local:admin, whom
+    // `npm start` prints a sign-in link for.
+    admins: (SLIPWAY_ADMINS ?? (raw.DATABASE_URL ? [] : [DEFAULT_EMBEDDED_ADMIN])).map((entry) => {
       const [platform, workspace, userId] = entry.split(':') as [string, string, string];
       return { platform, workspace, userId };
     }),
@@ -209,15 +243,14 @@ export const SETTINGS_HELP: readonly (readonly [name: string, meaning: string])[
   ['SLIPWAY_SECRET_KEY', '32 bytes, base64: encrypts secrets at rest (required with DATABASE_URL)'],
   ['SLIPWAY_PREVIOUS_SECRET_KEYS', 'comma-separated older keys, still accepted for decryption (rotation)'],
   ['SLIPWAY_PUBLIC_URL', 'URL people and cron jobs reach Slipway at (default http://localhost:PORT)'],
-  ['SLIPWAY_ADMINS', 'first admins: platform:workspace:user, comma-separated'],
+  [
+    'SLIPWAY_ADMINS',
+    'first admins: platform:workspace:user, comma-separated (embedded mode without it: web:local:admin)',
+  ],
   ['SLACK_BOT_TOKEN', 'Slack bot token (xoxb-…); enables the Slack adapter'],
   ['SLACK_SIGNING_SECRET', 'Slack signing secret: verifies requests to /slack/events'],
   ['SLACK_APP_TOKEN', 'Slack app-level token (xapp-…): use Socket Mode instead of HTTP'],
   ['SLACK_API_URL', 'Slack Web API base URL (default https://slack.com/api/; GovSlack, proxies, tests)'],
-  [
-    'SLIPWAY_WEB_TOKEN',
-    'login token of the web console at /console (unset: generated and logged in embedded mode, else console off)',
-  ],
   ['LOG_LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'],
   ['LOG_FORMAT', 'auto|json|pretty (default auto: pretty in a terminal, JSON otherwise)'],
   ['SLIPWAY_WORKER_CONCURRENCY', 'deployments one process runs at once (default 4)'],
@@ -240,6 +273,10 @@ export const SETTINGS_HELP: readonly (readonly [name: string, meaning: string])[
   [
     'SLIPWAY_NOTIFY_TIMEOUT_MS',
     'time allowed for one request to a chat platform, webhook or SMTP server (default 10000)',
+  ],
+  [
+    'SLIPWAY_ALLOW_PRIVATE_TARGETS',
+    'comma-separated IP ranges (CIDR) webhooks, health checks and repositories may reach although internal (default none)',
   ],
   ['SLIPWAY_SMTP_URL', 'SMTP server for e-mail channels: smtp(s)://user:password@host:port'],
   ['SLIPWAY_MAIL_FROM', 'sender of notification e-mails (default Slipway <slipway@localhost>)'],

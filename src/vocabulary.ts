@@ -57,6 +57,19 @@ export type PipelineStepKind = (typeof PIPELINE_STEP_KINDS)[number];
 export type CommitStatusState = (typeof COMMIT_STATUS_STATES)[number];
 export type AuditResult = (typeof AUDIT_RESULTS)[number];
 
+/**
+ * The ids Slipway makes (UUIDs) and the numbers people type for deployments: what an id or a
+ * number must look like before it may reach a query (a uuid or int column refuses anything else
+ * with an SQL error, not a message).
+ */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** At most 9 digits: always within PostgreSQL's integer. */
+export const DEPLOYMENT_NUMBER_PATTERN = /^\d{1,9}$/;
+
+export function isUuid(value: string): boolean {
+  return UUID_PATTERN.test(value);
+}
+
 export function roleAtLeast(held: Role, needed: Role): boolean {
   return ROLES.indexOf(held) >= ROLES.indexOf(needed);
 }
@@ -83,6 +96,8 @@ export const API_SCOPES = [
   'notifications:delete',
   'collaborators:create',
   'collaborators:delete',
+  'tokens:create',
+  'tokens:delete',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 

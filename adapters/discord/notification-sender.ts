@@ -1,5 +1,6 @@
 import {
   type ChannelTarget,
+  type FetchLike,
   NotificationSendError,
   type NotificationSender,
   type NotificationSent,
@@ -18,6 +19,8 @@ import { replyToDiscordMessage } from './embed.js';
 export function createDiscordNotificationSender(options: {
   botToken?: string | undefined;
   apiUrl?: string | undefined;
+  /** For webhook URLs (a user's): the outbound guard's fetch. The bot API is the operator's. */
+  fetch: FetchLike;
 }): NotificationSender {
   const apiUrl = (options.apiUrl ?? 'https://discord.com/api/v10').replace(/\/+$/, '');
   const botHeaders = () => ({ authorization: `Bot ${options.botToken ?? ''}` });
@@ -28,6 +31,7 @@ export function createDiscordNotificationSender(options: {
     body: unknown,
     notification: OutgoingNotification,
     headers: Record<string, string> = {},
+    via: FetchLike = fetch,
   ): Promise<{ id: string; channelId: string | null; pauseMs: number }> => {
     const response = await sendJson(
       url,
@@ -37,6 +41,7 @@ export function createDiscordNotificationSender(options: {
         headers,
         signal: notification.signal,
         retryAfterFromBody: discordRetryAfter,
+        fetch: via,
       },
       'Discord',
     );
@@ -57,9 +62,10 @@ export function createDiscordNotificationSender(options: {
     notification: OutgoingNotification,
     body: unknown,
     headers?: Record<string, string>,
+    via?: FetchLike,
   ) => {
     try {
-      return await request(url, 'PATCH', body, notification, headers);
+      return await request(url, 'PATCH', body, notification, headers, via);
     } catch (error) {
       if (error instanceof NotificationSendError && error.details.status === 404) return null;
       throw error;
@@ -75,12 +81,12 @@ export function createDiscordNotificationSender(options: {
     if (notification.previous) {
       const url = new URL(webhookUrl);
       url.pathname = `${url.pathname.replace(/\/+$/, '')}/messages/${encodeURIComponent(notification.previous.messageId)}`;
-      const edited = await edit(url.toString(), notification, body);
+      const edited = await edit(url.toString(), notification, body, {}, options.fetch);
       if (edited) return { message: notification.previous, pauseMs: edited.pauseMs };
     }
     const url = new URL(webhookUrl);
     url.searchParams.set('wait', 'true');
-    const posted = await request(url.toString(), 'POST', body, notification);
+    const posted = await request(url.toString(), 'POST', body, notification, {}, options.fetch);
     return { message: { messageId: posted.id }, pauseMs: posted.pauseMs };
   };
 

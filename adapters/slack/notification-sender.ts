@@ -1,5 +1,6 @@
 import {
   type ChannelTarget,
+  type FetchLike,
   failureFromError,
   failureFromResponse,
   NotificationSendError,
@@ -46,6 +47,8 @@ class SlackApiError extends Error {
 export function createSlackNotificationSender(options: {
   botToken?: string | undefined;
   apiUrl?: string | undefined;
+  /** For incoming-webhook URLs (a user's): the outbound guard's fetch. The Web API is the operator's. */
+  fetch: FetchLike;
 }): NotificationSender {
   const apiUrl = options.apiUrl ?? 'https://slack.com/api/';
 
@@ -175,7 +178,7 @@ export function createSlackNotificationSender(options: {
       const rendered = replyToBlocks(notificationReply(notification.event));
       await sendJson(
         target.url,
-        { body: JSON.stringify(rendered), signal: notification.signal },
+        { body: JSON.stringify(rendered), signal: notification.signal, fetch: options.fetch },
         'Slack incoming webhook',
       );
       return { message: null };

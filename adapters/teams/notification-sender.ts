@@ -1,4 +1,5 @@
 import {
+  type FetchLike,
   NotificationSendError,
   type NotificationSender,
   notificationReply,
@@ -11,7 +12,7 @@ import { replyToAdaptiveCard } from './adaptive-card.js';
  * Card. Incoming webhooks cannot edit a message, so each notification is a new card, and they cannot
  * receive button clicks, so the card has none.
  */
-export function createTeamsNotificationSender(): NotificationSender {
+export function createTeamsNotificationSender(options: { fetch: FetchLike }): NotificationSender {
   return {
     platform: 'teams',
     // Teams connectors: about 4 messages a second.
@@ -32,20 +33,27 @@ export function createTeamsNotificationSender(): NotificationSender {
       };
       const response = await sendJson(
         target.url,
-        { body: JSON.stringify(payload), signal: notification.signal },
+        { body: JSON.stringify(payload), signal: notification.signal, fetch: options.fetch },
         'Teams webhook',
       );
       // Office 365 connectors answer 200 even when Teams refused the card, with the reason as text.
       const text = (await response.text().catch(() => '')).trim();
+      // Our words, not the remote's text: a stored error never carries the body.
       if (/HTTP error 429/i.test(text)) {
-        throw new NotificationSendError('rate_limited', `Teams webhook: ${text.slice(0, 200)}`, {
-          retryAfterMs: 2000,
-        });
+        throw new NotificationSendError(
+          'rate_limited',
+          'Teams webhook: rate limited (HTTP 429 in the body)',
+          {
+            retryAfterMs: 2000,
+          },
+        );
       }
       if (/failed|error/i.test(text) && text !== '1') {
-        throw new NotificationSendError('retryable', `Teams webhook: ${text.slice(0, 200)}`, {
-          status: response.status,
-        });
+        throw new NotificationSendError(
+          'retryable',
+          `Teams webhook answered HTTP ${response.status} but refused the card`,
+          { status: response.status },
+        );
       }
       return { message: null };
     },

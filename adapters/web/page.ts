@@ -33,13 +33,12 @@ export const CONSOLE_HTML = `<!doctype html>
 </style>
 </head>
 <body>
-<header><h1>Slipway console</h1><span id="me"></span></header>
-<form id="login" class="hidden">
-  <label>Your name <input id="login-user" name="user" autocomplete="username" required pattern="[A-Za-z0-9._-]{1,80}"></label>
-  <label>Login token <input id="login-token" name="token" type="password" required></label>
-  <button type="submit" class="primary">Log in</button>
+<header><h1>Slipway console</h1><span><span id="me"></span> <button id="logout" type="button" class="hidden">Sign out</button></span></header>
+<section id="login" class="hidden">
+  <b>Sign in with a link</b>
+  <div class="text">Sign-in links are personal, work once and expire after 15 minutes. Get one by typing <code>/slipway console</code> in Slack, Discord or Teams, or ask whoever runs Slipway: <code>slipway console-login platform:workspace:user</code>.</div>
   <div id="login-error" class="text"></div>
-</form>
+</section>
 <main id="log" class="hidden" aria-live="polite"></main>
 <form id="cmd" class="hidden">
   <input id="cmd-text" placeholder="/deploy api staging   ·   /slipway help" autocomplete="off">
@@ -82,22 +81,21 @@ function render(m) {
 }
 async function post(url, body) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
-  if (res.status === 401) { showLogin(); return null; }
+  if (res.status === 401) { showLogin('Your session ended: sign in again with a new link.'); return null; }
   return res.json().catch(() => null);
 }
-function showLogin() { $('login').classList.remove('hidden'); log.classList.add('hidden'); $('cmd').classList.add('hidden'); }
-function start(user) {
-  $('login').classList.add('hidden'); log.classList.remove('hidden'); $('cmd').classList.remove('hidden');
-  $('me').textContent = 'web:local:' + user;
+function showLogin(message) { $('login').classList.remove('hidden'); log.classList.add('hidden'); $('cmd').classList.add('hidden'); $('logout').classList.add('hidden'); if (message) $('login-error').textContent = message; }
+function start(me) {
+  $('login').classList.add('hidden'); log.classList.remove('hidden'); $('cmd').classList.remove('hidden'); $('logout').classList.remove('hidden');
+  $('me').textContent = me.name + ' (' + me.user + ')';
   const events = new EventSource('/console/api/events');
   events.addEventListener('message', (e) => render(JSON.parse(e.data)));
   events.addEventListener('open', () => document.body.dataset.live = 'yes');
   $('cmd-text').focus();
 }
-$('login').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const res = await fetch('/console/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: $('login-user').value, token: $('login-token').value }) });
-  if (res.ok) start((await res.json()).user); else $('login-error').textContent = 'That token is not right.';
+$('logout').addEventListener('click', async () => {
+  await fetch('/console/logout', { method: 'POST', credentials: 'same-origin' });
+  location.replace('/console');
 });
 $('cmd').addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -106,7 +104,19 @@ $('cmd').addEventListener('submit', async (e) => {
   $('cmd-text').value = '';
   await post('/console/api/command', { text });
 });
-fetch('/console/api/me', { credentials: 'same-origin' }).then(async (res) => { if (res.ok) start((await res.json()).user); else showLogin(); });
+// A sign-in link carries its one-time token in the fragment (never sent to a server by the browser):
+// post it once, drop it from the address bar and history, then open the console.
+async function boot() {
+  const match = /^#sign-in=([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (match) {
+    history.replaceState(null, '', '/console');
+    const res = await fetch('/console/sign-in', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: match[1] }), credentials: 'same-origin' });
+    if (!res.ok) return showLogin((await res.json().catch(() => ({}))).message || 'That sign-in link is not valid.');
+  }
+  const res = await fetch('/console/api/me', { credentials: 'same-origin' });
+  if (res.ok) start(await res.json()); else showLogin();
+}
+boot();
 </script>
 </body>
 </html>

@@ -1,4 +1,5 @@
 import {
+  type FetchLike,
   NotificationSendError,
   type NotificationSender,
   notificationReply,
@@ -15,8 +16,9 @@ import { signWebhookBody } from './signature.js';
  * secret), `X-Slipway-Event`, and `X-Slipway-Delivery` (also `Idempotency-Key`): the same for
  * every attempt of one event to one channel — a receiver that records the ids it has processed
  * sees each event once, even when a worker died after sending and the delivery was retried.
+ * The URL is a user's: it is called through the outbound guard (`options.fetch`).
  */
-export function createWebhookNotificationSender(): NotificationSender {
+export function createWebhookNotificationSender(options: { fetch: FetchLike }): NotificationSender {
   return {
     platform: 'webhook',
     paceMs: 0,
@@ -49,6 +51,7 @@ export function createWebhookNotificationSender(): NotificationSender {
         {
           body,
           signal: notification.signal,
+          fetch: options.fetch,
           headers: {
             'user-agent': 'Slipway-Webhook/1',
             'x-slipway-event': event.type,

@@ -5,6 +5,7 @@ import type { Actor } from '../core/access/index.js';
 import { loadSecretBox } from '../core/secrets/index.js';
 import { openDatabaseBesideService } from '../db/attach-embedded.js';
 import { createLogger } from '../logger.js';
+import { createOutboundGuard } from '../net/outbound-guard.js';
 import { buildAdminServices } from './services.js';
 
 /**
@@ -21,14 +22,16 @@ export async function openAdminServices(config: Config) {
   });
   const secrets = await loadSecretBox(config, logger);
   const database = await openDatabaseBesideService(config, logger);
-  const senders = notificationSenders(config);
-  const services = buildAdminServices({ config, logger, orm: database.orm, secrets, senders });
+  const outbound = createOutboundGuard({ allow: config.SLIPWAY_ALLOW_PRIVATE_TARGETS });
+  const senders = notificationSenders(config, outbound.fetch);
+  const services = buildAdminServices({ config, logger, orm: database.orm, secrets, senders, outbound });
   const actor: Actor = { memberId: null, name: `cli (${safeUserName()})`, source: 'cli' };
   return {
     ...services,
     actor,
     close: async () => {
       for (const sender of senders) sender.close?.();
+      await outbound.close();
       await database.close();
     },
   };

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { AccessPolicy, ApiTokenService, InboundLedger } from '../core/access/index.js';
+import { AccessPolicy, ApiTokenService, ConsoleSignIn, InboundLedger } from '../core/access/index.js';
 import { ApprovalService } from '../core/approvals/index.js';
 import { ConfigPlanner } from '../core/config-apply/index.js';
 import {
@@ -42,6 +42,7 @@ import { DeploymentRunner } from '../engine/index.js';
 import type { DeploymentQueue } from '../jobs/deployment-queue.js';
 import type { NotificationQueue } from '../jobs/notification-queue.js';
 import type { Logger } from '../logger.js';
+import type { OutboundGuard } from '../net/outbound-guard.js';
 
 /** What every service stands on. */
 export interface ServiceBase {
@@ -51,6 +52,11 @@ export interface ServiceBase {
   secrets: SecretBox;
   /** The platforms' notification senders (adapters/index.ts). */
   senders: readonly NotificationSender[];
+  /**
+   * The outbound target guard: every URL called on a user's behalf (webhooks, health checks,
+   * http(s) repositories) goes through it. One per process, handed to whatever calls out.
+   */
+  outbound: OutboundGuard;
 }
 
 /** The running service's queues and the liveness connection its deployments hold locks on. */
@@ -81,8 +87,8 @@ export type Services = ReturnType<typeof buildServices>;
 export function buildAdminServices(base: ServiceBase, queue: NotificationQueue | null = null) {
   const { orm, secrets, config, logger } = base;
   const access = new AccessPolicy(orm, config.admins);
-  const setup = new ProjectSetup(secrets);
-  const channels = new NotificationChannelService(orm, secrets, queue, base.senders);
+  const setup = new ProjectSetup(secrets, access);
+  const channels = new NotificationChannelService(orm, secrets, queue, base.senders, base.outbound);
   const reporting = new DeploymentReporting(
     orm,
     channels,
@@ -110,6 +116,7 @@ export function buildAdminServices(base: ServiceBase, queue: NotificationQueue |
     hooks,
     channels,
     tokens: new ApiTokenService(orm, access),
+    consoleSignIn: new ConsoleSignIn(orm, access, { publicUrl: config.publicUrl }),
     planner: new ConfigPlanner({ projects, servers, environments, hooks, access, channels }),
   };
 }
@@ -142,9 +149,10 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
   const heartbeatSweep = new HeartbeatSweep(orm, outbox, logger.child({ component: 'notifications' }));
 
   const runner = new DeploymentRunner();
-  const plans = new DeploymentPlanBuilder(secrets, config);
+  const plans = new DeploymentPlanBuilder(secrets, config, base.outbound);
+  const resolver = new CommitResolver(base.outbound);
   const views = new DeploymentViews(orm);
-  const deployments = new DeploymentService(orm, jobs.deployments, new CommitResolver(), secrets, outbox);
+  const deployments = new DeploymentService(orm, jobs.deployments, resolver, secrets, outbox);
   const approvals = new ApprovalService(orm, access, deployments, outbox);
   const locks = new LockService(orm, access, outbox);
   const executor = new DeploymentExecutor({
@@ -158,6 +166,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     onEnded: observers.onEnded,
     onProgress: observers.onProgress,
     notifications: outbox,
+    outbound: base.outbound.fetch,
   });
   const reaper = new DeploymentReaper({
     orm,
@@ -186,14 +195,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     executor,
     reaper,
     statuses,
-    promotions: new PromotionService(
-      orm,
-      deployments,
-      access,
-      new TestGate(statuses),
-      new CommitResolver(),
-      secrets,
-    ),
+    promotions: new PromotionService(orm, deployments, access, new TestGate(statuses), resolver, secrets),
     pipeline: new PipelineView(orm, statuses),
     records: new DeploymentRecords(orm, views),
     connections: new ServerConnectionCheck(orm, runner, secrets, {

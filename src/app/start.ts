@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { RunLiveness } from '../core/deployments/index.js';
 import { NotificationLiveness } from '../core/notifications/index.js';
 import { loadSecretBox, type SecretBox } from '../core/secrets/index.js';
+import { databaseInputError } from '../db/constraint-errors.js';
 import { type Database, openDatabase } from '../db/database.js';
 import { registerApi } from '../http/api/index.js';
 import { registerHealthRoutes } from '../http/health-routes.js';
@@ -18,6 +19,8 @@ import { DeploymentQueue } from '../jobs/deployment-queue.js';
 import { NotificationQueue } from '../jobs/notification-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
+import { createOutboundGuard } from '../net/outbound-guard.js';
+import type { ChatPlatform } from '../vocabulary.js';
 import { readiness } from './readiness.js';
 import { startSchedules } from './schedules.js';
 import { buildServices, type ServiceJobs, type Services } from './services.js';
@@ -37,8 +40,6 @@ export interface Slipway {
   chat: ChatGateway;
   /** The chat platforms this Slipway serves (adapters/index.ts decides from the settings). */
   adapters: ChatAdapter[];
-  /** The web console's login token (SLIPWAY_WEB_TOKEN or generated), null when the console is off. */
-  webToken: string | null;
   /** This process's identity, recorded on the deployments it runs (crash detection). */
   instanceId: string;
   /** Stops taking work, lets in-flight work finish or hands it back, closes everything. */
@@ -74,19 +75,21 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     await jobs.notifications.setup();
 
     const metrics = createMetrics();
-    const senders = notificationSenders(config);
+    const outbound = createOutboundGuard({ allow: config.SLIPWAY_ALLOW_PRIVATE_TARGETS });
+    stack.push(() => outbound.close());
+    const senders = notificationSenders(config, outbound.fetch);
     stack.push(async () => {
       for (const sender of senders) sender.close?.();
     });
     let chat: ChatGateway | undefined;
-    const services = buildServices({ config, logger, orm: database.orm, secrets, senders }, jobs, {
+    const services = buildServices({ config, logger, orm: database.orm, secrets, senders, outbound }, jobs, {
       onEnded: (deployment) => {
         metrics.deployments.inc({ kind: deployment.kind, status: deployment.status });
         chat?.notifier.notify(deployment.id);
       },
       onProgress: (deploymentId) => chat?.notifier.notify(deploymentId),
     });
-    chat = new ChatGateway(COMMANDS, services, logger);
+    chat = new ChatGateway(COMMANDS, services, logger, { inputError: databaseInputError });
     const gateway = chat;
 
     // Deployments left running by a process that died are settled before new work starts.
@@ -129,6 +132,7 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       rateWindowMs: config.SLIPWAY_API_RATE_WINDOW_SECONDS * 1000,
       publicUrl: config.publicUrl,
       version: '1.0.0',
+      inputError: databaseInputError,
     });
     // Webhook receivers (GitHub) feed the core through neutral ports; each delivery is acted on
     // once across replicas (the inbound ledger).
@@ -152,7 +156,7 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       .catch((error: unknown) =>
         logger.warn({ err: error }, 'could not update the GitHub reporting channels'),
       );
-    const { adapters, webToken } = chatAdapters(config, logger);
+    const { adapters } = chatAdapters(config, logger);
     metrics.watchChatAdapters(() => gateway.health());
     for (const adapter of adapters) {
       gateway.attach(adapter);
@@ -171,11 +175,18 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       { port, host: config.HOST, startupMs: Math.round(performance.now() - started) },
       `Slipway listening on http://${config.HOST}:${port}`,
     );
-    if (webToken && !config.SLIPWAY_WEB_TOKEN) {
-      // Embedded mode with no token set: this run's token, for trying Slipway locally.
-      logger.info(`Web console: http://${config.HOST}:${port}/console  login token: ${webToken}`);
-    } else if (!webToken) {
-      logger.info('Web console off: set SLIPWAY_WEB_TOKEN to enable /console');
+    const firstAdmin = config.admins[0];
+    if (config.embeddedDatabase && firstAdmin) {
+      // Embedded mode (a laptop trying Slipway): a one-time sign-in link for the first admin, so
+      // the Quick start stays one step. Everyone else gets theirs from `slipway console-login`.
+      const link = await services.consoleSignIn.issueLink(
+        { memberId: null, name: 'slipway start', source: 'system' },
+        { ...firstAdmin, platform: firstAdmin.platform as ChatPlatform, displayName: firstAdmin.userId },
+      );
+      logger.info(
+        { identity: Object.values(firstAdmin).join(':'), expiresAt: link.expiresAt },
+        `Web console: sign in as ${Object.values(firstAdmin).join(':')} (once, within 15 minutes): ${link.url}`,
+      );
     }
 
     let stopping: Promise<void> | undefined;
@@ -191,7 +202,6 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
       services,
       chat: gateway,
       adapters,
-      webToken,
       instanceId,
       stop: () => {
         stopping ??= (async () => {

@@ -27,11 +27,23 @@ export interface Responder {
 }
 
 /**
+ * Console sessions (the core's ConsoleSignIn, seen from an adapter): a one-time link's token
+ * becomes a session for the chat identity it was issued to; a session's token says who it is.
+ */
+export interface ConsoleSessions {
+  redeem(token: string): Promise<{ token: string; identity: ChatUser; expiresAt: Date } | null>;
+  session(token: string | undefined): Promise<ChatUser | null>;
+  end(token: string | undefined): Promise<void>;
+}
+
+/**
  * What chat gives every adapter: the one way in (parse, role check, handler, through the
  * router), and the deployment messages kept up to date in place.
  */
 export interface ChatHost {
   readonly commands: readonly Command[];
+  /** The web console's sign-in: who a browser is comes from a session, never from a typed name. */
+  readonly consoleSessions: ConsoleSessions;
   /** Synchronous and cheap: bad input and help can be answered inside the platform's ack. */
   parse(invocation: Pick<Invocation, 'command' | 'text'>): ParseOutcome;
   /** Runs a parsed command and answers through `responder` (the router never throws; a responder may). */

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import type { AccessPolicy, Actor, ChatIdentityRef, InboundLedger } from '../core/access/index.js';
+import type {
+  AccessPolicy,
+  Actor,
+  ChatIdentityRef,
+  ConsoleSignIn,
+  InboundLedger,
+} from '../core/access/index.js';
 import type { ApprovalService } from '../core/approvals/index.js';
 import type {
   DeploymentMessages,
@@ -10,7 +16,7 @@ import type {
 import type { HeartbeatService } from '../core/heartbeats/index.js';
 import type { PromotionService } from '../core/promotions/index.js';
 import { SlipwayError } from '../errors.js';
-import type { Role } from '../vocabulary.js';
+import { DEPLOYMENT_NUMBER_PATTERN, isUuid, type Role } from '../vocabulary.js';
 import type { ChatUser, CommandResult, Invocation } from './model.js';
 
 /** The core services commands call. */
@@ -26,6 +32,8 @@ export interface ChatServices {
   promotions: PromotionService;
   /** Which signed inbound requests were already acted on (replays and retries run once). */
   inbound: InboundLedger;
+  /** One-time sign-in links to the web console, for the identity that asks. */
+  consoleSignIn: ConsoleSignIn;
 }
 
 export interface CommandContext {
@@ -125,8 +133,11 @@ export const refArg = z.string().min(1).max(255);
 /** A deployment by its number (`42`, `#42`) or its id. */
 export const deploymentArg = z
   .string({ error: '<deployment> is missing' })
-  .regex(/^(#?\d{1,9}|[0-9a-f-]{36})$/i, '<deployment> must be a deployment number like 42')
-  .transform((value) => value.replace(/^#/, ''));
+  .transform((value) => value.replace(/^#/, ''))
+  .refine(
+    (value) => DEPLOYMENT_NUMBER_PATTERN.test(value) || isUuid(value),
+    '<deployment> must be a deployment number like 42',
+  );
 
 /**
  * Maps tokens onto names in order (`name?` is optional, a trailing `name...` takes the rest

@@ -1,9 +1,9 @@
 import type { Logger } from '../logger.js';
-import type { ChatAdapter, ChatHost, Responder } from './adapter.js';
+import type { ChatAdapter, ChatHost, ConsoleSessions, Responder } from './adapter.js';
 import type { ChatServices, Command, ParsedCommand } from './command.js';
 import type { Action, CommandResult, Invocation, PostedMessage } from './model.js';
 import { ProgressNotifier } from './progress.js';
-import { ChatRouter, type ParseOutcome } from './router.js';
+import { ChatRouter, type InputErrorReader, type ParseOutcome } from './router.js';
 
 /**
  * Chat's side of every adapter: the router that runs commands and clicks, the notifier that
@@ -19,16 +19,22 @@ export class ChatGateway implements ChatHost {
     commands: readonly Command[],
     private readonly services: ChatServices,
     logger: Logger,
+    options: { inputError?: InputErrorReader } = {},
   ) {
     this.router = new ChatRouter(commands, services, logger, {
       mention: (invoker, token) => this.adapters.get(invoker.platform)?.mention(invoker, token) ?? null,
       spell: (platform, command) => this.adapters.get(platform)?.spell(command) ?? `/${command}`,
+      ...(options.inputError ? { inputError: options.inputError } : {}),
     });
     this.notifier = new ProgressNotifier(services.views, services.messages, logger);
   }
 
   get commands(): readonly Command[] {
     return this.router.commands;
+  }
+
+  get consoleSessions(): ConsoleSessions {
+    return this.services.consoleSignIn;
   }
 
   /** Takes an adapter in: its mentions are read and its messages kept up to date from now on. */

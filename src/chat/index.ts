@@ -16,7 +16,7 @@ export {
   type NotificationSent,
   type OutgoingNotification,
 } from '../core/notifications/index.js';
-export type { AdapterHealth, ChatAdapter, ChatHost, Responder } from './adapter.js';
+export type { AdapterHealth, ChatAdapter, ChatHost, ConsoleSessions, Responder } from './adapter.js';
 export type { Command } from './command.js';
 export { displayUser } from './command.js';
 export type {
@@ -32,6 +32,7 @@ export type {
   ReplyStatus,
 } from './model.js';
 export {
+  type FetchLike,
   failureFromResponse,
   parseRetryAfter,
   type RetryAfterFromBody,

@@ -1,4 +1,8 @@
+import { STATUS_CODES } from 'node:http';
 import { failureFromError, NotificationSendError } from '../core/notifications/index.js';
+
+/** `fetch`, or a guarded one (src/net/outbound-guard.ts) for URLs a user gave. */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** `Retry-After` as seconds or an HTTP date → milliseconds from now (null when absent or unreadable). */
 export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | null {
@@ -23,11 +27,13 @@ export async function failureFromResponse(
   what: string,
   retryAfterFromBody?: RetryAfterFromBody,
 ): Promise<NotificationSendError> {
+  // The body is read for a platform's retry hint only: it is the remote's text, and a stored
+  // error (a channel's last_error, readable by viewers) keeps the status and our own words.
   const body = (await response.text().catch(() => '')).slice(0, 300);
   const retryAfterMs =
     parseRetryAfter(response.headers.get('retry-after')) ?? retryAfterFromBody?.(body) ?? undefined;
   const status = response.status;
-  const detail = `${what} answered HTTP ${status}${body ? `: ${body.replace(/\s+/g, ' ').trim()}` : ''}`;
+  const detail = `${what} answered HTTP ${status}${STATUS_CODES[status] ? ` (${STATUS_CODES[status]})` : ''}`;
   if (status === 429 || (status === 503 && retryAfterMs !== undefined)) {
     return new NotificationSendError('rate_limited', detail, { status, retryAfterMs: retryAfterMs ?? 1000 });
   }
@@ -49,12 +55,14 @@ export async function sendJson(
     headers?: Record<string, string>;
     signal: AbortSignal;
     retryAfterFromBody?: RetryAfterFromBody;
+    /** The fetch to send with: the outbound guard's for a URL a user gave. */
+    fetch?: FetchLike;
   },
   what: string,
 ): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await (init.fetch ?? fetch)(url, {
       method: init.method ?? 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'Slipway-Notifier', ...init.headers },
       body: init.body,

@@ -1,5 +1,6 @@
 import type { Actor } from '../core/access/index.js';
-import { isSlipwayError } from '../errors.js';
+import { isSlipwayError, type SlipwayError } from '../errors.js';
+import { textProblem } from '../input-text.js';
 import type { Logger } from '../logger.js';
 import type { ChatServices, Command, CommandContext, ParsedCommand } from './command.js';
 import { tokenize } from './command.js';
@@ -42,6 +43,8 @@ export function spellUsage(usage: string, spell: (command: string) => string): s
   const [name = '', ...rest] = usage.split(' ');
   return [spell(name), ...rest].join(' ');
 }
+/** An error the layers below raised because of the input, as the SlipwayError it stands for. */
+export type InputErrorReader = (error: unknown) => SlipwayError | undefined;
 
 export type ParseOutcome = { ok: true; parsed: ParsedCommand } | { ok: false; result: CommandResult };
 
@@ -56,17 +59,24 @@ export class ChatRouter {
 
   private readonly mention: MentionReader;
   private readonly spell: CommandSpeller;
+  private readonly inputError: InputErrorReader;
 
   constructor(
     readonly commands: readonly Command[],
     private readonly services: ChatServices,
     private readonly logger: Logger,
-    options: { concurrency?: number; mention?: MentionReader; spell?: CommandSpeller } = {},
+    options: {
+      concurrency?: number;
+      mention?: MentionReader;
+      spell?: CommandSpeller;
+      inputError?: InputErrorReader;
+    } = {},
   ) {
     this.byName = new Map(commands.map((c) => [c.name, c]));
     this.limiter = new WorkLimiter(options.concurrency ?? 8);
     this.mention = options.mention ?? (() => null);
     this.spell = options.spell ?? SLASH;
+    this.inputError = options.inputError ?? (() => undefined);
   }
 
   /** Synchronous and cheap, so adapters can answer bad input inside the platform's ack. Never throws. */
@@ -149,7 +159,8 @@ export class ChatRouter {
     };
   }
 
-  private failure(error: unknown, what: string, platform: string): CommandResult {
+  private failure(thrown: unknown, what: string, platform: string): CommandResult {
+    const error = isSlipwayError(thrown) ? thrown : (this.inputError(thrown) ?? thrown);
     if (isSlipwayError(error)) {
       const command = this.byName.get(what);
       const usage =
@@ -173,6 +184,14 @@ export function parseInvocation(
   byName: ReadonlyMap<string, Command> = new Map(commands.map((c) => [c.name, c])),
   spell: (command: string) => string = (command) => `/${command}`,
 ): ParseOutcome {
+  // Refused before anything reads it, like the REST API does (PostgreSQL cannot store either).
+  const problem = textProblem(`${invocation.command ?? ''} ${invocation.text ?? ''}`);
+  if (problem) {
+    return {
+      ok: false,
+      result: { reply: errorReply(`That command ${problem}; type it again without it.`) },
+    };
+  }
   let tokens: string[];
   let name: string | undefined;
   try {

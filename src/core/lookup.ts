@@ -11,6 +11,7 @@ import {
   Server,
 } from '../db/entities/index.js';
 import { SlipwayError } from '../errors.js';
+import { isUuid } from '../vocabulary.js';
 
 // Finding the domain's objects by what people call them (names, or ids where the API allows),
 // with not-found messages that name what does exist. Shared by every domain of the core.
@@ -46,12 +47,6 @@ export async function findEnvironment(
       ? `Project ${project.name} has no environment "${name}". Environments: ${names.join(', ')}.`
       : `Project ${project.name} has no environments yet.`,
   );
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
 }
 
 /** A project's server by id or name. */
@@ -123,3 +118,4 @@ export function replaceServers(current: Collection<IServer>, servers: readonly I
   current.set([...servers]);
   return true;
 }
+export { isUuid };

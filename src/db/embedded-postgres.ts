@@ -1,7 +1,20 @@
 import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  cp,
+  lstat,
+  mkdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,16 +51,20 @@ export async function startEmbeddedPostgres(options: {
   logger: Logger;
 }): Promise<EmbeddedDatabase> {
   const log = options.logger.child({ component: 'embedded-postgres' });
-  const databaseDir = join(options.dataDir, 'postgres');
-  const binaries = await loadBinaries();
+  let databaseDir = join(options.dataDir, 'postgres');
+  let binaries = await loadBinaries();
   const owner = process.getuid?.() === 0 ? await postgresOsUser() : undefined;
 
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   // PostgreSQL refuses to run as root; then it runs as the `postgres` OS user, who must be able
-  // to pass through the data folder (its own subfolder stays 0700).
+  // to reach its binaries and its cluster. Root's home is often 0700 (a fresh VM or container):
+  // then both move to a folder of their own outside it, and the data folder links the cluster.
   if (owner) {
+    binaries = await reachableBinaries(binaries, owner, log);
     await chmod(options.dataDir, 0o711);
-    await checkTraversable(resolve(options.dataDir), owner);
+    const blocked = await blockingFolder(resolve(options.dataDir), owner);
+    if (blocked) databaseDir = await relocatedCluster(resolve(options.dataDir), blocked, log);
+    await checkTraversable(databaseDir, owner);
   }
 
   const passwordPath = join(options.dataDir, PASSWORD_FILE);
@@ -114,11 +131,14 @@ async function postgresOsUser(): Promise<OsUser> {
 }
 
 /**
- * Every folder above the data folder must let the `postgres` user through; otherwise initdb
- * fails with an obscure "permission denied" on a file it cannot reach.
+ * Where the embedded PostgreSQL's binaries and cluster go when running as root and the `postgres`
+ * user cannot reach the checkout or the data folder: a folder of Slipway's own, outside any home.
  */
-async function checkTraversable(dataDir: string, owner: OsUser): Promise<void> {
-  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
+export const HOST_STATE_DIR = '/var/lib/slipway';
+
+/** The first folder above `path` the `postgres` user cannot pass through, or null. */
+async function blockingFolder(path: string, owner: OsUser): Promise<{ dir: string; mode: number } | null> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
     const info = await stat(dir);
     const passes =
       info.uid === owner.uid
@@ -126,16 +146,101 @@ async function checkTraversable(dataDir: string, owner: OsUser): Promise<void> {
         : info.gid === owner.gid
           ? (info.mode & 0o010) !== 0
           : (info.mode & 0o001) !== 0;
-    if (!passes) {
-      throw new SlipwayError(
-        'database_unavailable',
-        `Running as root, the embedded PostgreSQL runs as the OS user "postgres", which cannot enter ${dir} ` +
-          `(mode ${(info.mode & 0o777).toString(8)}). Set SLIPWAY_DATA_DIR to a folder it can reach, ` +
-          `allow it in (chmod o+x ${dir}), or set DATABASE_URL to use your own PostgreSQL.`,
-      );
-    }
-    if (dir === dirname(dir)) return;
+    if (!passes) return { dir, mode: info.mode & 0o777 };
+    if (dir === dirname(dir)) return null;
   }
+}
+
+/**
+ * Every folder above the cluster must let the `postgres` user through; otherwise initdb
+ * fails with an obscure "permission denied" on a file it cannot reach.
+ */
+async function checkTraversable(path: string, owner: OsUser): Promise<void> {
+  const blocked = await blockingFolder(path, owner);
+  if (blocked) {
+    throw new SlipwayError(
+      'database_unavailable',
+      `Running as root, the embedded PostgreSQL runs as the OS user "postgres", which cannot enter ${blocked.dir} ` +
+        `(mode ${blocked.mode.toString(8)}). Allow it in (chmod o+x ${blocked.dir}), ` +
+        'or set DATABASE_URL to use your own PostgreSQL.',
+    );
+  }
+}
+
+/**
+ * The binaries inside the checkout (node_modules) are unreachable for `postgres` when the checkout
+ * is in a 0700 home: a copy of them goes to HOST_STATE_DIR, once per package version. PostgreSQL
+ * finds its libraries relative to its own executable, so the copy runs as it is.
+ */
+async function reachableBinaries(binaries: Binaries, owner: OsUser, log: Logger): Promise<Binaries> {
+  if (!(await blockingFolder(binaries.initdb, owner))) return binaries;
+  const native = dirname(dirname(binaries.initdb));
+  const version = await packageVersion(native);
+  const target = join(HOST_STATE_DIR, `postgres-${version}`);
+  if (!existsSync(join(target, 'bin', 'postgres'))) {
+    await mkdir(HOST_STATE_DIR, { recursive: true, mode: 0o755 });
+    const staging = `${target}.tmp-${randomBytes(4).toString('hex')}`;
+    await cp(native, staging, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    await chmod(staging, 0o755);
+    await rename(staging, target).catch(async (error: NodeJS.ErrnoException) => {
+      // Another Slipway copied them at the same time: theirs will do.
+      await rm(staging, { recursive: true, force: true });
+      if (!existsSync(join(target, 'bin', 'postgres'))) throw error;
+    });
+    log.info(
+      { from: native, to: target },
+      `the postgres user cannot reach ${native}: its binaries are copied to ${target}`,
+    );
+  }
+  return { initdb: join(target, 'bin', 'initdb'), postgres: join(target, 'bin', 'postgres') };
+}
+
+async function packageVersion(native: string): Promise<string> {
+  try {
+    const manifest = JSON.parse(await readFile(join(native, '..', 'package.json'), 'utf8')) as {
+      version?: string;
+    };
+    if (manifest.version && /^[\w.+-]+$/.test(manifest.version)) return manifest.version;
+  } catch {
+    // No manifest: fall back to the binary's size and time, which change with the package.
+  }
+  const info = await stat(join(native, 'bin', 'postgres'));
+  return `${info.size}-${Math.round(info.mtimeMs)}`;
+}
+
+/**
+ * The cluster of a data folder `postgres` cannot enter (root's 0700 home): it lives in
+ * HOST_STATE_DIR, one per data folder, and `<data folder>/postgres` is a symlink to it, so the
+ * data folder still holds (or points to) everything and a second start finds it again.
+ */
+async function relocatedCluster(
+  dataDir: string,
+  blocked: { dir: string; mode: number },
+  log: Logger,
+): Promise<string> {
+  const link = join(dataDir, 'postgres');
+  const existing = await lstat(link).catch(() => null);
+  if (existing?.isSymbolicLink()) return resolve(dataDir, await readlink(link));
+  if (existing) {
+    throw new SlipwayError(
+      'database_unavailable',
+      `Running as root, the embedded PostgreSQL runs as the OS user "postgres", which cannot enter ${blocked.dir} ` +
+        `(mode ${blocked.mode.toString(8)}), and ${link} already holds a database there. Allow it in ` +
+        `(chmod o+x ${blocked.dir}), or set DATABASE_URL to use your own PostgreSQL.`,
+    );
+  }
+  const id = createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
+  const home = join(HOST_STATE_DIR, `data-${id}`);
+  await mkdir(HOST_STATE_DIR, { recursive: true, mode: 0o755 });
+  await mkdir(home, { recursive: true, mode: 0o711 });
+  await chmod(home, 0o711);
+  const cluster = join(home, 'postgres');
+  await symlink(cluster, link);
+  log.info(
+    { dataDir, cluster },
+    `the postgres user cannot enter ${blocked.dir} (mode ${blocked.mode.toString(8)}): the database lives in ${cluster}, linked from ${link}`,
+  );
+  return cluster;
 }
 
 async function initialise(binaries: Binaries, databaseDir: string, passwordPath: string, owner?: OsUser) {

@@ -9,7 +9,15 @@ export { generateProjectKeyPair, type ProjectKeyPair } from './keys.js';
 export type * from './plan.js';
 export { validatePlan, validateRepository, validateServer } from './plan-validation.js';
 export { envFileSecretValues, Redactor } from './redaction.js';
-export { isSafeRef, type RefRule, validatePathSegment, validateRef } from './ref.js';
+export {
+  ENV_FILE_NAME,
+  isSafeRef,
+  type RefRule,
+  validateLinkedFolder,
+  validateLinkedFolderPath,
+  validatePathSegment,
+  validateRef,
+} from './ref.js';
 export { formatReleaseName, isReleaseName, validateReleaseName } from './release-name.js';
 export { shellQuote } from './shell-quote.js';
 export { planSteps } from './steps.js';

@@ -1,6 +1,6 @@
 import { SlipwayError } from '../errors.js';
 import type { ConnectionSettings, DeploymentPlan, PlanServer } from './plan.js';
-import { validatePathSegment } from './ref.js';
+import { validateLinkedFolder } from './ref.js';
 import { validateReleaseName } from './release-name.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
@@ -86,8 +86,7 @@ export function validatePlan(plan: DeploymentPlan): void {
     throw invalid('Releases to keep must be at least 1.');
   const envWritten = plan.envFile !== undefined && plan.envFile !== null;
   for (const folder of plan.linkedFolders) {
-    validatePathSegment(folder.from, 'linked folder');
-    validatePathSegment(folder.to, 'linked folder target');
+    validateLinkedFolder(folder);
     if (envWritten && (folder.from === '.env' || folder.to === '.env')) {
       throw invalid('A linked folder may not be ".env": the environment file is linked there.');
     }

@@ -71,6 +71,12 @@ export interface DeploymentPlan extends ConnectionSettings {
   keepReleases: number;
   /** Extra values to redact from recorded output (env values and the private key are added). */
   secrets: string[];
+  /**
+   * An HTTP proxy on the Slipway host's loopback that guards outbound targets: `local` servers
+   * (the Slipway host itself) fetch http(s) repositories through it, so an internal address is
+   * refused at connect time and on every redirect. Remote servers fetch on their own network.
+   */
+  gitProxy?: string | null;
 }
 
 export interface RollbackPlan extends ConnectionSettings {

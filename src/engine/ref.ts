@@ -100,3 +100,30 @@ export function validatePathSegment(path: string, label = 'path'): string {
   }
   return path;
 }
+
+/** Where the engine writes the environment file, in `shared/` and in each release. */
+export const ENV_FILE_NAME = '.env';
+
+/**
+ * One side of a linked folder, `from` (in the release) or `to` (in `shared/`): a safe relative
+ * path that is neither the environment file nor inside it — the link step writes `shared/.env`
+ * and links `<release>/.env` to it, so a folder there would break every deploy from then on.
+ */
+export function validateLinkedFolderPath(path: string, label: 'linked folder' | 'shared folder'): string {
+  validatePathSegment(path, label);
+  if (path === ENV_FILE_NAME || path.startsWith(`${ENV_FILE_NAME}/`)) {
+    throw new SlipwayError(
+      'invalid_input',
+      `Refusing ${label} ${JSON.stringify(path)}: ${ENV_FILE_NAME} is where Slipway writes the environment file.`,
+      { path },
+    );
+  }
+  return path;
+}
+
+/** A linked folder, both sides (see validateLinkedFolderPath). */
+export function validateLinkedFolder(folder: { from: string; to: string }): { from: string; to: string } {
+  validateLinkedFolderPath(folder.from, 'linked folder');
+  validateLinkedFolderPath(folder.to, 'shared folder');
+  return folder;
+}

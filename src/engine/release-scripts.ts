@@ -44,15 +44,20 @@ function switchCurrentTo(release: string, nonce: string): string {
 function cloneBody(plan: DeploymentPlan, ctx: ReleaseContext, nonce: string): string {
   const commit = q(plan.commit);
   const release = q(`releases/${ctx.releaseName}`);
+  // On the Slipway host itself, http(s) fetches go through the outbound guard's proxy.
+  const fetch =
+    plan.gitProxy && ctx.server.transport === 'local'
+      ? `NO_PROXY= no_proxy= git -c http.proxy=${q(plan.gitProxy)} --git-dir=repo fetch`
+      : 'git --git-dir=repo fetch';
   return [
     'mkdir -p releases shared',
     `[ -d repo ] || { git init --quiet --bare repo.tmp-${nonce} && mv -T -- repo.tmp-${nonce} repo; }`,
     `git --git-dir=repo config remote.origin.url ${q(plan.repository)}`,
     `if ! git --git-dir=repo cat-file -e ${q(`${plan.commit}^{commit}`)} 2>/dev/null; then`,
     `  echo "Fetching "${commit}`,
-    `  if ! git --git-dir=repo fetch --quiet --no-tags --depth=1 origin ${commit}; then`,
+    `  if ! ${fetch} --quiet --no-tags --depth=1 origin ${commit}; then`,
     '    echo "The remote refused a fetch by commit; fetching all branches and tags instead"',
-    `    git --git-dir=repo fetch --quiet origin '+refs/heads/*:refs/heads/*' '+refs/tags/*:refs/tags/*'`,
+    `    ${fetch} --quiet origin '+refs/heads/*:refs/heads/*' '+refs/tags/*:refs/tags/*'`,
     '  fi',
     'fi',
     `rm -rf -- ${release}`,

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConsoleSignIn } from '../../src/core/access/index.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { skipSshSuites } from '../harness/ssh-suite.js';
 import { type SshHosts, startSshHosts } from '../harness/sshd.js';
@@ -9,7 +10,6 @@ import { startChatSlipway, trustRepository } from '../support/chat-stack.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const TOKEN = 'console-token-for-tests-0123456789';
 const skip = skipSshSuites || (!existsSync(CHROMIUM) && process.env.CI !== 'true');
 
 /**
@@ -28,7 +28,7 @@ describe.skipIf(skip)('web console in Chromium', () => {
     hosts = await startSshHosts(1);
     repo = await createFixtureRepository({ owner: hosts.user });
     await trustRepository(repo.path);
-    stack = await startChatSlipway(database, { SLIPWAY_WEB_TOKEN: TOKEN });
+    stack = await startChatSlipway(database, {});
     await stack.project(hosts, repo.path, {
       name: 'webapp',
       environments: [{ name: 'production', tier: 'production', approvals: 1 }],
@@ -65,23 +65,44 @@ describe.skipIf(skip)('web console in Chromium', () => {
     await database?.drop();
   });
 
-  const login = async (user: string, token = TOKEN): Promise<Page> => {
+  /** Each person signs in with their own one-time link (what `slipway console-login` prints). */
+  const login = async (user: string): Promise<Page> => {
+    const link = await stack.slipway.services.consoleSignIn.issueLink(
+      { memberId: null, name: 'test', source: 'test' },
+      { platform: 'web', workspace: 'local', userId: user, displayName: user },
+    );
     const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
     const page = await context.newPage();
-    await page.goto(`${stack.url}/console`);
-    await page.fill('#login-user', user);
-    await page.fill('#login-token', token);
-    await page.click('#login button[type=submit]');
+    // The link as printed, on the address the test server listens at.
+    await page.goto(`${stack.url}/console#sign-in=${ConsoleSignIn.tokenOf(link.url)}`);
     return page;
   };
 
-  it('refuses a wrong token and the API without a session', async () => {
-    const page = await login('mallory', 'wrong-token-wrong-token');
-    await expect.poll(() => page.textContent('#login-error')).toContain('That token is not right');
-    await page.context().close();
+  it('a used link signs nobody in, and the API refuses requests without a session', async () => {
+    const link = await stack.slipway.services.consoleSignIn.issueLink(
+      { memberId: null, name: 'test', source: 'test' },
+      { platform: 'web', workspace: 'local', userId: 'mallory', displayName: 'mallory' },
+    );
+    const target = `${stack.url}/console#sign-in=${ConsoleSignIn.tokenOf(link.url)}`;
+    const first = await browser.newContext();
+    const firstPage = await first.newPage();
+    await firstPage.goto(target);
+    await firstPage.waitForSelector('#cmd-text');
+    expect(await firstPage.textContent('#me')).toContain('web:local:mallory');
+    // The token left the address bar at once.
+    expect(firstPage.url()).toBe(`${stack.url}/console`);
+    const second = await browser.newContext();
+    const page = await second.newPage();
+    await page.goto(target);
+    await expect.poll(() => page.textContent('#login-error')).toContain('not valid');
+    // Signing out ends the session: a reload shows the sign-in help.
+    await firstPage.click('#logout');
+    await firstPage.waitForSelector('#login:not(.hidden)');
+    await first.close();
+    await second.close();
     const response = await fetch(`${stack.url}/console/api/command`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', origin: stack.url },
       body: JSON.stringify({ text: 'deploy webapp production' }),
     });
     expect(response.status).toBe(401);

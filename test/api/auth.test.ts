@@ -147,12 +147,44 @@ describe('REST API: tokens, scopes, roles, errors and the rate limit', () => {
     expect(await count()).toBe(before);
     // The same token can read.
     expect((await api.call('GET', '/api/v1/projects/shop/servers', { token: reads })).status).toBe(200);
-    // And the token with the scopes may do it.
-    const hook = await api.call('POST', '/api/v1/projects/shop/hooks', {
+    // And the token with the scopes may do it (an environment: shop's hooks would run on the
+    // Slipway host, its local server, which only a global admin may change).
+    const environment = await api.call('POST', '/api/v1/projects/shop/environments', {
       token: everything,
-      body: { name: 'h', script: 'true', action: 'activate', timing: 'after' },
+      body: { name: 'qa' },
     });
-    expect(hook.status).toBe(201);
+    expect(environment.status).toBe(201);
+  });
+
+  it('minting and revoking tokens need tokens:create and tokens:delete, even for a global admin', async () => {
+    // Issue 14, item 3: a read-only token minted a new token and revoked someone else's.
+    const readOnly = await api.token('root', []);
+    const victim = await api.token('vera', []);
+    const minted = await api.call('POST', '/api/v1/tokens', {
+      token: readOnly,
+      body: { name: 'minted', scopes: [] },
+    });
+    expect(minted.status).toBe(403);
+    expect(minted.body.message).toContain('tokens:create');
+    const listed = await api.call<{ tokens: { id: string; name: string }[] }>('GET', '/api/v1/tokens', {
+      token: root,
+    });
+    const victimId = listed.body.tokens.find((t) => t.name === 'vera-token')!.id;
+    const revoked = await api.call('DELETE', `/api/v1/tokens/${victimId}`, { token: readOnly });
+    expect(revoked.status).toBe(403);
+    expect(revoked.body.message).toContain('tokens:delete');
+    expect((await api.call('GET', '/api/v1/user', { token: victim })).status).toBe(200);
+    expect(await database.query(`select 1 from api_tokens where name = 'minted'`)).toHaveLength(0);
+
+    // With the scopes, the same admin may; and a token it mints holds no scope it lacks.
+    const minter = await api.token('root', ['tokens:create', 'tokens:delete']);
+    const ok = await api.call<{ token: string }>('POST', '/api/v1/tokens', {
+      token: minter,
+      body: { name: 'minted', scopes: ['tokens:create'] },
+    });
+    expect(ok.status).toBe(201);
+    expect((await api.call('DELETE', `/api/v1/tokens/${victimId}`, { token: minter })).status).toBe(200);
+    expect((await api.call('GET', '/api/v1/user', { token: victim })).status).toBe(401);
   });
 
   it('a token without deployments:create gets 403 for a deploy and no deployment is created', async () => {

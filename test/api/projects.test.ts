@@ -116,34 +116,35 @@ describe('REST API: projects, servers, linked folders, environment file, hooks',
   });
 
   it('manages linked folders', async () => {
+    // site has a local server: what runs on the Slipway host is a global admin's to change.
     const added = await api.call<{ folders: unknown[] }>('POST', '/api/v1/projects/site/folders', {
-      token: admin,
+      token: root,
       body: { from: 'storage/uploads', to: 'uploads' },
     });
     expect(added.status).toBe(201);
     expect(added.body.folders).toEqual([{ from: 'storage/uploads', to: 'uploads' }]);
     const outside = await api.call<Errors>('POST', '/api/v1/projects/site/folders', {
-      token: admin,
+      token: root,
       body: { from: '../../etc', to: 'x' },
     });
     expect(outside.status).toBe(422);
     expect(outside.body.message).toMatch(/may not contain "\.\."/);
     const again = await api.call('POST', '/api/v1/projects/site/folders', {
-      token: admin,
+      token: root,
       body: { from: 'storage/uploads', to: 'elsewhere' },
     });
     expect(again.status).toBe(409);
     expect(
-      (await api.call<{ folders: unknown[] }>('GET', '/api/v1/projects/site/folders', { token: admin })).body
+      (await api.call<{ folders: unknown[] }>('GET', '/api/v1/projects/site/folders', { token: root })).body
         .folders,
     ).toHaveLength(1);
     const removed = await api.call<{ folders: unknown[] }>('DELETE', '/api/v1/projects/site/folders', {
-      token: admin,
+      token: root,
       body: { from: 'storage/uploads', to: 'uploads' },
     });
     expect(removed.body.folders).toEqual([]);
     expect(
-      (await api.call('DELETE', '/api/v1/projects/site/folders', { token: admin, body: { from: 'nope' } }))
+      (await api.call('DELETE', '/api/v1/projects/site/folders', { token: root, body: { from: 'nope' } }))
         .status,
     ).toBe(404);
   });
@@ -209,23 +210,24 @@ describe('REST API: projects, servers, linked folders, environment file, hooks',
   });
 
   it("keeps Envoyer's environment file semantics: reading needs the key, a reset wipes it", async () => {
+    // site has a local server: what runs on the Slipway host is a global admin's to change.
     const path = '/api/v1/projects/site/environment';
     const noKeyYet = await api.call('GET', path, {
-      token: admin,
+      token: root,
       headers: { 'x-environment-key': 'whatever' },
     });
     expect(noKeyYet.status).toBe(400);
     const set = await api.call('PUT', path, {
-      token: admin,
+      token: root,
       body: { key: 'first-key', contents: `APP_ENV=staging\nSECRET=${ENV_SECRET}\n` },
     });
     expect(set.status).toBe(200);
     expect(set.text).not.toContain(ENV_SECRET);
-    const withoutKey = await api.call<Errors>('GET', path, { token: admin });
+    const withoutKey = await api.call<Errors>('GET', path, { token: root });
     expect(withoutKey.status).toBe(422);
     expect(Object.keys(withoutKey.body.errors)).toEqual(['x-environment-key']);
     const wrong = await api.call('GET', path, {
-      token: admin,
+      token: root,
       headers: { 'x-environment-key': 'not-the-key' },
     });
     expect(wrong.status).toBe(403);
@@ -233,7 +235,7 @@ describe('REST API: projects, servers, linked folders, environment file, hooks',
     const reads = await api.stack.em().find(AuditEvent, { action: 'project.environment_file.read' });
     expect(reads.map((r) => r.result)).toEqual(['refused', 'refused']);
     const right = await api.call<{ environment: string }>('GET', path, {
-      token: admin,
+      token: root,
       headers: { 'x-environment-key': 'first-key' },
     });
     expect(right.body.environment).toBe(`APP_ENV=staging\nSECRET=${ENV_SECRET}\n`);
@@ -242,7 +244,7 @@ describe('REST API: projects, servers, linked folders, environment file, hooks',
       (await api.call('GET', path, { token: viewer, headers: { 'x-environment-key': 'first-key' } })).status,
     ).toBe(403);
     const overwrite = await api.call('PUT', path, {
-      token: admin,
+      token: root,
       body: { key: 'guessing', contents: 'X=1' },
     });
     expect(overwrite.status).toBe(403);
@@ -256,44 +258,45 @@ describe('REST API: projects, servers, linked folders, environment file, hooks',
     const audit = await api.stack.em().find(AuditEvent, { action: 'project.environment_file.update' });
     expect(JSON.stringify(audit.map((a) => a.details))).toContain('SECRET');
     expect(JSON.stringify(audit.map((a) => a.details))).not.toContain(ENV_SECRET);
-    const project = await api.call('GET', '/api/v1/projects/site', { token: admin });
+    const project = await api.call('GET', '/api/v1/projects/site', { token: root });
     expect(project.body).toMatchObject({ project: { has_environment: true } });
     expect(project.text).not.toContain(ENV_SECRET);
     // The value reaches the servers, and never a step's output.
     await api.call('POST', '/api/v1/projects/site/hooks', {
-      token: admin,
+      token: root,
       body: { name: 'show env', script: 'cat .env; echo done', action: 'activate', timing: 'after' },
     });
     const deployed = await api.call<{ deployment: { id: string } }>(
       'POST',
       '/api/v1/projects/site/deployments',
       {
-        token: admin,
+        token: root,
         body: { environment: 'staging' },
       },
     );
     await api.waitFor(deployed.body.deployment.id, ended);
     const shown = await api.call('GET', `/api/v1/projects/site/deployments/${deployed.body.deployment.id}`, {
-      token: admin,
+      token: root,
     });
     expect(shown.text).toContain('APP_ENV');
     expect(shown.text).not.toContain(ENV_SECRET);
 
-    const reset = await api.call('DELETE', path, { token: admin, body: { key: 'second-key' } });
+    const reset = await api.call('DELETE', path, { token: root, body: { key: 'second-key' } });
     expect(reset.status).toBe(200);
     expect(
-      (await api.call('GET', path, { token: admin, headers: { 'x-environment-key': 'first-key' } })).status,
+      (await api.call('GET', path, { token: root, headers: { 'x-environment-key': 'first-key' } })).status,
     ).toBe(403);
     const empty = await api.call<{ environment: string }>('GET', path, {
-      token: admin,
+      token: root,
       headers: { 'x-environment-key': 'second-key' },
     });
     expect(empty.body.environment).toBe('');
   });
 
   it("manages hooks with Envoyer's payload (action by name or id)", async () => {
+    // site has a local server: what runs on the Slipway host is a global admin's to change.
     const byId = await api.call<HookJson>('POST', '/api/v1/projects/site/hooks', {
-      token: admin,
+      token: root,
       body: {
         name: 'Build Frontend',
         script: 'npm run prod',
@@ -311,29 +314,29 @@ describe('REST API: projects, servers, linked folders, environment file, hooks',
       servers: ['local-1'],
     });
     const invalid = await api.call<Errors>('POST', '/api/v1/projects/site/hooks', {
-      token: admin,
+      token: root,
       body: { name: 'x', script: 'true', timing: 'sometime', runAs: 'root; rm' },
     });
     expect(invalid.status).toBe(422);
     expect(Object.keys(invalid.body.errors).sort()).toEqual(['action', 'runAs', 'timing']);
     const updated = await api.call<HookJson>('PUT', `/api/v1/projects/site/hooks/${byId.body.hook.id}`, {
-      token: admin,
+      token: root,
       body: { servers: [], action: 'clone' },
     });
     expect(updated.body.hook).toMatchObject({ servers: [], action: 'clone', action_id: 1 });
     const actions = await api.call<{ actions: { id: number; key: string }[] }>('GET', '/api/v1/actions', {
-      token: admin,
+      token: root,
     });
     expect(actions.body.actions.map((a) => a.key)).toEqual(['clone', 'install', 'activate', 'purge']);
-    const list = await api.call<{ hooks: unknown[] }>('GET', '/api/v1/projects/site/hooks', { token: admin });
+    const list = await api.call<{ hooks: unknown[] }>('GET', '/api/v1/projects/site/hooks', { token: root });
     expect(list.body.hooks).toHaveLength(2);
     expect(
-      (await api.call('DELETE', `/api/v1/projects/site/hooks/${byId.body.hook.id}`, { token: admin })).status,
+      (await api.call('DELETE', `/api/v1/projects/site/hooks/${byId.body.hook.id}`, { token: root })).status,
     ).toBe(204);
     expect(
-      (await api.call('GET', `/api/v1/projects/site/hooks/${byId.body.hook.id}`, { token: admin })).status,
+      (await api.call('GET', `/api/v1/projects/site/hooks/${byId.body.hook.id}`, { token: root })).status,
     ).toBe(404);
-    expect((await api.call('GET', '/api/v1/projects/site/hooks/not-a-uuid', { token: admin })).status).toBe(
+    expect((await api.call('GET', '/api/v1/projects/site/hooks/not-a-uuid', { token: root })).status).toBe(
       422,
     );
   });

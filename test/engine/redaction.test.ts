@@ -14,20 +14,20 @@ describe('envFileSecretValues', () => {
         'MIIBOgIBAAJBAK',
         '-----END-----"',
         'EMPTY=',
-        'LAST=tail',
+        'LAST=tail-end',
       ].join('\n'),
     );
     expect(values).toEqual(
-      expect.arrayContaining(['base64:abcdef', 'p@ss word', 'single', 'MIIBOgIBAAJBAK', 'tail']),
+      expect.arrayContaining(['base64:abcdef', 'p@ss word', 'single', 'MIIBOgIBAAJBAK', 'tail-end']),
     );
     expect(values).not.toContain('# comment');
   });
 });
 
 describe('Redactor', () => {
-  it('replaces every occurrence, longest secret first, and ignores values shorter than 4', () => {
-    const redactor = new Redactor(['abc', 'secret', 'secret-longer']);
-    expect(redactor.redact('x secret-longer y secret z abc')).toBe(`x ${REDACTED} y ${REDACTED} z abc`);
+  it('replaces every occurrence, longest secret first, and ignores values shorter than 3', () => {
+    const redactor = new Redactor(['ab', 'secret', 'secret-longer']);
+    expect(redactor.redact('x secret-longer y secret z ab')).toBe(`x ${REDACTED} y ${REDACTED} z ab`);
   });
 
   it('covers env values and the private key line by line', () => {

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConsoleSignIn } from '../../src/core/access/index.js';
 import { type ConfigPlanner, loadConfigFile } from '../../src/core/config-apply/index.js';
 import { Deployment } from '../../src/db/entities/index.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
@@ -9,7 +10,6 @@ import { startChatSlipway } from '../support/chat-stack.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const TOKEN = 'demo-console-token-0123456789';
 
 /**
  * The first-run path of the README: apply examples/slipway.yml to a running Slipway, then deploy
@@ -28,7 +28,7 @@ describe('the example slipway.yml, from apply to a deploy in the console', () =>
     database = await createTestDatabase();
     repo = await createFixtureRepository();
     dir = await mkdtemp(join(tmpdir(), 'slipway-demo-'));
-    stack = await startChatSlipway(database, { SLIPWAY_WEB_TOKEN: TOKEN });
+    stack = await startChatSlipway(database, {});
     planner = stack.slipway.services.planner;
     const example = await readFile(join(ROOT, 'examples', 'slipway.yml'), 'utf8');
     file = join(dir, 'slipway.yml');
@@ -70,11 +70,18 @@ describe('the example slipway.yml, from apply to a deploy in the console', () =>
   });
 
   it('deploys from the console, and promotes to production after an approval', async () => {
+    // As the README says: `slipway console-login web:local:<user>` gives each a one-time link.
     const login = async (user: string) => {
-      const response = await fetch(`${stack.url}/console/login`, {
+      const link = await stack.slipway.services.consoleSignIn.issueLink(actor, {
+        platform: 'web',
+        workspace: 'local',
+        userId: user,
+        displayName: user,
+      });
+      const response = await fetch(`${stack.url}/console/sign-in`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ user, token: TOKEN }),
+        headers: { 'content-type': 'application/json', origin: stack.url },
+        body: JSON.stringify({ token: ConsoleSignIn.tokenOf(link.url) }),
       });
       expect(response.status).toBe(200);
       return response.headers.get('set-cookie')!.split(';')[0]!;
@@ -82,7 +89,7 @@ describe('the example slipway.yml, from apply to a deploy in the console', () =>
     const post = async (cookie: string, path: string, body: unknown) => {
       const response = await fetch(`${stack.url}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', cookie },
+        headers: { 'content-type': 'application/json', cookie, origin: stack.url },
         body: JSON.stringify(body),
       });
       expect(response.status).toBe(200);

@@ -279,6 +279,11 @@ describe('slipway.yml checks (in process)', () => {
       '    notifications:', // 13
       '      - { name: n, type: webhook, webhook_url: "${MISSING_VAR}" }', // 14
       '      - { name: m, type: webhook, webhook_url: "https://hooks.example.test/in" }', // 15
+      '  - name: b', // 16
+      '    repository: ./repo', // 17
+      '    linked_folders:', // 18
+      '      - { from: config, to: .env }', // 19
+      '      - { from: .env, to: config }', // 20
       '',
     ].join('\n');
     const loaded = parseConfig(text, '/tmp/x/slipway.yml', { env: {}, targets });
@@ -295,6 +300,9 @@ describe('slipway.yml checks (in process)', () => {
         expect.stringMatching(/^12: Refusing linked folder "..\/up"/),
         '14: ${MISSING_VAR}: the environment variable MISSING_VAR is not set',
         '15: a webhook channel needs a secret to sign its requests with',
+        // Issue 14, item 13: the env file's name is not a linked folder's.
+        expect.stringMatching(/^19: Refusing shared folder ".env": .env is where Slipway writes/),
+        expect.stringMatching(/^20: Refusing linked folder ".env": .env is where Slipway writes/),
       ]),
     );
     const syntax = parseConfig('projects:\n  - name: a\n   bad: [1, 2\n', 'f.yml', { env: {}, targets });

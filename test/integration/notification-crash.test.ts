@@ -4,11 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackNotificationSender } from '../../adapters/slack/notification-sender.js';
 import { createWebhookNotificationSender } from '../../adapters/webhook/notification-sender.js';
 import { verifyWebhookSignature } from '../../adapters/webhook/signature.js';
+import { AccessPolicy } from '../../src/core/access/index.js';
 import { HeartbeatService } from '../../src/core/heartbeats/index.js';
 import { NotificationChannelService, SILENT_NOTIFICATIONS } from '../../src/core/notifications/index.js';
 import { ProjectSetup } from '../../src/core/projects/index.js';
 import { SecretBox } from '../../src/core/secrets/index.js';
 import type { Orm } from '../../src/db/orm.js';
+import { createOutboundGuard } from '../../src/net/outbound-guard.js';
 import { createTestDatabase, openTestOrm, type TestDatabase } from '../support/database.js';
 import { startSlackApi, startWebhookReceiver } from '../support/notification-receivers.js';
 import { SETUP_ACTOR } from '../support/notification-stack.js';
@@ -66,14 +68,22 @@ describe('a worker killed mid-delivery', () => {
   it('delivers each notice once after a restart', async () => {
     const secrets = SecretBox.fromBase64(secretKey);
     const em = orm.em.fork() as EntityManager;
-    await new ProjectSetup(secrets).createProject(em, SETUP_ACTOR, {
+    await new ProjectSetup(secrets, new AccessPolicy(orm, [])).createProject(em, SETUP_ACTOR, {
       name: 'nightly',
       repository: 'https://example.invalid/nightly.git',
     });
-    const channels = new NotificationChannelService(orm, secrets, null, [
-      createSlackNotificationSender({ botToken: SLACK_TOKEN }),
-      createWebhookNotificationSender(),
-    ]);
+    // The stand-ins listen on loopback: allowed here, as an on-premise operator would.
+    const outbound = createOutboundGuard({ allow: ['127.0.0.0/8'] });
+    const channels = new NotificationChannelService(
+      orm,
+      secrets,
+      null,
+      [
+        createSlackNotificationSender({ botToken: SLACK_TOKEN, fetch: outbound.fetch }),
+        createWebhookNotificationSender({ fetch: outbound.fetch }),
+      ],
+      outbound,
+    );
     await channels.create(SETUP_ACTOR, 'nightly', { type: 'slack', name: 'a-slack', channel: 'CCRASH' });
     await channels.create(SETUP_ACTOR, 'nightly', {
       type: 'webhook',

@@ -388,7 +388,9 @@ describe('notifications', () => {
       expect(failed.every((row) => row.attempts === 1 && /HTTP 404/.test(row.last_error ?? ''))).toBe(true);
       const view = await stack.channels.get('broken', channel.id);
       expect(view.health.status).toBe('failing');
-      expect(view.health.lastError).toMatch(/HTTP 404: no such webhook/);
+      // The status and our own words; never the receiver's body (issue 14, item 4).
+      expect(view.health.lastError).toMatch(/HTTP 404 \(Not Found\)/);
+      expect(view.health.lastError).not.toContain('no such webhook');
       const reports = await database.query(`select action, result from audit_events where target_id = $1`, [
         channel.id,
       ]);

@@ -27,6 +27,8 @@ export async function startChatSlipway(database: TestDatabase, env: Record<strin
     SLIPWAY_SECRET_KEY: randomBytes(32).toString('base64'),
     PORT: '0',
     SLIPWAY_SSH_CONNECT_TIMEOUT_MS: '5000',
+    // The platforms' and receivers' stand-ins listen on loopback (the default refuses it).
+    SLIPWAY_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
     ...env,
   });
   const logger = createLogger({

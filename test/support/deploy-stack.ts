@@ -14,6 +14,7 @@ import { DeploymentQueue } from '../../src/jobs/deployment-queue.js';
 import { NotificationQueue } from '../../src/jobs/notification-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/logger.js';
+import { createOutboundGuard } from '../../src/net/outbound-guard.js';
 import type { SshHosts } from '../harness/sshd.js';
 import { openTestOrm, type TestDatabase } from './database.js';
 
@@ -38,6 +39,8 @@ export async function startDeployStack(
     DATABASE_URL: database.url,
     SLIPWAY_SECRET_KEY: secretKey,
     SLIPWAY_SSH_CONNECT_TIMEOUT_MS: '5000',
+    // The platforms' and receivers' stand-ins listen on loopback (the default refuses it).
+    SLIPWAY_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
   });
   const logger = createLogger({
     LOG_LEVEL: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
@@ -53,7 +56,14 @@ export async function startDeployStack(
   const liveness = await RunLiveness.open(database.url, logger);
   // The services as the running Slipway builds them (no chat, no HTTP, no notification workers).
   const services = buildServices(
-    { config, logger, orm, secrets, senders: notificationSenders(config) },
+    {
+      config,
+      logger,
+      orm,
+      secrets,
+      senders: notificationSenders(config),
+      outbound: createOutboundGuard({ allow: config.SLIPWAY_ALLOW_PRIVATE_TARGETS }),
+    },
     { deployments: queue, notifications, liveness, instanceId: `test-${randomBytes(4).toString('hex')}` },
   );
   const { executor, reaper, deployments, setup: projects } = services;

@@ -27,6 +27,8 @@ export async function startNotificationSlipway(database: TestDatabase, env: Reco
     SLIPWAY_SECRET_KEY: secretKey,
     PORT: '0',
     SLIPWAY_NOTIFY_RETRY_BASE_MS: '200',
+    // The platforms' and receivers' stand-ins listen on loopback (the default refuses it).
+    SLIPWAY_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
     ...env,
   });
   const logger = createLogger({

@@ -14,7 +14,14 @@ export interface ServiceProcess {
 export function runSlipway(args: string[], env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_FORMAT: 'json', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      LOG_FORMAT: 'json',
+      // The stand-ins a child posts to listen on loopback (the default refuses it).
+      SLIPWAY_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

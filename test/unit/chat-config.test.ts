@@ -7,7 +7,6 @@ describe('chat settings', () => {
       SLACK_BOT_TOKEN: 'xoxb-1-2-3',
       SLACK_SIGNING_SECRET: 'abcdef0123456789',
       SLACK_API_URL: 'http://127.0.0.1:9999/api',
-      SLIPWAY_WEB_TOKEN: 'a-console-token-of-length',
       SLIPWAY_ADMINS: 'slack:T123:U456, web:local:admin',
     });
     expect(config.SLACK_API_URL).toBe('http://127.0.0.1:9999/api/');
@@ -23,9 +22,8 @@ describe('chat settings', () => {
     expect(() => loadConfig({ SLACK_APP_TOKEN: 'xoxb-wrong' })).toThrow(
       /SLACK_APP_TOKEN: must be an app-level token/,
     );
-    expect(() => loadConfig({ SLIPWAY_WEB_TOKEN: 'short' })).toThrow(
-      /SLIPWAY_WEB_TOKEN: must be at least 16/,
-    );
+    // The console's shared token is gone (sign-in links instead): setting it is refused, not ignored.
+    expect(() => loadConfig({ SLIPWAY_WEB_TOKEN: 'short' })).toThrow(/SLIPWAY_WEB_TOKEN: is no longer used/);
   });
 
   it('documents every new setting', () => {
@@ -35,7 +33,7 @@ describe('chat settings', () => {
       'SLACK_SIGNING_SECRET',
       'SLACK_APP_TOKEN',
       'SLACK_API_URL',
-      'SLIPWAY_WEB_TOKEN',
+      'SLIPWAY_ALLOW_PRIVATE_TARGETS',
     ]) {
       expect(names).toContain(name);
     }

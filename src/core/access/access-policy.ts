@@ -147,7 +147,7 @@ export class AccessPolicy {
       const fast = higherRole(row.global_role, projectName ? row.project_role : null);
       if (fast && roleAtLeast(fast, needed)) return;
     }
-    const project = projectName ? await findProject(em, projectName) : null;
+    const project = projectName ? await this.visibleProject(em, actor, projectName) : null;
     const held = await this.roleOf(em, actor.memberId, project);
     if (held && roleAtLeast(held, needed)) return;
     const scope = project ? ` on ${project.name}` : '';
@@ -161,6 +161,33 @@ export class AccessPolicy {
     throw new SlipwayError(
       'forbidden',
       `You need the ${needed} role${scope} to ${what ?? VERB[needed]}; you have ${held ? `the ${held} role` : 'no role'}. Ask an admin: \`members grant <project> @you ${needed}\`.`,
+    );
+  }
+
+  /**
+   * The project by name; when there is none, the error lists only the projects this person may
+   * see (all of them for a global role), so a stranger learns no names from a typo.
+   */
+  private async visibleProject(em: EntityManager, actor: Actor, name: string): Promise<IProject> {
+    const project = await em.findOne(Project, { name });
+    if (project) return project;
+    const global = await this.roleOf(em, actor.memberId, null);
+    const visible = global
+      ? await em.find(Project, {}, { fields: ['name'], orderBy: { name: 'asc' }, limit: 20 })
+      : actor.memberId
+        ? (
+            await em.find(
+              ProjectRole,
+              { member: actor.memberId },
+              { populate: ['project'], orderBy: { project: { name: 'asc' } }, limit: 20 },
+            )
+          ).map((role) => role.project)
+        : [];
+    throw new SlipwayError(
+      'not_found',
+      visible.length
+        ? `There is no project "${name}". Projects: ${visible.map((p) => p.name).join(', ')}.`
+        : `There is no project "${name}" that you can see.`,
     );
   }
 

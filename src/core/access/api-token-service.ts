@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApiToken, type IApiToken, Member } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
 import { SlipwayError } from '../../errors.js';
-import { type ApiScope, isApiScope, roleAtLeast } from '../../vocabulary.js';
+import { type ApiScope, isApiScope, isUuid, roleAtLeast } from '../../vocabulary.js';
 import type { AccessPolicy, ChatIdentityRef } from './access-policy.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit-log.js';
@@ -167,7 +167,7 @@ export class ApiTokenService {
   /** The member revokes their own token; a global admin any token. Revoking twice changes nothing. */
   async revoke(actor: Actor | null, idOrPrefix: string): Promise<ApiTokenView> {
     const em = this.orm.em.fork();
-    const where = /^[0-9a-f-]{36}$/i.test(idOrPrefix) ? { id: idOrPrefix } : { prefix: idOrPrefix };
+    const where = isUuid(idOrPrefix) ? { id: idOrPrefix } : { prefix: idOrPrefix };
     const row = await em.findOne(ApiToken, where, { populate: ['member'] });
     if (!row) throw new SlipwayError('not_found', `There is no API token ${idOrPrefix}.`);
     // `null`: the CLI, which holds the database's own authority.

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { validatePathSegment, validateRepository } from '../../engine/index.js';
+import { validateLinkedFolderPath, validateRepository } from '../../engine/index.js';
 import {
   checkChannelTarget,
   notificationChannelInputSchema,
@@ -223,9 +223,9 @@ function checkProject(
     const from = text(folder?.from);
     const to = text(folder?.to);
     if (from !== undefined)
-      check(at('linked_folders', i, 'from'), () => validatePathSegment(from, 'linked folder'), report);
+      check(at('linked_folders', i, 'from'), () => validateLinkedFolderPath(from, 'linked folder'), report);
     if (to !== undefined)
-      check(at('linked_folders', i, 'to'), () => validatePathSegment(to, 'shared folder'), report);
+      check(at('linked_folders', i, 'to'), () => validateLinkedFolderPath(to, 'shared folder'), report);
   });
   unique(
     list(project.members).map((m) => record(m)?.user),

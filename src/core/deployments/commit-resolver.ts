@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { validateRef, validateRepository } from '../../engine/index.js';
 import { SlipwayError } from '../../errors.js';
+import { isOutboundRefusal, type OutboundGuard } from '../../net/outbound-guard.js';
 
 const run = promisify(execFile);
 const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -22,11 +23,16 @@ export interface ResolvedCommit {
  * branch moves during the deployment.
  */
 export class CommitResolver {
-  constructor(private readonly timeoutMs = 30_000) {}
+  constructor(
+    /** http(s) remotes are the user's URLs: checked, and fetched through the guard's proxy. */
+    private readonly outbound: Pick<OutboundGuard, 'checkUrl' | 'gitProxy'>,
+    private readonly timeoutMs = 30_000,
+  ) {}
 
   async resolve(repository: string, ref: string, privateKey?: string): Promise<ResolvedCommit> {
     validateRepository(repository);
     validateRef(ref);
+    await this.checkReachable(repository);
     if (FULL_SHA.test(ref)) return { hash: ref, kind: 'commit' };
     if (/^[0-9a-f]{7,39}$/.test(ref)) {
       throw new SlipwayError(
@@ -49,6 +55,17 @@ export class CommitResolver {
     throw new SlipwayError('not_found', `There is no branch or tag "${ref}" in ${repository}.`);
   }
 
+  /** An http(s) remote naming an internal address is refused with the reason, before git runs. */
+  private async checkReachable(repository: string): Promise<void> {
+    if (!/^https?:\/\//i.test(repository)) return;
+    try {
+      await this.outbound.checkUrl(repository);
+    } catch (error) {
+      if (!isOutboundRefusal(error)) throw error;
+      throw new SlipwayError('refused', `Could not read the repository: ${error.message}.`);
+    }
+  }
+
   private async lsRemote(repository: string, patterns: string[], privateKey?: string): Promise<string> {
     const keyDir = privateKey ? await mkdtemp(join(tmpdir(), 'slipway-git-')) : undefined;
     try {
@@ -58,7 +75,12 @@ export class CommitResolver {
         await writeFile(keyPath, privateKey, { mode: 0o600 });
         env.GIT_SSH_COMMAND = `ssh -i ${keyPath} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new`;
       }
-      const { stdout } = await run('git', ['ls-remote', repository, ...patterns], {
+      // Every http(s) connection git makes (redirects too) goes through the guard's proxy, which
+      // connects only to the checked address; NO_PROXY may not exempt any host from it.
+      const proxy = /^https?:\/\//i.test(repository) ? await this.outbound.gitProxy() : null;
+      if (proxy) Object.assign(env, { NO_PROXY: '', no_proxy: '' });
+      const args = [...(proxy ? ['-c', `http.proxy=${proxy}`] : []), 'ls-remote', repository, ...patterns];
+      const { stdout } = await run('git', args, {
         env,
         timeout: this.timeoutMs,
         maxBuffer: 1024 * 1024,

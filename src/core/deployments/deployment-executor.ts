@@ -3,6 +3,7 @@ import { Deployment, type IDeployment } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
 import type { DeploymentResult, DeploymentRunner, RollbackResult, RunFailure } from '../../engine/index.js';
 import type { Logger } from '../../logger.js';
+import type { OutboundFetch } from '../../net/outbound-guard.js';
 import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
 import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
 import { checkHealth } from './health-check.js';
@@ -38,6 +39,8 @@ export class DeploymentExecutor {
       onProgress?: (deploymentId: string) => void;
       /** Channels hear of the start and the end, written in the same transaction as the change. */
       notifications?: NotificationEmitter;
+      /** The health check's fetch: the outbound guard's (the URL is a user's). */
+      outbound: OutboundFetch;
     },
   ) {}
 
@@ -134,7 +137,7 @@ export class DeploymentExecutor {
     const result = await runner.deploy(plan, recorder, signal);
     if (result.status !== 'finished' || !deployment.project.healthCheckUrl) return fromResult(result);
 
-    const health = await checkHealth(deployment.project.healthCheckUrl);
+    const health = await checkHealth(deployment.project.healthCheckUrl, { fetch: this.deps.outbound });
     if (health.healthy) return fromResult(result);
     if (!deployment.project.rollbackOnHealthFailure) {
       return {

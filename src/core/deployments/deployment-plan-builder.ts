@@ -8,6 +8,7 @@ import {
   type PlanServer,
 } from '../../engine/index.js';
 import { SlipwayError } from '../../errors.js';
+import type { OutboundGuard } from '../../net/outbound-guard.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
 
 export function planServer(server: IServer): PlanServer {
@@ -40,6 +41,8 @@ export class DeploymentPlanBuilder {
       Config,
       'SLIPWAY_SERVER_CONCURRENCY' | 'SLIPWAY_COMMAND_TIMEOUT_MS' | 'SLIPWAY_SSH_CONNECT_TIMEOUT_MS'
     >,
+    /** The proxy local servers fetch http(s) repositories through (the outbound guard's). */
+    private readonly outbound: Pick<OutboundGuard, 'gitProxy'>,
   ) {}
 
   /** The deployment's environment's servers that receive code; populated by the caller. */
@@ -78,7 +81,12 @@ export class DeploymentPlanBuilder {
     const envFile = project.environmentFile
       ? this.secrets.open(project.environmentFile, SECRET_PURPOSE.projectEnvironmentFile)
       : null;
+    const gitProxy =
+      /^https?:\/\//i.test(project.repository) && servers.some((server) => server.transport === 'local')
+        ? await this.outbound.gitProxy()
+        : null;
     return {
+      gitProxy,
       ...this.connection(deployment),
       deploymentId: deployment.id,
       releaseName: deployment.releaseName ?? releaseNameFor(deployment, startedAt),

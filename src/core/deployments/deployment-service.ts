@@ -14,7 +14,7 @@ import type { Orm } from '../../db/orm.js';
 import { validateRef, validateReleaseName } from '../../engine/index.js';
 import { SlipwayError } from '../../errors.js';
 import type { DeploymentQueue } from '../../jobs/deployment-queue.js';
-import type { DeploymentKind } from '../../vocabulary.js';
+import { DEPLOYMENT_NUMBER_PATTERN, type DeploymentKind, isUuid } from '../../vocabulary.js';
 import { type Actor, recordAudit } from '../access/index.js';
 import { findEnvironment, findProject } from '../lookup.js';
 import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
@@ -397,9 +397,9 @@ function fullSha(hash: string): string {
 }
 
 export async function findDeployment(em: EntityManager, idOrNumber: string): Promise<IDeployment> {
-  const where = /^\d+$/.test(idOrNumber)
+  const where = DEPLOYMENT_NUMBER_PATTERN.test(idOrNumber)
     ? { number: Number(idOrNumber) }
-    : /^[0-9a-f-]{36}$/i.test(idOrNumber)
+    : isUuid(idOrNumber)
       ? { id: idOrNumber }
       : undefined;
   const deployment = where

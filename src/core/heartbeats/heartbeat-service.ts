@@ -5,7 +5,7 @@ import { withConstraintErrors } from '../../db/constraint-errors.js';
 import { Heartbeat, type IHeartbeat } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
 import { SlipwayError } from '../../errors.js';
-import type { HeartbeatStatus } from '../../vocabulary.js';
+import { type HeartbeatStatus, isUuid } from '../../vocabulary.js';
 import { type Actor, recordAudit } from '../access/index.js';
 import { findProject } from '../lookup.js';
 import type { NotificationEmitter } from '../notifications/index.js';
@@ -332,7 +332,7 @@ export class HeartbeatService {
 
   private async find(em: EntityManager, projectName: string, idOrName: string): Promise<IHeartbeat> {
     const project = await findProject(em, projectName);
-    const byId = /^[0-9a-f-]{36}$/i.test(idOrName);
+    const byId = isUuid(idOrName);
     const heartbeat = await em.findOne(
       Heartbeat,
       byId ? { project, $or: [{ id: idOrName }, { name: idOrName }] } : { project, name: idOrName },

@@ -9,7 +9,8 @@ import {
 import type { Orm } from '../../db/orm.js';
 import { SlipwayError } from '../../errors.js';
 import type { NotificationQueue } from '../../jobs/notification-queue.js';
-import { NOTIFICATION_PLATFORMS, type NotificationPlatform } from '../../vocabulary.js';
+import { isOutboundRefusal, type OutboundGuard } from '../../net/outbound-guard.js';
+import { isUuid, NOTIFICATION_PLATFORMS, type NotificationPlatform } from '../../vocabulary.js';
 import { type Actor, recordAudit } from '../access/index.js';
 import { findProject } from '../lookup.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
@@ -178,7 +179,21 @@ export class NotificationChannelService {
     private readonly secrets: SecretBox,
     private readonly queue: NotificationQueue | null,
     private readonly senders: readonly NotificationSender[],
+    /** Webhook URLs that name an internal address are refused when saved, not only when called. */
+    private readonly outbound: Pick<OutboundGuard, 'checkUrl'>,
   ) {}
+
+  private async checkReachable(target: ChannelTarget): Promise<void> {
+    if (target.kind !== 'webhook') return;
+    try {
+      await this.outbound.checkUrl(target.url);
+    } catch (error) {
+      if (!isOutboundRefusal(error)) throw error;
+      throw new SlipwayError('invalid_input', `webhookUrl: ${error.message}.`, {
+        fields: { webhookUrl: error.message },
+      });
+    }
+  }
 
   /** The platforms' target rules, for checking a file before anything is read (`slipway apply`). */
   get targetRules(): TargetRulesByPlatform {
@@ -213,6 +228,7 @@ export class NotificationChannelService {
     const project = projectName === null ? null : await findProject(em, projectName);
     const target = targetOf(value.type, value);
     this.checkAvailable(value.type, target);
+    await this.checkReachable(target);
     await this.checkGlobalName(em, project, value.name, null);
     return withConstraintErrors(
       () =>
@@ -273,6 +289,7 @@ export class NotificationChannelService {
         throw new SlipwayError('invalid_input', `${issues[0]?.message}.`, { fields: fieldsOf(issues) });
       const target = targetOf(channel.platform, merged);
       this.checkAvailable(channel.platform, target);
+      await this.checkReachable(target);
       channel.target = this.secrets.seal(JSON.stringify(target), SECRET_PURPOSE.channelTarget);
       channel.targetHint = hintOf(target);
       changed.push('target');
@@ -470,7 +487,7 @@ export class NotificationChannelService {
     id: string,
   ): Promise<INotificationChannel> {
     const project = projectName === null ? null : await findProject(em, projectName);
-    const where = /^[0-9a-f-]{36}$/i.test(id)
+    const where = isUuid(id)
       ? { project: project?.id ?? null, $or: [{ id }, { name: id }] }
       : { project: project?.id ?? null, name: id };
     const channel = await em.findOne(NotificationChannel, where, { populate: ['project'] });

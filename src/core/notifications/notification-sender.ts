@@ -1,4 +1,5 @@
 import type { PostedNotificationRef } from '../../db/entities/index.js';
+import { isOutboundRefusal } from '../../net/outbound-guard.js';
 import type { NotificationPlatform } from '../../vocabulary.js';
 import type { Notification } from './notification-events.js';
 
@@ -95,6 +96,8 @@ export class NotificationSendError extends Error {
 /** A network error, a timeout or an abort: the request may or may not have arrived. */
 export function failureFromError(error: unknown, what: string): NotificationSendError {
   if (error instanceof NotificationSendError) return error;
+  // An internal address: trying again will not help until someone changes the URL (or the range).
+  if (isOutboundRefusal(error)) return new NotificationSendError('permanent', `${what}: ${error.message}`);
   const cause = (error as { cause?: { code?: string } }).cause?.code;
   const message =
     (error as Error).name === 'TimeoutError' ? 'timed out' : ((error as Error).message ?? String(error));

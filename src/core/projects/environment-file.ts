@@ -59,6 +59,7 @@ export class EnvironmentFileService {
   async update(actor: Actor, projectName: string, key: string, contents: string): Promise<void> {
     const em = this.orm.em.fork();
     const project = await findProject(em, projectName);
+    await this.setup.requireHostPrivilege(em, actor, project, 'change the environment file of');
     if (project.environmentKeyHash) {
       try {
         await this.verify(project, key);
@@ -79,6 +80,7 @@ export class EnvironmentFileService {
   async reset(actor: Actor, projectName: string, newKey: string): Promise<void> {
     const em = this.orm.em.fork();
     const project = await findProject(em, projectName);
+    await this.setup.requireHostPrivilege(em, actor, project, 'reset the environment file of');
     project.environmentFile = null;
     project.environmentKeyHash = await hashKey(newKey);
     recordAudit(em, actor, {

@@ -70,6 +70,7 @@ export class HookService {
     const em = this.orm.em.fork();
     const project = await findProject(em, projectName);
     const hook = await findHook(em, project, id);
+    await this.setup.requireHostPrivilege(em, actor, project, 'change the hooks of');
     const changed: string[] = [];
     const set = <K extends 'name' | 'script' | 'action' | 'timing' | 'sequence' | 'runAs'>(
       key: K,
@@ -115,6 +116,7 @@ export class HookService {
     const em = this.orm.em.fork();
     const project = await findProject(em, projectName);
     const hook = await findHook(em, project, id);
+    await this.setup.requireHostPrivilege(em, actor, project, 'delete the hooks of');
     em.remove(hook);
     recordAudit(em, actor, {
       action: 'hook.delete',

@@ -151,6 +151,7 @@ export class ProjectService {
       changed.push('releasesToKeep');
     }
     if (patch.installCommand !== undefined && patch.installCommand !== project.installCommand) {
+      await this.setup.requireHostPrivilege(em, actor, project, 'change the install command of');
       project.installCommand = patch.installCommand;
       changed.push('installCommand');
     }
@@ -182,6 +183,7 @@ export class ProjectService {
     let githubRepository = project.githubRepository ?? null;
     const derived = githubRepository === githubRepositoryOf(project.repository);
     if (patch.repository !== undefined && patch.repository !== project.repository) {
+      await this.setup.requireHostPrivilege(em, actor, project, 'change the repository of');
       project.repository = validateRepository(patch.repository);
       changed.push('repository');
       if (derived) githubRepository = githubRepositoryOf(project.repository);
@@ -283,6 +285,7 @@ export class ProjectService {
     if (!row) {
       throw new SlipwayError('not_found', `Project ${project.name} has no linked folder ${folder.from}.`);
     }
+    await this.setup.requireHostPrivilege(em, actor, project, 'change the linked folders of');
     em.remove(row);
     recordAudit(em, actor, {
       action: 'linked_folder.delete',

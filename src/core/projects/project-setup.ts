@@ -13,7 +13,7 @@ import {
 } from '../../db/entities/index.js';
 import {
   generateProjectKeyPair,
-  validatePathSegment,
+  validateLinkedFolder,
   validateRef,
   validateRepository,
   validateServer,
@@ -28,7 +28,7 @@ import type {
   Role,
   ServerTransport,
 } from '../../vocabulary.js';
-import { type Actor, recordAudit } from '../access/index.js';
+import { type AccessPolicy, type Actor, recordAudit } from '../access/index.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
 import { checkGithubRepository, githubRepositoryOf } from './repository-url.js';
 
@@ -52,7 +52,42 @@ export function checkName(kind: string, name: string): string {
  * chat commands and `slipway apply` all come through here.
  */
 export class ProjectSetup {
-  constructor(private readonly secrets: SecretBox) {}
+  constructor(
+    private readonly secrets: SecretBox,
+    private readonly access: AccessPolicy,
+  ) {}
+
+  /**
+   * Whatever runs on the Slipway host is a global admin's to change (DESIGN.md §6): the hooks,
+   * install command, environment file, linked folders, repository and paths of a project with a
+   * `local` server, and a server becoming or being local. `local` says the change itself makes the
+   * project's code run on the host. An actor with no member — the CLI (`slipway apply`), holding
+   * the database's own authority, or Slipway itself — may.
+   */
+  async requireHostPrivilege(
+    em: EntityManager,
+    actor: Actor,
+    project: IProject,
+    what: string,
+    local = false,
+  ): Promise<void> {
+    if (actor.memberId === null) return;
+    const runsOnHost = local || (await em.count(Server, { project, transport: 'local' })) > 0;
+    if (!runsOnHost) return;
+    const held = await this.access.roleOf(em, actor.memberId, null);
+    if (held === 'admin') return;
+    recordAudit(em, actor, {
+      action: 'access.refused',
+      result: 'refused',
+      projectId: project.id,
+      details: { needed: 'global admin', what },
+    });
+    await em.flush();
+    throw new SlipwayError(
+      'forbidden',
+      `Only a global admin can ${what} ${project.name}: it has a local server, so this runs on the Slipway host itself.`,
+    );
+  }
 
   async createProject(
     em: EntityManager,
@@ -126,6 +161,8 @@ export class ProjectSetup {
     },
   ) {
     checkName('Server', input.name);
+    if (input.transport === 'local')
+      await this.requireHostPrivilege(em, actor, project, 'add a local server to', true);
     if (!input.deployPath.startsWith('/')) {
       throw new SlipwayError(
         'invalid_input',
@@ -230,6 +267,7 @@ export class ProjectSetup {
       servers?: IServer[];
     },
   ) {
+    await this.requireHostPrivilege(em, actor, project, 'add hooks to');
     if (input.runAs && !/^[a-z_][a-z0-9_-]{0,31}$/i.test(input.runAs)) {
       throw new SlipwayError(
         'invalid_input',
@@ -263,11 +301,9 @@ export class ProjectSetup {
     project: IProject,
     input: { from: string; to: string },
   ) {
-    const folder = em.create(LinkedFolder, {
-      project,
-      from: validatePathSegment(input.from, 'linked folder'),
-      to: validatePathSegment(input.to, 'shared folder'),
-    });
+    await this.requireHostPrivilege(em, actor, project, 'change the linked folders of');
+    const { from, to } = validateLinkedFolder(input);
+    const folder = em.create(LinkedFolder, { project, from, to });
     recordAudit(em, actor, {
       action: 'linked_folder.create',
       result: 'ok',
@@ -282,6 +318,7 @@ export class ProjectSetup {
 
   /** The environment file is sealed at once; only its keys are audited, never its values. */
   async setEnvironmentFile(em: EntityManager, actor: Actor, project: IProject, contents: string) {
+    await this.requireHostPrivilege(em, actor, project, 'change the environment file of');
     project.environmentFile = this.secrets.seal(contents, SECRET_PURPOSE.projectEnvironmentFile);
     const keys = contents
       .split('\n')

@@ -79,6 +79,9 @@ export class ServerService {
     const em = this.orm.em.fork();
     const project = await findProject(em, projectName);
     const server = await findServer(em, project, key);
+    if (server.transport === 'local' || patch.transport === 'local') {
+      await this.setup.requireHostPrivilege(em, actor, project, 'change a local server of', true);
+    }
     const changed = applyPatch(server, patch);
     if (changed.length) {
       if (changed.some((field) => ['host', 'port', 'transport'].includes(field))) {

@@ -2,6 +2,7 @@ import { ApiToken } from './api-token.js';
 import { Approval, ApprovalRequest } from './approval.js';
 import { AuditEvent } from './audit-event.js';
 import { CommitStatus } from './commit-status.js';
+import { ConsoleSession, ConsoleSignInLink } from './console-session.js';
 import { Deployment, DeploymentStep } from './deployment.js';
 import { DeploymentMessage } from './deployment-message.js';
 import { Environment } from './environment.js';
@@ -21,6 +22,7 @@ export * from './api-token.js';
 export * from './approval.js';
 export * from './audit-event.js';
 export * from './commit-status.js';
+export * from './console-session.js';
 export * from './deployment.js';
 export * from './deployment-message.js';
 export * from './environment.js';
@@ -64,4 +66,6 @@ export const ENTITIES = [
   DeploymentMessage,
   InboundRequest,
   PendingCommit,
+  ConsoleSignInLink,
+  ConsoleSession,
 ];

@@ -15,6 +15,7 @@ import type {
 } from '../../core/projects/index.js';
 import type { CommitStatusService, PromotionService } from '../../core/promotions/index.js';
 import type { PendingCommits } from '../../core/repositories/index.js';
+import type { SlipwayError } from '../../errors.js';
 
 /** The core services the REST API calls; it holds no logic of its own beyond shapes and roles. */
 export interface ApiDeps {
@@ -45,4 +46,6 @@ export interface ApiSettings {
   rateWindowMs: number;
   publicUrl: string;
   version: string;
+  /** Reads errors caused by the input (the database refusing a value) as their 4xx. */
+  inputError?: (error: unknown) => SlipwayError | undefined;
 }

@@ -46,8 +46,14 @@ export function send(reply: FastifyReply, status: number, body: ErrorBody) {
   return reply.code(status).send(body);
 }
 
-/** The API's error handler: one JSON shape for every error, secrets never echoed back. */
-export function registerApiErrors(api: FastifyInstance): void {
+/** An error the layers below raised because of the input, as the SlipwayError it stands for. */
+export type InputErrorReader = (error: unknown) => SlipwayError | undefined;
+
+/**
+ * The API's error handler: one JSON shape for every error, secrets never echoed back. `asInput`
+ * reads errors caused by the input (a database refusing a value) as the 4xx they are.
+ */
+export function registerApiErrors(api: FastifyInstance, asInput: InputErrorReader = () => undefined): void {
   api.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
       const context = error.validationContext ?? 'body';
@@ -60,6 +66,8 @@ export function registerApiErrors(api: FastifyInstance): void {
       return send(reply, 422, { error: 'invalid_input', message: VALIDATION_MESSAGE, errors });
     }
     if (isSlipwayError(error)) return sendSlipwayError(reply, error);
+    const input = asInput(error);
+    if (input) return sendSlipwayError(reply, input);
     const status = error.statusCode;
     if (status === 429) {
       return send(reply, 429, {

@@ -13,6 +13,7 @@ import { API_SCOPES } from '../../vocabulary.js';
 import { registerTokenCheck } from './auth.js';
 import type { ApiDeps, ApiSettings } from './deps.js';
 import { registerApiErrors, send } from './errors.js';
+import { registerInputCheck } from './input-check.js';
 import { apiSchemas } from './registry.js';
 import { registerRoleCheck } from './roles.js';
 import { registerCollaboratorRoutes } from './routes/collaborators.js';
@@ -99,8 +100,11 @@ export async function registerApi(
             if (method !== 'HEAD') routes.push({ method, url: route.url });
           }
         });
-        registerApiErrors(api);
+        registerApiErrors(api, settings.inputError);
         registerTokenCheck(api, deps.tokens);
+        // Both before validation, in this order: odd characters first (the role check reads the
+        // raw project name), then the role, so a body's errors never tell a stranger anything.
+        registerInputCheck(api);
         registerRoleCheck(api, deps.access);
         // Route-level hooks run after the token check above, so the limit is counted per token.
         await api.register(rateLimit, {

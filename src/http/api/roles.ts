@@ -5,11 +5,13 @@ import { operationOf } from './route.js';
 
 /**
  * The role each operation declares is enforced here, once, for every route of the API: after
- * the token and scope checks, before the handler. A route that decides on data it loads (the
- * local transport, a forced promotion) checks that itself, on top.
+ * the token and scope checks and before validation, so that 422 versus 403 tells a stranger
+ * nothing about what exists. The project is the raw path parameter then (not yet validated):
+ * any string names no project or one, and access.require answers both. A route that decides on
+ * data it loads (a forced promotion) checks that itself, on top.
  */
 export function registerRoleCheck(api: FastifyInstance, access: AccessPolicy): void {
-  api.addHook('preHandler', async (request: FastifyRequest) => {
+  api.addHook('preValidation', async (request: FastifyRequest) => {
     if (request.is404) return;
     const doc = operationOf(request.routeOptions.schema);
     // Every API route is made with `operation()`: one that is not would skip its role check.

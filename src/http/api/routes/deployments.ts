@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import type { DeploymentDetail, DeploymentListItem } from '../../../core/deployments/index.js';
 import { isReleaseName } from '../../../core/deployments/index.js';
-import { DEPLOYMENT_STATUSES, STEP_STATUSES } from '../../../vocabulary.js';
+import {
+  DEPLOYMENT_NUMBER_PATTERN,
+  DEPLOYMENT_STATUSES,
+  isUuid,
+  STEP_STATUSES,
+} from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { apiSchemas } from '../registry.js';
@@ -129,7 +134,10 @@ const deploymentParams = projectParams
   .extend({
     deployment: z
       .string()
-      .regex(/^(\d{1,12}|[0-9a-f-]{36})$/i, 'deployment must be a deployment id or number'),
+      .refine(
+        (value) => DEPLOYMENT_NUMBER_PATTERN.test(value) || isUuid(value),
+        'deployment must be a deployment id or number',
+      ),
   })
   .strict();
 const environmentParams = projectParams.extend({ environment: z.string().min(1).max(100) }).strict();

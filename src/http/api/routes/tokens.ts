@@ -92,6 +92,7 @@ export function registerTokenRoutes(api: ApiInstance, deps: ApiDeps): void {
         summary: 'Create an API token (shown once)',
         description:
           'A token acts as its member (yours unless `member` names another). It may only hold scopes the token making the request holds.',
+        scope: 'tokens:create',
         role: 'global admin',
         action: 'create API tokens over the API',
       },
@@ -137,7 +138,12 @@ export function registerTokenRoutes(api: ApiInstance, deps: ApiDeps): void {
 
   api.delete('/tokens/:token', {
     schema: operation(
-      { tags, summary: 'Revoke an API token (yours, or any as a global admin)', role: 'any' },
+      {
+        tags,
+        summary: 'Revoke an API token (yours, or any as a global admin)',
+        scope: 'tokens:delete',
+        role: 'any',
+      },
       {
         params: z.object({ token: z.string().min(1).max(64) }).strict(),
         response: { 200: z.object({ api_token: tokenJson }).strict() },
