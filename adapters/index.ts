@@ -6,7 +6,10 @@ import { createDiscordNotificationSender } from './discord/notification-sender.j
 import { createEmailNotificationSender } from './email/notification-sender.js';
 import { SlackChatAdapter } from './slack/app.js';
 import { createSlackNotificationSender } from './slack/notification-sender.js';
+import { TeamsChatAdapter } from './teams/app.js';
+import { TeamsBot } from './teams/bot.js';
 import { createTeamsNotificationSender } from './teams/notification-sender.js';
+import { resolveTeamsSettings, type TeamsConfig } from './teams/settings.js';
 import { WebConsoleAdapter } from './web/console.js';
 import { createWebhookNotificationSender } from './webhook/notification-sender.js';
 
@@ -38,6 +41,8 @@ export function chatAdapters(
       ),
     );
   }
+  const teams = teamsConfig(config);
+  if (teams) adapters.push(new TeamsChatAdapter(teams, logger));
   const webToken = consoleToken(config);
   if (webToken) adapters.push(new WebConsoleAdapter(webToken, logger));
   return { adapters, webToken };
@@ -51,12 +56,28 @@ function consoleToken(config: Config): string | null {
   return config.SLIPWAY_WEB_TOKEN ?? (config.embeddedDatabase ? randomBytes(18).toString('base64url') : null);
 }
 
+/** The Teams bot's settings, when TEAMS_APP_ID is set. */
+function teamsConfig(config: Config): TeamsConfig | null {
+  if (!config.TEAMS_APP_ID) return null;
+  return {
+    appId: config.TEAMS_APP_ID,
+    appPassword: config.TEAMS_APP_PASSWORD,
+    tenantId: config.TEAMS_TENANT_ID,
+    appType: config.TEAMS_APP_TYPE,
+    openIdMetadataUrl: config.TEAMS_OPENID_METADATA_URL,
+    tokenIssuer: config.TEAMS_TOKEN_ISSUER,
+    tokenUrl: config.TEAMS_TOKEN_URL,
+    oauthScope: config.TEAMS_OAUTH_SCOPE,
+    serviceUrl: config.TEAMS_SERVICE_URL,
+  };
+}
+
 /** Every platform's notification sender; each says itself which targets it can serve here. */
 export function notificationSenders(config: Config): NotificationSender[] {
   return [
     createSlackNotificationSender({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL }),
     createDiscordNotificationSender({ botToken: config.DISCORD_BOT_TOKEN, apiUrl: config.DISCORD_API_URL }),
-    createTeamsNotificationSender(),
+    createTeamsNotificationSender({ bot: teamsBot(config) }),
     createWebhookNotificationSender(),
     createEmailNotificationSender({
       smtpUrl: config.SLIPWAY_SMTP_URL,
@@ -64,4 +85,10 @@ export function notificationSenders(config: Config): NotificationSender[] {
       timeoutMs: config.SLIPWAY_NOTIFY_TIMEOUT_MS,
     }),
   ];
+}
+
+/** The bot that posts notices to Teams channels, when the Teams bot is configured. */
+function teamsBot(config: Config): TeamsBot | undefined {
+  const teams = teamsConfig(config);
+  return teams ? new TeamsBot(resolveTeamsSettings(teams)) : undefined;
 }

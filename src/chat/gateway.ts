@@ -1,9 +1,13 @@
 import type { Logger } from '../logger.js';
+import type { ChatPlatform } from '../vocabulary.js';
 import type { ChatAdapter, ChatHost, Responder } from './adapter.js';
 import type { ChatServices, Command, ParsedCommand } from './command.js';
-import type { Action, CommandResult, Invocation, PostedMessage } from './model.js';
+import type { Action, ChatUser, CommandResult, Invocation, PostedMessage, Reply } from './model.js';
 import { ProgressNotifier } from './progress.js';
+import { deploymentReply } from './replies.js';
 import { ChatRouter, type ParseOutcome } from './router.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Chat's side of every adapter: the router that runs commands and clicks, the notifier that
@@ -48,6 +52,19 @@ export class ChatGateway implements ChatHost {
 
   firstTime(key: string, ttlSeconds: number): Promise<boolean> {
     return this.services.inbound.firstTime(key, ttlSeconds);
+  }
+
+  approvers(deploymentId: string, platform: ChatPlatform): Promise<ChatUser[]> {
+    return this.services.approvals.approvers(deploymentId, platform);
+  }
+
+  async deploymentReply(deploymentId: string, shownIn: PostedMessage): Promise<Reply | null> {
+    if (!UUID.test(deploymentId)) return null;
+    const shown = await this.services.messages.of(deploymentId);
+    const known = shown.some(
+      (message) => message.platform === shownIn.platform && message.messageId === shownIn.messageId,
+    );
+    return known ? deploymentReply(await this.services.views.deployment(deploymentId)) : null;
   }
 
   parse(invocation: Pick<Invocation, 'command' | 'text'>): ParseOutcome {
