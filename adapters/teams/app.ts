@@ -67,6 +67,8 @@ export class TeamsChatAdapter implements ChatAdapter {
   private readonly mentions = new Map<string, ChatUser>();
   /** Conversations heard from, by id (where `post` finds a conversation's service URL). */
   private readonly conversations = new Map<string, TeamsReference>();
+  /** The card each message last showed (by conversation and message id), as sent from this process. */
+  private readonly lastShown = new Map<string, string>();
   /** Work running after its activity was answered (awaited, for a while, at shutdown). */
   private readonly background = new Set<Promise<unknown>>();
   private stopped = false;
@@ -111,7 +113,14 @@ export class TeamsChatAdapter implements ChatAdapter {
   async update(posted: PostedMessage, reply: Reply): Promise<void> {
     const target = storedReference(posted.reference) ?? this.referenceFor(posted.channel);
     const card = await this.cardFor(target, reply, null, true);
+    // The same card again (a refused click, a step that changed nothing shown) is not sent:
+    // Teams allows a thread a few updates a second.
+    const key = `${target.conversationId}|${posted.messageId}`;
+    const shown = fingerprint(card);
+    if (this.lastShown.get(key) === shown) return;
     await this.bot.update(target, posted.messageId, cardActivity(card, reply));
+    if (this.lastShown.size > 5_000) this.lastShown.clear();
+    this.lastShown.set(key, shown);
   }
 
   /** A mention, as the adapter rewrote it into the command's text; anything else is no mention. */
@@ -296,7 +305,7 @@ export class TeamsChatAdapter implements ChatAdapter {
       : null;
     if (verb === REFRESH_VERB) {
       if (!clicked) return message('There is nothing to refresh.');
-      const reply = await this.requireHost().deploymentReply(String(data.deployment ?? ''), clicked);
+      const reply = await this.shownCard(String(data.deployment ?? ''), clicked);
       if (!reply) return message('That card is not one of Slipway’s deployment cards.');
       return card(await this.cardFor(target, reply, { user: sender, teamsId: activity.from.id }, false));
     }
@@ -319,6 +328,18 @@ export class TeamsChatAdapter implements ChatAdapter {
       target,
       activity.from.id,
     );
+  }
+
+  /**
+   * The deployment's card as it stands, if `clicked` shows it. Teams refreshes a card as soon as
+   * it appears, which can be before the message is stored: a miss is asked again, briefly.
+   */
+  private async shownCard(deploymentId: string, clicked: PostedMessage): Promise<Reply | null> {
+    for (let attempt = 0; ; attempt++) {
+      const reply = await this.requireHost().deploymentReply(deploymentId, clicked);
+      if (reply || attempt >= 4) return reply;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 
   /** Runs the button's command; answers with whatever it says first (the new card, a refusal). */
@@ -375,6 +396,7 @@ export class TeamsChatAdapter implements ChatAdapter {
   private async postCard(target: TeamsReference, reply: Reply): Promise<PostedMessage> {
     const card = await this.cardFor(target, reply, null, true);
     const id = await this.bot.send(target, cardActivity(card, reply));
+    this.lastShown.set(`${target.conversationId}|${id}`, fingerprint(card));
     return { platform: 'teams', channel: target.conversationId, messageId: id, reference: flatten(target) };
   }
 
@@ -466,6 +488,9 @@ const card = (value: AdaptiveCard): InvokeBody => ({
   type: 'application/vnd.microsoft.card.adaptive',
   value,
 });
+
+const fingerprint = (card: AdaptiveCard) =>
+  createHash('sha256').update(JSON.stringify(card)).digest('base64url');
 
 const person = (tenant: string, objectId: string, name: string): ChatUser => ({
   platform: 'teams',

@@ -4,7 +4,7 @@ import type { ChatAdapter, ChatHost, Responder } from './adapter.js';
 import type { ChatServices, Command, ParsedCommand } from './command.js';
 import type { Action, ChatUser, CommandResult, Invocation, PostedMessage, Reply } from './model.js';
 import { ProgressNotifier } from './progress.js';
-import { deploymentReply } from './replies.js';
+import { DECISION_COMMANDS, deploymentReply } from './replies.js';
 import { ChatRouter, type ParseOutcome } from './router.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -80,7 +80,13 @@ export class ChatGateway implements ChatHost {
   }
 
   async click(action: Action, responder: Responder) {
-    return this.deliver(await this.router.action(action), responder);
+    const result = await this.router.action(action);
+    // A decision refused because the request is closed (it expired just now, someone rejected it)
+    // leaves a card offering buttons that cannot work: bring its messages up to date.
+    if (result.reply.ephemeral && DECISION_COMMANDS.has(action.actionId) && UUID.test(action.value)) {
+      this.notifier.notify(action.value);
+    }
+    return this.deliver(result, responder);
   }
 
   /**

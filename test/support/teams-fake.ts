@@ -394,6 +394,34 @@ export function channelMessage(
   };
 }
 
+/** A group-chat message that @mentions the bot, as Teams sends it (`conversationType: groupChat`). */
+export function groupChatMessage(where: Where, from: TeamsPerson, text: string, conversationId: string) {
+  const id = nextId();
+  return {
+    text: `<at>Slipway</at> ${text}`,
+    textFormat: 'plain',
+    type: 'message',
+    timestamp: new Date().toISOString(),
+    id,
+    channelId: 'msteams',
+    serviceUrl: where.serviceUrl,
+    from: { id: from.id, name: from.name, aadObjectId: from.aadObjectId },
+    conversation: {
+      isGroup: true,
+      conversationType: 'groupChat',
+      tenantId: where.tenantId,
+      id: conversationId,
+    },
+    recipient: { id: where.botId, name: 'Slipway' },
+    entities: [
+      { mentioned: { id: where.botId, name: 'Slipway' }, text: '<at>Slipway</at>', type: 'mention' },
+      clientInfo,
+    ],
+    channelData: { tenant: { id: where.tenantId } },
+    locale: 'en-US',
+  };
+}
+
 /**
  * A click on a card's `Action.Execute` (or a refresh), as Teams sends it: an `invoke` named
  * `adaptiveCard/action` whose value carries the action's verb and data, `replyToId` the card's
