@@ -28,6 +28,8 @@ import { resolveTeamsSettings, type TeamsConfig, type TeamsSettings } from './se
 const REPLAY_WINDOW_SECONDS = 900;
 /** How long a click's answer may wait for the command; then the card says it is being worked on. */
 const INVOKE_BUDGET_MS = 4_000;
+/** How long a message's ack waits for the replay ledger before it answers anyway. */
+const LEDGER_WAIT_MS = 10;
 /** How often the bot's credentials are checked again while they fail. */
 const RECHECK_MS = 60_000;
 
@@ -214,23 +216,25 @@ export class TeamsChatAdapter implements ChatAdapter {
     }
   }
 
-  /** Acked once the ledger has it; parsing, the command and its messages follow the answer. */
+  /**
+   * Acked once the ledger has it — or, when the database is slow to say, after LEDGER_WAIT_MS,
+   * the check finishing in the background: an ack never waits long for PostgreSQL, and a ledger
+   * that fails at once (the database is gone) fails the request, so Teams sends it again.
+   * Parsing, the command and its messages follow the answer.
+   */
   private async onMessage(activity: Activity, target: TeamsReference | null, sender: ChatUser | null) {
     if (!target) return;
-    if (!(await this.firstTime(activity))) return;
-    if (!sender) {
-      this.spawn(
-        this.bot.send(target, {
-          ...cardActivity(
-            this.render(errorReply('Slipway could not tell who you are: Teams sent no Microsoft Entra id.')),
-            { text: '' },
-          ),
-          replyToId: activity.id,
-        }),
-      );
-      return;
-    }
-    this.spawn(this.command(activity, target, sender));
+    const seen = this.firstTime(activity);
+    const early = await Promise.race([seen, pause(LEDGER_WAIT_MS).then(() => 'slow' as const)]);
+    if (early === false) return;
+    this.spawn(
+      (async () => {
+        if (!(await seen)) return;
+        if (sender) return this.command(activity, target, sender);
+        const why = errorReply('Slipway could not tell who you are: Teams sent no Microsoft Entra id.');
+        await this.bot.send(target, { ...cardActivity(this.render(why), why), replyToId: activity.id });
+      })(),
+    );
   }
 
   private async command(activity: Activity, target: TeamsReference, sender: ChatUser): Promise<void> {
@@ -488,6 +492,8 @@ const card = (value: AdaptiveCard): InvokeBody => ({
   type: 'application/vnd.microsoft.card.adaptive',
   value,
 });
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 const fingerprint = (card: AdaptiveCard) =>
   createHash('sha256').update(JSON.stringify(card)).digest('base64url');

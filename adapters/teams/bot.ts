@@ -5,10 +5,14 @@ import {
   ConfigurationBotFrameworkAuthentication,
   type ConversationReference,
   type TeamsChannelAccount,
-  TeamsInfo,
   type TurnContext,
 } from 'botbuilder';
-import { AuthenticationConstants, type ServiceClientCredentialsFactory } from 'botframework-connector';
+import {
+  AuthenticationConstants,
+  ClaimsIdentity,
+  type ConnectorClient,
+  type ServiceClientCredentialsFactory,
+} from 'botframework-connector';
 import type { Logger } from '../../src/logger.js';
 import { credentialsFactoryFor } from './credentials.js';
 import type { TeamsSettings } from './settings.js';
@@ -44,14 +48,16 @@ const MAX_DELAY_MS = 30_000;
  * The Teams bot as botbuilder sees it: a CloudAdapter over ConfigurationBotFrameworkAuthentication
  * (every inbound activity's JWT checked against the OpenID metadata: issuer, signature, audience =
  * the app id, the service URL claim) and the Bot Connector client it makes for outbound calls.
- * Outbound calls go through `continueConversationAsync` with a stored reference (proactive
- * messaging), so they need no inbound request; a 429 or a 5xx is retried with back-off here on
- * top of the SDK's own retries (which skip a 429 without Retry-After), so a platform hiccup never
+ * Outbound calls are proactive: botbuilder's Connector client for the stored reference's service
+ * URL, so they need no inbound request; a 429 or a 5xx is retried with back-off here on top of
+ * the SDK's own retries (which skip a 429 without Retry-After), so a platform hiccup never
  * reaches the caller as long as it passes within a minute or so.
  */
 export class TeamsBot {
   readonly adapter: CloudAdapter;
   readonly credentials: ServiceClientCredentialsFactory;
+  private readonly auth: ConfigurationBotFrameworkAuthentication;
+  private readonly clients = new Map<string, Promise<ConnectorClient>>();
   private closing = false;
 
   constructor(
@@ -59,7 +65,7 @@ export class TeamsBot {
     private readonly logger?: Logger,
   ) {
     this.credentials = credentialsFactoryFor(settings);
-    const auth = new ConfigurationBotFrameworkAuthentication(
+    this.auth = new ConfigurationBotFrameworkAuthentication(
       {
         MicrosoftAppId: settings.appId,
         MicrosoftAppType: settings.appType,
@@ -75,7 +81,7 @@ export class TeamsBot {
       },
       this.credentials,
     );
-    this.adapter = new CloudAdapter(auth);
+    this.adapter = new CloudAdapter(this.auth);
   }
 
   /**
@@ -113,9 +119,12 @@ export class TeamsBot {
     return this.withRetry(
       'send',
       target,
-      async (context) => {
-        const sent = await context.sendActivity(activity);
-        return sent?.id ?? '';
+      async (client) => {
+        const outgoing = outgoingActivity(target, activity);
+        const sent = activity.replyToId
+          ? await client.conversations.replyToActivity(target.conversationId, activity.replyToId, outgoing)
+          : await client.conversations.sendToConversation(target.conversationId, outgoing);
+        return sent.id ?? '';
       },
       retries,
     );
@@ -131,11 +140,10 @@ export class TeamsBot {
     await this.withRetry(
       'update',
       target,
-      async (context) => {
-        await context.updateActivity({
-          ...activity,
+      async (client) => {
+        await client.conversations.updateActivity(target.conversationId, activityId, {
+          ...outgoingActivity(target, activity),
           id: activityId,
-          conversation: context.activity.conversation,
         });
       },
       retries,
@@ -143,16 +151,18 @@ export class TeamsBot {
   }
 
   /**
-   * A member of the conversation (or its team) by Teams user id (`29:…`) or Entra object id;
-   * null when they are not in it (the Connector's 404).
+   * A member of the conversation (or its team) by Teams user id (`29:…`) or Entra object id, as
+   * TeamsInfo.getMember asks for it; null when they are not in it (the Connector's 404).
    */
   async member(target: TeamsReference, userId: string): Promise<TeamsChannelAccount | null> {
     try {
-      return await this.withRetry('member', target, (context) =>
-        target.teamId
-          ? TeamsInfo.getTeamMember(context, target.teamId, userId)
-          : TeamsInfo.getMember(context, userId),
-      );
+      return await this.withRetry('member', target, async (client) => {
+        const member = await client.conversations.getConversationMember(
+          target.teamId ?? target.conversationId,
+          userId,
+        );
+        return member as TeamsChannelAccount;
+      });
     } catch (error) {
       if (connectorFailure(error).status === 404) return null;
       throw error;
@@ -176,26 +186,35 @@ export class TeamsBot {
     this.closing = true;
   }
 
+  /**
+   * botbuilder's Connector client for a service URL, made by its connector factory for the bot's
+   * own identity (what continueConversationAsync makes for every call), kept for reuse: one
+   * client, its pipeline and its token per service URL, not one per message.
+   */
+  private client(serviceUrl: string): Promise<ConnectorClient> {
+    let client = this.clients.get(serviceUrl);
+    if (!client) {
+      const identity = new ClaimsIdentity([
+        { type: AuthenticationConstants.AudienceClaim, value: this.settings.appId },
+        { type: AuthenticationConstants.AppIdClaim, value: this.settings.appId },
+      ]);
+      client = this.auth.createConnectorFactory(identity).create(serviceUrl, this.settings.oauthScope);
+      client.catch(() => this.clients.delete(serviceUrl));
+      if (this.clients.size > 100) this.clients.clear();
+      this.clients.set(serviceUrl, client);
+    }
+    return client;
+  }
+
   private async withRetry<T>(
     what: string,
     target: TeamsReference,
-    work: (context: TurnContext) => Promise<T>,
+    work: (client: ConnectorClient) => Promise<T>,
     retries = RETRIES,
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        let result: T | undefined;
-        await this.adapter.continueConversationAsync(
-          this.settings.appId,
-          referenceOf(target),
-          async (context) => {
-            // botbuilder gives the continuation activity a random id and would send everything as
-            // a reply to it; without one, a post is a post and a reply names its parent itself.
-            context.activity.id = undefined;
-            result = await work(context);
-          },
-        );
-        return result as T;
+        return await work(await this.client(target.serviceUrl));
       } catch (error) {
         const failure = connectorFailure(error);
         if (!failure.retryable || attempt >= retries || this.closing) throw error;
@@ -211,6 +230,18 @@ export class TeamsBot {
       }
     }
   }
+}
+
+/** An activity as the bot sends it into a conversation: from the bot, in that conversation. */
+function outgoingActivity(target: TeamsReference, activity: Partial<Activity>): Partial<Activity> {
+  const reference = referenceOf(target);
+  return {
+    ...activity,
+    channelId: 'msteams',
+    serviceUrl: target.serviceUrl,
+    conversation: reference.conversation,
+    ...(reference.bot?.id ? { from: reference.bot } : {}),
+  } as Partial<Activity>;
 }
 
 /** botbuilder's conversation reference from ours. */
