@@ -10,7 +10,10 @@ import type { DeliveryLedger, RepositoryEvents } from './github/ports.js';
 import { GitHubWebhookReceiver } from './github/webhook-receiver.js';
 import { SlackChatAdapter } from './slack/app.js';
 import { createSlackNotificationSender } from './slack/notification-sender.js';
+import { TeamsChatAdapter } from './teams/app.js';
+import { TeamsBot } from './teams/bot.js';
 import { createTeamsNotificationSender } from './teams/notification-sender.js';
+import { resolveTeamsSettings, type TeamsConfig } from './teams/settings.js';
 import { WebConsoleAdapter } from './web/console.js';
 import { createWebhookNotificationSender } from './webhook/notification-sender.js';
 
@@ -41,6 +44,8 @@ export function chatAdapters(config: Config, logger: Logger): { adapters: ChatAd
       ),
     );
   }
+  const teams = teamsConfig(config);
+  if (teams) adapters.push(new TeamsChatAdapter(teams, logger));
   adapters.push(new WebConsoleAdapter({ publicUrl: config.publicUrl }, logger));
   return { adapters };
 }
@@ -73,6 +78,22 @@ export function inboundAdapters(
   return adapters;
 }
 
+/** The Teams bot's settings, when TEAMS_APP_ID is set. */
+function teamsConfig(config: Config): TeamsConfig | null {
+  if (!config.TEAMS_APP_ID) return null;
+  return {
+    appId: config.TEAMS_APP_ID,
+    appPassword: config.TEAMS_APP_PASSWORD,
+    tenantId: config.TEAMS_TENANT_ID,
+    appType: config.TEAMS_APP_TYPE,
+    openIdMetadataUrl: config.TEAMS_OPENID_METADATA_URL,
+    tokenIssuer: config.TEAMS_TOKEN_ISSUER,
+    tokenUrl: config.TEAMS_TOKEN_URL,
+    oauthScope: config.TEAMS_OAUTH_SCOPE,
+    serviceUrl: config.TEAMS_SERVICE_URL,
+  };
+}
+
 /**
  * Every platform's notification sender; each says itself which targets it can serve here. The
  * URLs users give (incoming webhooks, webhook channels) are called through `outbound`, the
@@ -93,7 +114,7 @@ export function notificationSenders(
       apiUrl: config.DISCORD_API_URL,
       fetch: outbound,
     }),
-    createTeamsNotificationSender({ fetch: outbound }),
+    createTeamsNotificationSender({ fetch: outbound, bot: teamsBot(config) }),
     createWebhookNotificationSender({ fetch: outbound }),
     createEmailNotificationSender({
       smtpUrl: config.SLIPWAY_SMTP_URL,
@@ -106,4 +127,10 @@ export function notificationSenders(
       publicUrl: config.publicUrl,
     }),
   ];
+}
+
+/** The bot that posts notices to Teams channels, when the Teams bot is configured. */
+function teamsBot(config: Config): TeamsBot | undefined {
+  const teams = teamsConfig(config);
+  return teams ? new TeamsBot(resolveTeamsSettings(teams)) : undefined;
 }

@@ -17,6 +17,9 @@ Commands:
   migration:create   write a new migration for the difference (developers)
   slack-manifest     print a Slack app manifest (JSON) generated from the chat commands;
                      --socket-mode for a Socket Mode app
+  teams-manifest [--print] [--out app.zip]
+                     write the Teams app package (manifest and icons, zipped) for TEAMS_APP_ID;
+                     --print prints the manifest
   apply -f <file> [--yes] [--prune]
                      configuration as code: plan the changes a slipway.yml makes to projects,
                      servers, environments, hooks, folders, members and notification channels;
@@ -50,11 +53,19 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(config);
 
   // Commands with options of their own parse the rest of the line themselves.
-  if (command === 'apply' || command === 'token' || command === 'console-login') {
+  if (
+    command === 'apply' ||
+    command === 'token' ||
+    command === 'console-login' ||
+    command === 'teams-manifest'
+  ) {
     const rest = argv.slice(argv.indexOf(command) + 1);
     if (command === 'apply') return (await import('./cli/apply-command.js')).applyCommand(rest, config);
     if (command === 'console-login')
       return (await import('./cli/console-login-command.js')).consoleLoginCommand(rest, config);
+    if (command === 'teams-manifest') {
+      return (await import('./cli/teams-manifest-command.js')).teamsManifestCommand(rest, config);
+    }
     return (await import('./cli/token-command.js')).tokenCommand(rest, config);
   }
 

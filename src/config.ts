@@ -177,6 +177,49 @@ const schema = z.object({
       .transform((value) => value.replace(/\/+$/, ''))
       .default('https://api.github.com'),
   ),
+  TEAMS_APP_ID: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[0-9a-fA-F-]{36}$/, "must be the bot's Microsoft App ID (a GUID)")
+      .optional(),
+  ),
+  TEAMS_APP_PASSWORD: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(8, "must be the bot's client secret").optional(),
+  ),
+  TEAMS_TENANT_ID: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[0-9a-fA-F-]{36}$/, 'must be a Microsoft Entra tenant id (a GUID)')
+      .optional(),
+  ),
+  TEAMS_APP_TYPE: z
+    .enum(['SingleTenant', 'MultiTenant', 'UserAssignedMSI'], {
+      error: 'must be SingleTenant, MultiTenant or UserAssignedMSI',
+    })
+    .default('MultiTenant'),
+  TEAMS_OPENID_METADATA_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .url({ error: 'must be a URL like https://login.botframework.com/v1/.well-known/openidconfiguration' })
+      .optional(),
+  ),
+  TEAMS_TOKEN_ISSUER: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  TEAMS_TOKEN_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .url({
+        error: 'must be a URL like https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token',
+      })
+      .optional(),
+  ),
+  TEAMS_OAUTH_SCOPE: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  TEAMS_SERVICE_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url({ error: 'must be a URL like https://smba.trafficmanager.net/teams/' }).optional(),
+  ),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -218,6 +261,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       'Invalid configuration:\n  SLACK_SIGNING_SECRET: is required with SLACK_BOT_TOKEN for Slack over HTTP (or set SLACK_APP_TOKEN for Socket Mode)',
     );
   }
+  if (raw.TEAMS_APP_ID) {
+    const problem = teamsProblem(raw);
+    if (problem) throw new SlipwayError('config_invalid', `Invalid configuration:\n  ${problem}`);
+  }
   const { SLIPWAY_DATA_DIR, SLIPWAY_ADMINS, ...rest } = raw;
   return {
     ...rest,
@@ -231,6 +278,23 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       return { platform, workspace, userId };
     }),
   };
+}
+
+/** What the Teams app type needs besides TEAMS_APP_ID (botbuilder's rules for each type), or null. */
+function teamsProblem(raw: RawConfig): string | null {
+  if (raw.TEAMS_APP_TYPE === 'UserAssignedMSI') {
+    if (raw.TEAMS_APP_PASSWORD)
+      return 'TEAMS_APP_PASSWORD: must not be set with TEAMS_APP_TYPE=UserAssignedMSI';
+    if (!raw.TEAMS_TENANT_ID) return 'TEAMS_TENANT_ID: is required with TEAMS_APP_TYPE=UserAssignedMSI';
+    return null;
+  }
+  if (!raw.TEAMS_APP_PASSWORD) {
+    return `TEAMS_APP_PASSWORD: is required with TEAMS_APP_ID (the bot's client secret) for TEAMS_APP_TYPE=${raw.TEAMS_APP_TYPE}`;
+  }
+  if (raw.TEAMS_APP_TYPE === 'SingleTenant' && !raw.TEAMS_TENANT_ID) {
+    return 'TEAMS_TENANT_ID: is required with TEAMS_APP_TYPE=SingleTenant';
+  }
+  return null;
 }
 
 /** The settings table printed by `slipway --help` and kept in the README. */
@@ -287,5 +351,26 @@ export const SETTINGS_HELP: readonly (readonly [name: string, meaning: string])[
   [
     'GITHUB_API_URL',
     'GitHub REST API base URL (default https://api.github.com; GitHub Enterprise: https://HOST/api/v3)',
+  ],
+  ['TEAMS_APP_ID', "the Teams bot's Microsoft App ID (Azure Bot Service); enables the Teams adapter"],
+  ['TEAMS_APP_PASSWORD', "the bot's client secret (SingleTenant, MultiTenant)"],
+  ['TEAMS_TENANT_ID', "the bot's Microsoft Entra tenant (required for SingleTenant and UserAssignedMSI)"],
+  ['TEAMS_APP_TYPE', 'SingleTenant, MultiTenant or UserAssignedMSI, as registered (default MultiTenant)'],
+  [
+    'TEAMS_OPENID_METADATA_URL',
+    "OpenID metadata whose keys sign the Bot Framework's requests (default Microsoft's public cloud)",
+  ],
+  ['TEAMS_TOKEN_ISSUER', 'issuer of those requests (default https://api.botframework.com)'],
+  [
+    'TEAMS_TOKEN_URL',
+    'where the bot gets its own token (default https://login.microsoftonline.com/<botframework.com or tenant>/oauth2/v2.0/token)',
+  ],
+  [
+    'TEAMS_OAUTH_SCOPE',
+    "audience of the bot's token for the Bot Connector (default https://api.botframework.com)",
+  ],
+  [
+    'TEAMS_SERVICE_URL',
+    'Bot Connector URL for notices to a channel the bot has not heard from yet (default https://smba.trafficmanager.net/teams/)',
   ],
 ];

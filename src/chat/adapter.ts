@@ -59,6 +59,16 @@ export interface ChatHost {
    * an adapter asks before acting, so a replayed or retried request runs once.
    */
   firstTime(key: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Who may still approve or reject a deployment, as people of `platform` (for a per-person view
+   * of its card, like Teams' refresh.userIds); the click itself is checked by the core as always.
+   */
+  approvers(deploymentId: string, platform: ChatPlatform): Promise<ChatUser[]>;
+  /**
+   * A deployment's message as it stands now, for a card the platform asks to refresh; null unless
+   * `shownIn` (platform and message id) is one of the messages that show that deployment.
+   */
+  deploymentReply(deploymentId: string, shownIn: PostedMessage): Promise<Reply | null>;
 }
 
 /** How an adapter stands with its platform (shown in /readyz and as a metric). */

@@ -1,9 +1,13 @@
 import type { Logger } from '../logger.js';
+import type { ChatPlatform } from '../vocabulary.js';
 import type { ChatAdapter, ChatHost, ConsoleSessions, Responder } from './adapter.js';
 import type { ChatServices, Command, ParsedCommand } from './command.js';
-import type { Action, CommandResult, Invocation, PostedMessage } from './model.js';
+import type { Action, ChatUser, CommandResult, Invocation, PostedMessage, Reply } from './model.js';
 import { ProgressNotifier } from './progress.js';
+import { DECISION_COMMANDS, deploymentReply } from './replies.js';
 import { ChatRouter, type InputErrorReader, type ParseOutcome } from './router.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Chat's side of every adapter: the router that runs commands and clicks, the notifier that
@@ -56,6 +60,19 @@ export class ChatGateway implements ChatHost {
     return this.services.inbound.firstTime(key, ttlSeconds);
   }
 
+  approvers(deploymentId: string, platform: ChatPlatform): Promise<ChatUser[]> {
+    return this.services.approvals.approvers(deploymentId, platform);
+  }
+
+  async deploymentReply(deploymentId: string, shownIn: PostedMessage): Promise<Reply | null> {
+    if (!UUID.test(deploymentId)) return null;
+    const shown = await this.services.messages.of(deploymentId);
+    const known = shown.some(
+      (message) => message.platform === shownIn.platform && message.messageId === shownIn.messageId,
+    );
+    return known ? deploymentReply(await this.services.views.deployment(deploymentId)) : null;
+  }
+
   parse(invocation: Pick<Invocation, 'command' | 'text'>): ParseOutcome {
     return this.router.parse(invocation);
   }
@@ -73,7 +90,13 @@ export class ChatGateway implements ChatHost {
   }
 
   async click(action: Action, responder: Responder) {
-    return this.deliver(await this.router.action(action), responder);
+    const result = await this.router.action(action);
+    // A decision refused because the request is closed (it expired just now, someone rejected it)
+    // leaves a card offering buttons that cannot work: bring its messages up to date.
+    if (result.reply.ephemeral && DECISION_COMMANDS.has(action.actionId) && UUID.test(action.value)) {
+      this.notifier.notify(action.value);
+    }
+    return this.deliver(result, responder);
   }
 
   /**

@@ -40,4 +40,4 @@ export {
 } from './notification-http.js';
 export { notificationReply, notificationSummary } from './notifications.js';
 export { replyToPlainText } from './plain-text.js';
-export { deploymentReply, errorReply } from './replies.js';
+export { DECISION_COMMANDS, decisionAskedBy, deploymentReply, errorReply } from './replies.js';

@@ -17,6 +17,18 @@ export function formatDuration(ms: number): string {
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+/**
+ * The commands that decide an approval. Their buttons (value: the deployment's id) are meant for
+ * the deployment's approvers only; a platform that can show a button to some people only
+ * (Teams' per-person card views) shows them to those.
+ */
+export const DECISION_COMMANDS: ReadonlySet<string> = new Set(['approve', 'reject']);
+
+/** The deployment a reply asks its approvers to decide on (its Approve / Reject buttons), or null. */
+export function decisionAskedBy(reply: Reply): string | null {
+  return reply.buttons?.find((button) => DECISION_COMMANDS.has(button.actionId))?.value ?? null;
+}
+
 /** The one message that shows a deployment, from approval to its end. */
 export function deploymentReply(d: DeploymentView): Reply {
   const label = KIND_LABEL[d.kind] ?? d.kind;

@@ -9,7 +9,7 @@
  *
  * Run: npm run bench:ack   (BENCH_RATE, BENCH_SECONDS; BENCH_DATABASE_URL or the machine's
  * PostgreSQL at 127.0.0.1:5432 as an admin URL: a scratch database is created and dropped)
- * The last line reads exactly: ack p99 slipway=<ms>ms bolt=<ms>ms ratio=<r>
+ * Slack's line reads exactly: ack p99 slipway=<ms>ms bolt=<ms>ms ratio=<r>; Teams' (ack-teams.ts) comes last.
  */
 import { type ChildProcess, execFile, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -205,6 +205,8 @@ async function main(): Promise<void> {
     await admin.query(`drop database if exists ${name} with (force)`);
     await admin.end();
   }
+  // Teams (test/bench/ack-teams.ts): its own service and bare bot, after the others; its line comes last.
+  await (await import('./ack-teams.js')).benchTeamsAck({ rate: RATE, seconds: SECONDS, adminUrl: ADMIN_URL });
 }
 
 main().then(

@@ -4,8 +4,8 @@ import { withConstraintErrors } from '../../db/constraint-errors.js';
 import { Approval, ApprovalRequest, Deployment, type IApprovalRequest } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
 import { SlipwayError } from '../../errors.js';
-import { roleAtLeast } from '../../vocabulary.js';
-import { type AccessPolicy, type Actor, recordAudit } from '../access/index.js';
+import { type ChatPlatform, ROLES, type Role, roleAtLeast } from '../../vocabulary.js';
+import { type AccessPolicy, type Actor, type ChatIdentityRef, recordAudit } from '../access/index.js';
 import type { DeploymentService } from '../deployments/index.js';
 import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
 
@@ -135,6 +135,50 @@ export class ApprovalService {
     );
     if ('refused' in outcome) throw outcome.refused;
     return outcome.done;
+  }
+
+  /**
+   * Who may still approve or reject the deployment, as their identities on one chat platform: the
+   * members holding the request's approver role (on the project or globally), not its requester,
+   * not anyone who already decided. Empty when nothing waits (decided, expired, no request). What
+   * a platform that can show a button to some people only (Teams' refresh.userIds) shows it to;
+   * `decide` still checks every rule on the click.
+   */
+  async approvers(deploymentId: string, platform: ChatPlatform): Promise<ChatIdentityRef[]> {
+    const needed = await this.approverRole(deploymentId);
+    const roles = ROLES.filter((role) => roleAtLeast(role, needed));
+    const marks = roles.map(() => '?').join(', ');
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ workspace: string; user_id: string; display_name: string }[]>(
+        `select distinct ci.workspace, ci.user_id, m.display_name
+           from approval_requests r
+           join deployments d on d.id = r.deployment_id
+           join members m on m.id is distinct from d.requested_by_id
+           left join project_roles pr on pr.member_id = m.id and pr.project_id = d.project_id
+           join chat_identities ci on ci.member_id = m.id and ci.platform = ?
+          where r.deployment_id = ? and r.status = 'pending' and r.expires_at > now()
+            and (pr.role in (${marks}) or m.global_role in (${marks}))
+            and not exists (select 1 from approvals a where a.request_id = r.id and a.member_id = m.id)
+          order by m.display_name
+          limit 200`,
+        [platform, deploymentId, ...roles, ...roles],
+      );
+    return rows.map((row) => ({
+      platform,
+      workspace: row.workspace,
+      userId: row.user_id,
+      displayName: row.display_name,
+    }));
+  }
+
+  /** The role a deployment's approval request asks for (approver when it has none: no one qualifies then anyway). */
+  private async approverRole(deploymentId: string): Promise<Role> {
+    const request = await this.orm.em
+      .fork()
+      .findOne(ApprovalRequest, { deployment: deploymentId }, { fields: ['approverRole'] });
+    return request?.approverRole ?? 'approver';
   }
 
   /** Closes every pending request past its time to live; returns their deployments' ids. */

@@ -96,7 +96,7 @@ const targetFields = {
 
 /**
  * A notification channel: `type` and its target — `slack` (webhookUrl, or channel through the bot
- * token), `discord` (webhookUrl, or channel through the bot token), `teams` (webhookUrl),
+ * token), `discord` (webhookUrl, or channel through the bot token), `teams` (webhookUrl, or channel through the bot),
  * `webhook` (webhookUrl + secret for the HMAC-SHA256 signature), `email` (one or more addresses),
  * `github` (channel: the repository whose GitHub Deployments report the project's deployments) —
  * the events it wants (default: all but `deployment.queued`) and whether it is active.

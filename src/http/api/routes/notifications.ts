@@ -102,7 +102,7 @@ export function registerNotificationRoutes(api: ApiInstance, deps: ApiDeps): voi
         tags,
         summary: 'Create a notification channel',
         description:
-          "`slack` (webhookUrl, or channel through the bot token), `discord` (webhookUrl or channel), `teams` (webhookUrl), `webhook` (webhookUrl and a secret: requests are signed with HMAC-SHA256), `email` (addresses), `github` (channel: the repository, owner/name, whose GitHub Deployments show this project's deployments; Slipway keeps one named `github-deployments` for each project with a `github_repository`). Answers with the project's channels, as Envoyer does.",
+          "`slack` (webhookUrl, or channel through the bot token), `discord` (webhookUrl or channel), `teams` (webhookUrl, or channel through the bot), `webhook` (webhookUrl and a secret: requests are signed with HMAC-SHA256), `email` (addresses), `github` (channel: the repository, owner/name, whose GitHub Deployments show this project's deployments; Slipway keeps one named `github-deployments` for each project with a `github_repository`). Answers with the project's channels, as Envoyer does.",
         scope: 'notifications:create',
         role: 'admin',
         action: 'add notification channels',
