@@ -61,7 +61,7 @@ export default defineCommand(grammar, {
     if (!target)
       throw new SlipwayError(
         'invalid_input',
-        `"${args.user.slice(0, 40)}" is not a mention: mention them — type @ and pick the person from the list, so the platform names them (a name typed as text names nobody).`,
+        `"${args.user.slice(0, 40)}" is not a user: mention them — type @ and pick the person from the list, so the platform names them (a name typed as text names nobody).`,
       );
     if (args.sub === 'grant') {
       const row = await access.grant(ctx.actor, args.project, target, args.role);
