@@ -8,6 +8,7 @@ import type {
   LockService,
 } from '../core/deployments/index.js';
 import type { HeartbeatService } from '../core/heartbeats/index.js';
+import type { NameSuggestions } from '../core/projects/index.js';
 import type { PromotionService } from '../core/promotions/index.js';
 import { SlipwayError } from '../errors.js';
 import type { Role } from '../vocabulary.js';
@@ -26,6 +27,8 @@ export interface ChatServices {
   promotions: PromotionService;
   /** Which signed inbound requests were already acted on (replays and retries run once). */
   inbound: InboundLedger;
+  /** Project and environment names offered while someone types (Discord's autocomplete). */
+  names: NameSuggestions;
 }
 
 export interface CommandContext {

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { ChatAdapter, ChatHost, Responder } from './adapter.js';
 import type { ChatServices, Command, ParsedCommand } from './command.js';
-import type { Action, CommandResult, Invocation, PostedMessage } from './model.js';
+import type { Action, ChatUser, CommandResult, Invocation, PostedMessage } from './model.js';
 import { ProgressNotifier } from './progress.js';
 import { ChatRouter, type ParseOutcome } from './router.js';
 
@@ -48,6 +48,19 @@ export class ChatGateway implements ChatHost {
 
   firstTime(key: string, ttlSeconds: number): Promise<boolean> {
     return this.services.inbound.firstTime(key, ttlSeconds);
+  }
+
+  async suggest(
+    user: ChatUser,
+    what: 'project' | 'environment',
+    typed: string,
+    project?: string,
+  ): Promise<string[]> {
+    // The member behind the identity (cached for a minute), then one query limited to what they may view.
+    const { memberId } = await this.services.access.resolve(user);
+    const { names } = this.services;
+    if (what === 'project') return names.projects(memberId, typed);
+    return project ? names.environments(memberId, project, typed) : [];
   }
 
   parse(invocation: Pick<Invocation, 'command' | 'text'>): ParseOutcome {
