@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChatAdapter, NotificationSender } from '../src/chat/index.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
+import { DiscordChatAdapter } from './discord/app.js';
 import { createDiscordNotificationSender } from './discord/notification-sender.js';
 import { createEmailNotificationSender } from './email/notification-sender.js';
 import { SlackChatAdapter } from './slack/app.js';
@@ -33,6 +34,19 @@ export function chatAdapters(
           signingSecret: config.SLACK_SIGNING_SECRET,
           appToken: config.SLACK_APP_TOKEN,
           apiUrl: config.SLACK_API_URL,
+        },
+        logger,
+      ),
+    );
+  }
+  if (config.DISCORD_APPLICATION_ID && config.DISCORD_PUBLIC_KEY) {
+    adapters.push(
+      new DiscordChatAdapter(
+        {
+          applicationId: config.DISCORD_APPLICATION_ID,
+          publicKey: config.DISCORD_PUBLIC_KEY,
+          botToken: config.DISCORD_BOT_TOKEN,
+          apiUrl: config.DISCORD_API_URL,
         },
         logger,
       ),
