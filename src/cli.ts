@@ -17,6 +17,10 @@ Commands:
   migration:create   write a new migration for the difference (developers)
   slack-manifest     print a Slack app manifest (JSON) generated from the chat commands;
                      --socket-mode for a Socket Mode app
+  discord-commands [--guild <id>] [--print]
+                     register the Discord application commands generated from the chat
+                     commands (bulk overwrite): globally, or in one server with --guild;
+                     --print prints the JSON and calls nothing
   apply -f <file> [--yes] [--prune]
                      configuration as code: plan the changes a slipway.yml makes to projects,
                      servers, environments, hooks, folders, members and notification channels;
@@ -47,8 +51,11 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(config);
 
   // Commands with options of their own parse the rest of the line themselves.
-  if (command === 'apply' || command === 'token') {
+  if (command === 'apply' || command === 'token' || command === 'discord-commands') {
     const rest = argv.slice(argv.indexOf(command) + 1);
+    if (command === 'discord-commands') {
+      return (await import('./cli/discord-commands.js')).discordCommandsCommand(rest, config);
+    }
     if (command === 'apply') return (await import('./cli/apply-command.js')).applyCommand(rest, config);
     return (await import('./cli/token-command.js')).tokenCommand(rest, config);
   }

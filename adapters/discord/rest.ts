@@ -55,9 +55,10 @@ export function isUnknownMessage(error: unknown): boolean {
 export function describeDiscordError(error: unknown): string {
   if (error instanceof DiscordAPIError) return `Discord ${error.status} (${error.code}): ${error.message}`;
   if (error instanceof HTTPError) return `Discord ${error.status}: ${error.message}`;
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+  const failure = error as { code?: string; cause?: { code?: string } } | null;
+  const code = failure?.code ?? failure?.cause?.code;
   const message = error instanceof Error ? error.message : String(error);
-  return cause?.code ? `${message} (${cause.code})` : message;
+  return code && !message.includes(code) ? `${message} (${code})` : message;
 }
 
 /**

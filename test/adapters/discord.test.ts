@@ -531,4 +531,33 @@ describe.skipIf(skipSshSuites)('Discord adapter end to end', () => {
       await database.query(`update projects set install_command = null where name = 'app'`);
     }
   });
+  it('a button that must be confirmed asks privately first, then runs once, as a new message', async () => {
+    discord.clear();
+    const before = (await stack.deployments('app')).filter((d) => d.kind === 'rollback').length;
+    const card = [...discord.messages.values()].find(
+      (m) => !m.deleted && buttonIds(m).includes('?rollback:app staging'),
+    );
+    const ask = await click(USERS.dev, card, '?rollback:app staging');
+    expect(ask.body?.type).toBe(4);
+    expect(ask.body?.data?.flags).toBe(EPHEMERAL);
+    expect(shownText(ask.body)).toContain('Are you sure? This runs /rollback app staging.');
+    const prompt = ask.original();
+    expect(buttonIds(prompt)).toEqual(['rollback:app staging']);
+    expect(discord.requests).toHaveLength(0);
+
+    const confirmed = await click(USERS.dev, prompt, 'rollback:app staging');
+    // The prompt is replaced in the same response and loses its button: it cannot run twice.
+    expect(confirmed.body?.type).toBe(7);
+    expect(confirmed.body?.data?.components).toEqual([]);
+    expect(shownText(confirmed.body)).toContain('Confirmed: /rollback app staging');
+    expect(buttonIds(discord.message(prompt?.id))).toEqual([]);
+    const followUp = await discord.waitFor(
+      (r) => r.method === 'POST' && r.path === `/webhooks/${app()}/${confirmed.token}` && r.status === 200,
+    );
+    expect(followUp.body?.flags).toBeUndefined();
+    const posted = (followUp.response as { id: string }).id;
+    const done = await shows(() => discord.message(posted), 'Finished in');
+    expect(shownText(done.embeds)).toContain('Rollback #');
+    expect((await stack.deployments('app')).filter((d) => d.kind === 'rollback')).toHaveLength(before + 1);
+  });
 });

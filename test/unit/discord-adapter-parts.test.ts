@@ -24,6 +24,7 @@ import { discordPublicKey, verifyDiscordSignature } from '../../adapters/discord
 import { COMMANDS } from '../../commands/index.js';
 import { tokenize } from '../../src/chat/command.js';
 import type { ChatUser } from '../../src/chat/model.js';
+import { loadConfig } from '../../src/config.js';
 import type { Notification, OutgoingNotification } from '../../src/core/notifications/index.js';
 
 const shapes = commandShapes(COMMANDS);
@@ -368,5 +369,22 @@ describe('Discord notification sender', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('Discord settings', () => {
+  const base = { DISCORD_APPLICATION_ID: '1180000000000000001', DISCORD_PUBLIC_KEY: 'ab'.repeat(32) };
+  it('take the application id and public key together, and say which is wrong', () => {
+    expect(loadConfig(base).DISCORD_PUBLIC_KEY).toBe('ab'.repeat(32));
+    expect(() => loadConfig({ DISCORD_APPLICATION_ID: base.DISCORD_APPLICATION_ID })).toThrow(
+      'DISCORD_PUBLIC_KEY: is required with DISCORD_APPLICATION_ID',
+    );
+    expect(() => loadConfig({ DISCORD_PUBLIC_KEY: base.DISCORD_PUBLIC_KEY })).toThrow(
+      'DISCORD_APPLICATION_ID: is required with DISCORD_PUBLIC_KEY',
+    );
+    expect(() => loadConfig({ ...base, DISCORD_PUBLIC_KEY: 'xyz' })).toThrow('DISCORD_PUBLIC_KEY: must be');
+    expect(() => loadConfig({ ...base, DISCORD_APPLICATION_ID: 'slipway' })).toThrow(
+      'DISCORD_APPLICATION_ID: must be',
+    );
   });
 });
