@@ -86,7 +86,11 @@ export class DiscordChatAdapter implements ChatAdapter {
   private readonly logger: Logger;
   private readonly key: KeyObject;
   private readonly rest: REST;
+  private readonly webhooks: REST;
+  /** Bot-token calls: channel messages, the application. */
   private readonly api: API;
+  /** Interaction-webhook calls: responses and follow-ups (no token, no global limit). */
+  private readonly interactions: API['interactions'];
   private readonly tokens: InteractionTokens;
   /** Names Discord showed for user ids in recent interactions (mentions name people by them). */
   private readonly names = new Map<string, string>();
@@ -105,17 +109,19 @@ export class DiscordChatAdapter implements ChatAdapter {
   ) {
     this.logger = logger.child({ component: 'discord' });
     this.key = discordPublicKey(settings.publicKey);
-    const { rest, api } = discordApi({
+    const { rest, api, webhooks, interactions } = discordApi({
       apiUrl: settings.apiUrl,
       botToken: settings.botToken,
       logger: this.logger,
     });
     this.rest = rest;
     this.api = api;
+    this.webhooks = webhooks;
+    this.interactions = interactions;
     this.tokens = new InteractionTokens(now);
     this.link = {
       applicationId: settings.applicationId,
-      api,
+      interactions,
       volatile: !settings.botToken,
       render: (reply) => this.render(reply),
       remember: (messageId, token, target, receivedAt) =>
@@ -188,8 +194,10 @@ export class DiscordChatAdapter implements ChatAdapter {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.identityTimer);
-    this.rest.clearHashSweeper();
-    this.rest.clearHandlerSweeper();
+    for (const rest of [this.rest, this.webhooks]) {
+      rest.clearHashSweeper();
+      rest.clearHandlerSweeper();
+    }
   }
 
   render(reply: Reply): DiscordMessage {
@@ -215,7 +223,7 @@ export class DiscordChatAdapter implements ChatAdapter {
     if (held) {
       try {
         await this.call(() =>
-          this.api.interactions.editReply(this.settings.applicationId, held.token, body, held.target),
+          this.interactions.editReply(this.settings.applicationId, held.token, body, held.target),
         );
         return;
       } catch (error) {

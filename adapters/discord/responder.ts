@@ -8,7 +8,7 @@ import { isUnknownMessage } from './rest.js';
 /** What a responder needs from its adapter. */
 export interface InteractionLink {
   readonly applicationId: string;
-  readonly api: API;
+  readonly interactions: API['interactions'];
   /** True when no bot token is set: a message can then be edited only through its interaction token. */
   readonly volatile: boolean;
   render(reply: Reply): DiscordMessage;
@@ -122,20 +122,18 @@ export class InteractionResponder implements Responder {
 
   private edit(target: string, body: DiscordMessage): Promise<APIMessage> {
     const { link, interaction } = this;
-    return link.call(() =>
-      link.api.interactions.editReply(link.applicationId, interaction.token, body, target),
-    );
+    return link.call(() => link.interactions.editReply(link.applicationId, interaction.token, body, target));
   }
 
   private followUp(data: DiscordMessage & { flags?: number }): Promise<APIMessage> {
     const { link, interaction } = this;
-    return link.call(() => link.api.interactions.followUp(link.applicationId, interaction.token, data));
+    return link.call(() => link.interactions.followUp(link.applicationId, interaction.token, data));
   }
 
   private async deleteOriginal(): Promise<void> {
     const { link, interaction } = this;
     await link
-      .call(() => link.api.interactions.deleteReply(link.applicationId, interaction.token, '@original'))
+      .call(() => link.interactions.deleteReply(link.applicationId, interaction.token, '@original'))
       .catch((error: unknown) => {
         if (!isUnknownMessage(error)) throw error;
       });

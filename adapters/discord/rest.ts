@@ -13,28 +13,46 @@ export function restBase(apiUrl: string | undefined): { api: string; version: st
   return { api: `${url.origin}${versioned ? versioned[1] : path}`, version: versioned?.[2] ?? '10' };
 }
 
+/** Logs what the REST client does about rate limits: Discord's 429s as warnings, its own pacing as debug. */
+function watchRateLimits(rest: REST, logger: Logger): void {
+  rest.on(RESTEvents.RateLimited, (limit: RateLimitData) => {
+    logger.debug(
+      { route: limit.route, global: limit.global, retryAfterMs: limit.retryAfter },
+      'pacing Discord requests (rate limit)',
+    );
+  });
+  rest.on(RESTEvents.Debug, (message: string) => {
+    if (!message.includes('Encountered unexpected 429 rate limit')) return;
+    const field = (name: string) => new RegExp(`${name}\\s*:\\s*(.+)`).exec(message)?.[1]?.trim();
+    logger.warn(
+      { route: field('Bucket'), global: field('Global') === 'true', retryAfter: field('Retry After') },
+      'Discord answered 429: waiting as it asks',
+    );
+  });
+}
+
 /**
- * discord.js's REST client and its HTTP-only API: it queues per route, honours X-RateLimit-*
- * and 429s (`Retry-After`, global and per route) by waiting, and retries 5xx and resets. The
- * bot token is optional: interaction webhooks (editing a response, follow-ups) need none.
+ * discord.js's REST clients and their HTTP-only APIs. Each queues per route, honours
+ * X-RateLimit-* and 429s (`Retry-After`, global and per route) by waiting, and retries 5xx and
+ * resets. Two clients, because Discord limits them differently: `bot` carries the bot token and
+ * paces itself to the bot's global limit (50 requests/s); `interactions` edits responses and
+ * sends follow-ups through interaction webhooks, which need no token and which Discord does not
+ * count against the global limit (only a 429 Discord sends can hold it back).
  */
 export function discordApi(options: {
   apiUrl?: string | undefined;
   botToken?: string | undefined;
   logger?: Logger;
 }) {
-  const rest = new REST({ ...restBase(options.apiUrl), timeout: 10_000 });
+  const base = { ...restBase(options.apiUrl), timeout: 10_000 };
+  const rest = new REST(base);
   if (options.botToken) rest.setToken(options.botToken);
-  const logger = options.logger;
-  if (logger) {
-    rest.on(RESTEvents.RateLimited, (limit: RateLimitData) => {
-      logger.warn(
-        { route: limit.route, global: limit.global, scope: limit.scope, retryAfterMs: limit.retryAfter },
-        'Discord rate limit: waiting before the next request',
-      );
-    });
+  const webhooks = new REST({ ...base, globalRequestsPerSecond: Number.POSITIVE_INFINITY });
+  if (options.logger) {
+    watchRateLimits(rest, options.logger);
+    watchRateLimits(webhooks, options.logger);
   }
-  return { rest, api: new API(rest) };
+  return { rest, api: new API(rest), webhooks, interactions: new API(webhooks).interactions };
 }
 
 /**

@@ -508,7 +508,8 @@ describe.skipIf(skipSshSuites)('Discord adapter end to end', () => {
       '@\u200beveryone see \\[the fix](https://evil.example/login) <\u200b@&1170000000000000099>',
     );
     expect(text).not.toMatch(/(^|[^\\])\[the fix\]\(/);
-    await slash(USERS.alice, 'unlock', { project: 'app', env: 'staging' });
+    const unlocked = await slash(USERS.alice, 'unlock', { project: 'app', env: 'staging' });
+    await shows(unlocked.original, 'app/staging unlocked');
 
     await database.query(`update projects set install_command = $1 where name = 'app'`, [
       `echo '@here deploy broke: [details](https://evil.example/x) <@${USERS.root.id}>'; exit 3`,
