@@ -258,10 +258,22 @@ describe.skipIf(skipSshSuites)('Discord adapter end to end', () => {
     );
     expect(rows[0]?.n).toBe(1);
 
-    await click(USERS.bob, card, `approve:${id}`);
-    const done = await shows(() => discord.message(card.id), 'Finished in');
-    expect(shownText(done.embeds)).toContain('Alice, Bob');
-    expect((await stack.waitFor(id, (d) => d.status === 'finished')).status).toBe('finished');
+    // A second's install, so the card shows the run between queued and finished.
+    await database.query(`update projects set install_command = 'sleep 1' where name = 'app'`);
+    try {
+      const last = await click(USERS.bob, card, `approve:${id}`);
+      const done = await shows(() => discord.message(card.id), 'Finished in');
+      expect(shownText(done.embeds)).toContain('Alice, Bob');
+      expect((await stack.waitFor(id, (d) => d.status === 'finished')).status).toBe('finished');
+      const shown = webhookCalls(last.token).map((r) => shownText(r.body));
+      expect(shown.findIndex((text) => text.includes('Queued.'))).toBeGreaterThanOrEqual(0);
+      expect(shown.some((text) => /Running: web-1: step \d+\/\d+/.test(text))).toBe(true);
+      expect(shown.findIndex((text) => text.includes('Queued.'))).toBeLessThan(
+        shown.findIndex((text) => text.includes('Running')),
+      );
+    } finally {
+      await database.query(`update projects set install_command = null where name = 'app'`);
+    }
     if (process.env.DISCORD_TRANSCRIPT) {
       await writeFile(process.env.DISCORD_TRANSCRIPT, `${JSON.stringify(discord.transcript, null, 2)}\n`);
     }
