@@ -20,3 +20,25 @@ export function readDiscordMention(
     displayName: nameOf(match[1]) ?? match[1],
   };
 }
+
+/** Names Discord showed for user ids in recent interactions, so a mention can name the person. */
+export class KnownNames {
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly max = 2_000) {}
+
+  learn(users: Record<string, { username: string; global_name?: string | null }> | undefined): void {
+    for (const [id, user] of Object.entries(users ?? {})) {
+      this.names.delete(id);
+      this.names.set(id, user.global_name ?? user.username);
+    }
+    for (const id of this.names.keys()) {
+      if (this.names.size <= this.max) break;
+      this.names.delete(id);
+    }
+  }
+
+  of(userId: string): string | undefined {
+    return this.names.get(userId);
+  }
+}
