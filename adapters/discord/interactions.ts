@@ -18,6 +18,7 @@ import {
   type PostedMessage,
   type Reply,
 } from '../../src/chat/index.js';
+import { WorkLimiter } from '../../src/chat/router.js';
 import type { Logger } from '../../src/logger.js';
 import { type CommandShape, focusedOption, type OptionSpec, optionsToText, UMBRELLA } from './commands.js';
 import { decodeCustomId } from './custom-id.js';
@@ -31,6 +32,8 @@ const REPLAY_TTL_SECONDS = 15 * 60;
 const INLINE_MS = 1_500;
 /** Autocomplete must be answered in the HTTP response: after this, no suggestions. */
 const SUGGEST_MS = 2_000;
+/** Interactions whose work runs at once; the rest wait their turn (their answers are sent already). */
+const WORK_AT_ONCE = 16;
 
 /** What the interaction endpoint answers, and the work that follows once the answer is sent. */
 export interface Answer {
@@ -48,6 +51,8 @@ export const spellCommand = (command: string) => `/${command}`;
  * same command core as every platform, once per interaction id.
  */
 export class InteractionAnswers {
+  private readonly limiter = new WorkLimiter(WORK_AT_ONCE);
+
   constructor(
     private readonly deps: {
       link: InteractionLink;
@@ -224,7 +229,19 @@ export class InteractionAnswers {
   }
 
   /** Runs the interaction's work once: a replayed interaction id does nothing. */
-  private async work(
+  private work(
+    host: ChatHost,
+    interactionId: string,
+    responder: InteractionResponder,
+    run: () => Promise<unknown>,
+  ): Promise<void> {
+    // A few interactions' work at a time (each a handful of queries and one call to Discord):
+    // under a burst the event loop then holds those callbacks, not thousands, and the next
+    // interactions are still answered at once.
+    return this.limiter.run(() => this.workNow(host, interactionId, responder, run));
+  }
+
+  private async workNow(
     host: ChatHost,
     interactionId: string,
     responder: InteractionResponder,
