@@ -33,7 +33,7 @@ const INLINE_MS = 1_500;
 /** Autocomplete must be answered in the HTTP response: after this, no suggestions. */
 const SUGGEST_MS = 2_000;
 /** Interactions whose work runs at once; the rest wait their turn (their answers are sent already). */
-const WORK_AT_ONCE = 16;
+const WORK_AT_ONCE = 64;
 
 /** What the interaction endpoint answers, and the work that follows once the answer is sent. */
 export interface Answer {
@@ -235,7 +235,7 @@ export class InteractionAnswers {
     responder: InteractionResponder,
     run: () => Promise<unknown>,
   ): Promise<void> {
-    // A few interactions' work at a time (each a handful of queries and one call to Discord):
+    // A few dozen interactions' work at a time (each a handful of queries and one call to Discord):
     // under a burst the event loop then holds those callbacks, not thousands, and the next
     // interactions are still answered at once.
     return this.limiter.run(() => this.workNow(host, interactionId, responder, run));
