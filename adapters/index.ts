@@ -3,6 +3,7 @@ import type { ChatAdapter, FetchLike, NotificationSender } from '../src/chat/ind
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
 import { createOutboundGuard } from '../src/net/outbound-guard.js';
+import { DiscordChatAdapter } from './discord/app.js';
 import { createDiscordNotificationSender } from './discord/notification-sender.js';
 import { createEmailNotificationSender } from './email/notification-sender.js';
 import { createGitHubNotificationSender } from './github/notification-sender.js';
@@ -39,6 +40,19 @@ export function chatAdapters(config: Config, logger: Logger): { adapters: ChatAd
           appToken: config.SLACK_APP_TOKEN,
           apiUrl: config.SLACK_API_URL,
           timeoutMs: config.SLIPWAY_NOTIFY_TIMEOUT_MS,
+        },
+        logger,
+      ),
+    );
+  }
+  if (config.DISCORD_APPLICATION_ID && config.DISCORD_PUBLIC_KEY) {
+    adapters.push(
+      new DiscordChatAdapter(
+        {
+          applicationId: config.DISCORD_APPLICATION_ID,
+          publicKey: config.DISCORD_PUBLIC_KEY,
+          botToken: config.DISCORD_BOT_TOKEN,
+          apiUrl: config.DISCORD_API_URL,
         },
         logger,
       ),

@@ -20,6 +20,10 @@ Commands:
   teams-manifest [--print] [--out app.zip]
                      write the Teams app package (manifest and icons, zipped) for TEAMS_APP_ID;
                      --print prints the manifest
+  discord-commands [--guild <id>] [--print]
+                     register the Discord application commands generated from the chat
+                     commands (bulk overwrite): globally, or in one server with --guild;
+                     --print prints the JSON and calls nothing
   apply -f <file> [--yes] [--prune]
                      configuration as code: plan the changes a slipway.yml makes to projects,
                      servers, environments, hooks, folders, members and notification channels;
@@ -57,9 +61,13 @@ async function main(argv: string[]): Promise<number> {
     command === 'apply' ||
     command === 'token' ||
     command === 'console-login' ||
-    command === 'teams-manifest'
+    command === 'teams-manifest' ||
+    command === 'discord-commands'
   ) {
     const rest = argv.slice(argv.indexOf(command) + 1);
+    if (command === 'discord-commands') {
+      return (await import('./cli/discord-commands.js')).discordCommandsCommand(rest, config);
+    }
     if (command === 'apply') return (await import('./cli/apply-command.js')).applyCommand(rest, config);
     if (command === 'console-login')
       return (await import('./cli/console-login-command.js')).consoleLoginCommand(rest, config);

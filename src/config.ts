@@ -151,6 +151,21 @@ const schema = z.object({
       .optional(),
   ),
   SLIPWAY_MAIL_FROM: z.string().min(3).default('Slipway <slipway@localhost>'),
+  DISCORD_APPLICATION_ID: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^\d{15,22}$/, "must be the Discord application's id (digits, from the Developer Portal)")
+      .optional(),
+  ),
+  DISCORD_PUBLIC_KEY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^[0-9a-fA-F]{64}$/, "must be the Discord application's public key (64 hex characters)")
+      .optional(),
+  ),
   DISCORD_BOT_TOKEN: z.preprocess(
     emptyAsUndefined,
     z.string().min(20, 'must be a Discord bot token').optional(),
@@ -265,6 +280,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     const problem = teamsProblem(raw);
     if (problem) throw new SlipwayError('config_invalid', `Invalid configuration:\n  ${problem}`);
   }
+  if (!raw.DISCORD_APPLICATION_ID !== !raw.DISCORD_PUBLIC_KEY) {
+    throw new SlipwayError(
+      'config_invalid',
+      `Invalid configuration:\n  ${raw.DISCORD_APPLICATION_ID ? 'DISCORD_PUBLIC_KEY' : 'DISCORD_APPLICATION_ID'}: is required with ${raw.DISCORD_APPLICATION_ID ? 'DISCORD_APPLICATION_ID' : 'DISCORD_PUBLIC_KEY'} for Discord's interactions endpoint (both are on the application's General Information page)`,
+    );
+  }
   const { SLIPWAY_DATA_DIR, SLIPWAY_ADMINS, ...rest } = raw;
   return {
     ...rest,
@@ -344,7 +365,18 @@ export const SETTINGS_HELP: readonly (readonly [name: string, meaning: string])[
   ],
   ['SLIPWAY_SMTP_URL', 'SMTP server for e-mail channels: smtp(s)://user:password@host:port'],
   ['SLIPWAY_MAIL_FROM', 'sender of notification e-mails (default Slipway <slipway@localhost>)'],
-  ['DISCORD_BOT_TOKEN', 'Discord bot token: lets notification channels post to a Discord channel id'],
+  [
+    'DISCORD_APPLICATION_ID',
+    'Discord application id; with DISCORD_PUBLIC_KEY enables slash commands and buttons at /discord/interactions',
+  ],
+  [
+    'DISCORD_PUBLIC_KEY',
+    "Discord application's public key (hex): verifies every request to /discord/interactions",
+  ],
+  [
+    'DISCORD_BOT_TOKEN',
+    'Discord bot token: posts to channel ids (notifications) and keeps editing progress past 15 minutes',
+  ],
   ['DISCORD_API_URL', 'Discord API base URL (default https://discord.com/api/v10; tests, proxies)'],
   ['GITHUB_WEBHOOK_SECRET', 'secret of the GitHub webhook: enables POST /github/webhook and verifies it'],
   ['GITHUB_TOKEN', 'GitHub token with Deployments write access: reports deployments to GitHub'],

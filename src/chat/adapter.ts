@@ -69,6 +69,17 @@ export interface ChatHost {
    * `shownIn` (platform and message id) is one of the messages that show that deployment.
    */
   deploymentReply(deploymentId: string, shownIn: PostedMessage): Promise<Reply | null>;
+  /**
+   * Names to offer while `user` types an option (Discord's autocomplete): the projects they may
+   * view, or the environments of `project` when they may view it; matches of `typed` first.
+   * Fast and read-only; an unknown person or project gets none.
+   */
+  suggest(
+    user: ChatUser,
+    what: 'project' | 'environment',
+    typed: string,
+    project?: string,
+  ): Promise<string[]>;
 }
 
 /** How an adapter stands with its platform (shown in /readyz and as a metric). */

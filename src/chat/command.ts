@@ -14,6 +14,7 @@ import type {
   LockService,
 } from '../core/deployments/index.js';
 import type { HeartbeatService } from '../core/heartbeats/index.js';
+import type { NameSuggestions } from '../core/projects/index.js';
 import type { PromotionService } from '../core/promotions/index.js';
 import { SlipwayError } from '../errors.js';
 import { DEPLOYMENT_NUMBER_PATTERN, isUuid, type Role } from '../vocabulary.js';
@@ -34,6 +35,8 @@ export interface ChatServices {
   inbound: InboundLedger;
   /** One-time sign-in links to the web console, for the identity that asks. */
   consoleSignIn: ConsoleSignIn;
+  /** Project and environment names offered while someone types (Discord's autocomplete). */
+  names: NameSuggestions;
 }
 
 export interface CommandContext {

@@ -73,6 +73,19 @@ export class ChatGateway implements ChatHost {
     return known ? deploymentReply(await this.services.views.deployment(deploymentId)) : null;
   }
 
+  async suggest(
+    user: ChatUser,
+    what: 'project' | 'environment',
+    typed: string,
+    project?: string,
+  ): Promise<string[]> {
+    // The member behind the identity (cached for a minute), then one query limited to what they may view.
+    const { memberId } = await this.services.access.resolve(user);
+    const { names } = this.services;
+    if (what === 'project') return names.projects(memberId, typed);
+    return project ? names.environments(memberId, project, typed) : [];
+  }
+
   parse(invocation: Pick<Invocation, 'command' | 'text'>): ParseOutcome {
     return this.router.parse(invocation);
   }

@@ -21,6 +21,7 @@ import { startSlipway } from '../../src/app/start.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { withDatabase } from '../support/global-setup.js';
+import { discordAck } from './ack-discord.js';
 
 const run = promisify(execFile);
 const RATE = Number(process.env.BENCH_RATE ?? 200);
@@ -205,6 +206,7 @@ async function main(): Promise<void> {
     await admin.query(`drop database if exists ${name} with (force)`);
     await admin.end();
   }
+  await discordAck({ rate: RATE, seconds: SECONDS, adminUrl: ADMIN_URL });
   // Teams (test/bench/ack-teams.ts): its own service and bare bot, after the others; its line comes last.
   await (await import('./ack-teams.js')).benchTeamsAck({ rate: RATE, seconds: SECONDS, adminUrl: ADMIN_URL });
 }

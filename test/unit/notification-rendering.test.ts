@@ -84,10 +84,10 @@ describe('notice rendering', () => {
     expect(message.allowed_mentions).toEqual({ parse: [] });
     const withButtons = replyToDiscordMessage({
       text: 'x',
-      buttons: [{ label: 'Approve', actionId: 'deployment.approve', value: 'd1', style: 'primary' }],
+      buttons: [{ label: 'Approve', actionId: 'approve', value: 'd1', style: 'primary' }],
     });
     expect(withButtons.components).toEqual([
-      { type: 1, components: [{ type: 2, style: 1, label: 'Approve', custom_id: 'deployment.approve:d1' }] },
+      { type: 1, components: [{ type: 2, style: 1, label: 'Approve', custom_id: 'approve:d1' }] },
     ]);
     expect(replyToDiscordMessage({ text: 'x', buttons: [] }, { components: false }).components).toEqual([]);
   });

@@ -3,6 +3,7 @@ export type { DeploymentSummary, EnvironmentInput, EnvironmentView } from './env
 export { deploymentSummary, EnvironmentService } from './environment-service.js';
 export type { HookInput, HookView } from './hook-service.js';
 export { HookService } from './hook-service.js';
+export { NameSuggestions } from './name-suggestions.js';
 export type { ProjectView } from './project-service.js';
 export { ProjectService } from './project-service.js';
 export { ProjectSetup } from './project-setup.js';

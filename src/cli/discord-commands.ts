@@ -1,0 +1,52 @@
+import { parseArgs } from 'node:util';
+import { discordCommands } from '../../adapters/discord/commands.js';
+import { describeDiscordError, registerDiscordCommands } from '../../adapters/discord/rest.js';
+import { COMMANDS } from '../../commands/index.js';
+import type { Config } from '../config.js';
+
+/**
+ * `slipway discord-commands [--guild ID] [--print]`: the application commands generated from the
+ * command files, bulk-overwritten on Discord — in one server (`--guild`, there at once: for a
+ * quick test) or globally (every server the app is installed in: production). `--print` prints
+ * the JSON and calls nothing.
+ */
+export async function discordCommandsCommand(argv: string[], config: Config): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { guild: { type: 'string' }, print: { type: 'boolean' } },
+  });
+  const body = discordCommands(COMMANDS);
+  if (values.print) {
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return 0;
+  }
+  const guildId = values.guild;
+  if (guildId !== undefined && !/^\d{15,22}$/.test(guildId)) {
+    process.stderr.write('slipway: --guild takes a server (guild) id: digits, from "Copy Server ID".\n');
+    return 1;
+  }
+  const applicationId = config.DISCORD_APPLICATION_ID;
+  const botToken = config.DISCORD_BOT_TOKEN;
+  if (!applicationId || !botToken) {
+    process.stderr.write(
+      'slipway: registering commands needs DISCORD_APPLICATION_ID and DISCORD_BOT_TOKEN (or use --print).\n',
+    );
+    return 1;
+  }
+  try {
+    const registered = await registerDiscordCommands(
+      { applicationId, botToken, apiUrl: config.DISCORD_API_URL, guildId },
+      body,
+    );
+    process.stdout.write(
+      `Registered ${registered.length} commands ${guildId ? `in server ${guildId}` : 'globally'}: ${registered
+        .map((command) => `/${command.name}`)
+        .join(' ')}\n`,
+    );
+    return 0;
+  } catch (error) {
+    process.stderr.write(`slipway: Discord did not take the commands: ${describeDiscordError(error)}\n`);
+    return 1;
+  }
+}
