@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../commands/index.js';
 import { type DiscordFake, startDiscordFake } from '../support/discord-fake.js';
 
 const run = promisify(execFile);
@@ -39,14 +40,18 @@ describe('slipway discord-commands', () => {
 
   it('bulk-overwrites the guild commands, or the global ones, with the bot token', async () => {
     const guild = await cli(['--guild', '1170000000000000001'], { DISCORD_BOT_TOKEN: discord.botToken });
-    expect(guild.stdout).toMatch(/^Registered 15 commands in server 1170000000000000001: \/deploy \/promote/);
+    expect(guild.stdout).toMatch(
+      new RegExp(
+        `^Registered ${COMMANDS.length + 1} commands in server 1170000000000000001: /deploy /promote`,
+      ),
+    );
     const put = discord.requests.find((r) => r.method === 'PUT');
     expect(put?.path).toBe(`/applications/${discord.applicationId}/guilds/1170000000000000001/commands`);
     expect(put?.headers.authorization).toBe(`Bot ${discord.botToken}`);
     expect(discord.registered.get('1170000000000000001')).toHaveLength(15);
 
     const global = await cli([], { DISCORD_BOT_TOKEN: discord.botToken });
-    expect(global.stdout).toContain('Registered 15 commands globally');
+    expect(global.stdout).toContain(`Registered ${COMMANDS.length + 1} commands globally`);
     expect(discord.requests.filter((r) => r.method === 'PUT').at(-1)?.path).toBe(
       `/applications/${discord.applicationId}/commands`,
     );

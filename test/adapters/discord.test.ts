@@ -336,7 +336,12 @@ describe.skipIf(skipSshSuites)('Discord adapter end to end', () => {
       [id],
     );
     expect(rows[0]?.n).toBe(1);
-    expect(discord.requests.length).toBe(calls);
+    // Nothing went to Discord for the replay. (An earlier test's card may still get its last
+    // edit meanwhile: that one is about another deployment.)
+    const forThisOne = discord.requests
+      .slice(calls)
+      .filter((r) => !/Deploy #[1-4] /.test(JSON.stringify(r.body)));
+    expect(forThisOne).toEqual([]);
     await slash(USERS.dev, 'cancel', { deployment: '5' });
     await shows(() => discord.message(card.id), 'Cancelled by Dev');
   });
