@@ -48,7 +48,7 @@ describe('slipway discord-commands', () => {
     const put = discord.requests.find((r) => r.method === 'PUT');
     expect(put?.path).toBe(`/applications/${discord.applicationId}/guilds/1170000000000000001/commands`);
     expect(put?.headers.authorization).toBe(`Bot ${discord.botToken}`);
-    expect(discord.registered.get('1170000000000000001')).toHaveLength(15);
+    expect(discord.registered.get('1170000000000000001')).toHaveLength(COMMANDS.length + 1);
 
     const global = await cli([], { DISCORD_BOT_TOKEN: discord.botToken });
     expect(global.stdout).toContain(`Registered ${COMMANDS.length + 1} commands globally`);
