@@ -63,6 +63,8 @@ export async function startDeployStack(
     secretKey,
     secrets,
     orm,
+    /** Every service, as the running Slipway builds them. */
+    services,
     deployments,
     projects,
     executor,

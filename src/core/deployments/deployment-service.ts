@@ -70,8 +70,8 @@ export class DeploymentService {
   }
 
   /**
-   * Deploys to `to` exactly the commit live on `from`: the commit of `from`'s last finished
-   * deploy or promote. Goes through `to`'s lock, run slot and approval policy like a deploy.
+   * Deploys to `to` exactly the commit live on `from` (its stored live state: what `current`
+   * points at, rollbacks included). Goes through `to`'s lock, run slot and approval policy.
    */
   async requestPromote(actor: Actor, request: PromoteRequest): Promise<IDeployment> {
     const em = this.orm.em.fork();
@@ -84,7 +84,7 @@ export class DeploymentService {
         `Promote from one environment to another: both are ${source.name}.`,
       );
     }
-    const live = await liveCommit(em, source);
+    const live = source.liveCommit ?? null;
     if (!live) {
       throw new SlipwayError(
         'conflict',
@@ -308,19 +308,4 @@ export async function findDeployment(em: EntityManager, idOrNumber: string): Pro
     : null;
   if (!deployment) throw new SlipwayError('not_found', `There is no deployment ${idOrNumber}.`);
   return deployment;
-}
-
-/** What is live on an environment: the commit of its last finished deploy or promote. */
-export async function liveCommit(em: EntityManager, environment: IEnvironment): Promise<string | null> {
-  const live = await em.findOne(
-    Deployment,
-    {
-      environment,
-      status: 'finished',
-      kind: { $in: ['deploy', 'promote'] },
-      commitHash: { $ne: null },
-    },
-    { orderBy: { finishedAt: 'desc' }, fields: ['commitHash'] },
-  );
-  return live?.commitHash ?? null;
 }

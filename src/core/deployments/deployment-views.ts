@@ -66,7 +66,12 @@ export interface EnvironmentSummary {
   state: string;
   servers: string[];
   approvalsRequired: number;
+  /** What `current` points at (stored when an activation or a rollback completes). */
   liveCommit: string | null;
+  liveRelease: string | null;
+  liveSince: Date | null;
+  /** The number of the deployment that built the live release. */
+  liveDeployment: number | null;
   lastDeploy: { number: number; status: string; by: string; at: Date } | null;
   lock: { holder: string; reason: string | null; since: Date; expiresAt: Date | null } | null;
   pendingApprovals: number;
@@ -180,7 +185,7 @@ export class DeploymentViews {
       `select p.name as project, e.name, e.tier, e.branch, e.state, e.approvals_required,
          coalesce((select array_agg(s.name order by s.name) from environment_servers es
                    join servers s on s.id = es.server_id where es.environment_id = e.id), '{}') as servers,
-         live.commit_hash as live_commit,
+         e.live_commit, e.live_release, e.live_since, live.number as live_number,
          last.number as last_number, last.status as last_status,
          last.requested_by_name as last_by, last.created_at as last_at,
          l.holder_name as lock_holder, l.reason as lock_reason,
@@ -189,9 +194,7 @@ export class DeploymentViews {
            where ar.status = 'pending' and d.environment_id = e.id)::int as pending_approvals
        from environments e
        join projects p on p.id = e.project_id
-       left join lateral (select d.commit_hash from deployments d
-           where d.environment_id = e.id and d.status = 'finished' and d.kind in ('deploy', 'promote')
-           order by d.finished_at desc nulls last limit 1) live on true
+       left join deployments live on live.id = e.live_deployment_id
        left join lateral (select d.number, d.status, d.requested_by_name, d.created_at from deployments d
            where d.environment_id = e.id order by d.created_at desc limit 1) last on true
        left join locks l on l.environment_id = e.id and (l.expires_at is null or l.expires_at > now())
@@ -208,6 +211,9 @@ export class DeploymentViews {
       servers: r.servers,
       approvalsRequired: r.approvals_required,
       liveCommit: r.live_commit,
+      liveRelease: r.live_release,
+      liveSince: r.live_since ? new Date(r.live_since) : null,
+      liveDeployment: r.live_number,
       lastDeploy:
         r.last_number === null
           ? null
@@ -240,6 +246,9 @@ interface SummaryRow {
   approvals_required: number;
   servers: string[];
   live_commit: string | null;
+  live_release: string | null;
+  live_since: Date | string | null;
+  live_number: number | null;
   last_number: number | null;
   last_status: string | null;
   last_by: string | null;

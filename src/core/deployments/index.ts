@@ -6,7 +6,7 @@ export { DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js'
 export { DeploymentReaper } from './deployment-reaper.js';
 export type { DeploymentDetail, DeploymentListItem } from './deployment-records.js';
 export { DeploymentRecords } from './deployment-records.js';
-export { DeploymentService, liveCommit } from './deployment-service.js';
+export { DeploymentService } from './deployment-service.js';
 export type { DeploymentView, EnvironmentSummary } from './deployment-views.js';
 export { DeploymentViews } from './deployment-views.js';
 export { LockService } from './lock-service.js';

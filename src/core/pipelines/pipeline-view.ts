@@ -15,6 +15,7 @@ export interface PipelineEnvironment {
   branch: string;
   state: string;
   liveCommit: string | null;
+  liveRelease: string | null;
   /** The live commit's combined test status. */
   testStatus: CombinedState | null;
   locked: boolean;
@@ -49,23 +50,15 @@ export class PipelineView {
     });
     const rows = await Promise.all(
       environments.map(async (environment): Promise<[EnvironmentTier, PipelineEnvironment]> => {
-        const [recent, live] = await Promise.all([
-          em
-            .fork()
-            .find(
-              Deployment,
-              { environment: environment.id },
-              { orderBy: { createdAt: 'desc' }, limit: recentDeployments },
-            ),
-          em
-            .fork()
-            .findOne(
-              Deployment,
-              { environment: environment.id, status: 'finished', kind: { $in: ['deploy', 'promote'] } },
-              { orderBy: { finishedAt: 'desc' } },
-            ),
-        ]);
-        const liveCommit = live?.commitHash ?? null;
+        const recent = await em
+          .fork()
+          .find(
+            Deployment,
+            { environment: environment.id },
+            { orderBy: { createdAt: 'desc' }, limit: recentDeployments },
+          );
+        // What `current` points at, as stored when it last changed (rollbacks included).
+        const liveCommit = environment.liveCommit ?? null;
         return [
           environment.tier,
           {
@@ -74,6 +67,7 @@ export class PipelineView {
             branch: environment.branch,
             state: environment.state,
             liveCommit,
+            liveRelease: environment.liveRelease ?? null,
             testStatus: liveCommit ? (await this.statuses.of(project, liveCommit)).state : null,
             locked: locks.some((lock) => lock.environment.id === environment.id),
             recentDeployments: recent.map(deploymentSummary),

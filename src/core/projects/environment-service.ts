@@ -59,6 +59,8 @@ export interface EnvironmentView {
   clonedFrom: string | null;
   autoDestroy: boolean;
   lock: { holder: string; reason: string | null; since: Date; expiresAt: Date | null } | null;
+  /** What `current` points at on the servers, and its commit (null: nothing deployed yet). */
+  live: { release: string; commit: string | null; deploymentId: string | null; since: Date | null } | null;
   createdAt: Date;
   updatedAt: Date;
   /** Only on a single environment (GitLab's "get"). */
@@ -461,6 +463,14 @@ export class EnvironmentService {
               reason: lock.reason ?? null,
               since: lock.createdAt,
               expiresAt: lock.expiresAt ?? null,
+            }
+          : null,
+        live: environment.liveRelease
+          ? {
+              release: environment.liveRelease,
+              commit: environment.liveCommit ?? null,
+              deploymentId: environment.liveDeployment?.id ?? null,
+              since: environment.liveSince ?? null,
             }
           : null,
         createdAt: environment.createdAt,

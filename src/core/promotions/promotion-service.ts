@@ -4,7 +4,7 @@ import type { Orm } from '../../db/orm.js';
 import { SlipwayError } from '../../errors.js';
 import type { EnvironmentTier } from '../../vocabulary.js';
 import { type AccessPolicy, type Actor, recordAudit } from '../access/index.js';
-import { type CommitResolver, type DeploymentService, liveCommit } from '../deployments/index.js';
+import type { CommitResolver, DeploymentService } from '../deployments/index.js';
 import { findEnvironment, findEnvironmentByKey, findProject } from '../lookup.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
 import type { GateVerdict, TestGate } from './test-gate.js';
@@ -94,7 +94,7 @@ export class PromotionService {
     input: { forcePromote?: boolean; confirm?: boolean },
   ): Promise<PromotionOutcome> {
     if (input.forcePromote) await this.access.require(actor, project.name, 'admin', 'force a promotion');
-    const live = await liveCommit(em, source);
+    const live = source.liveCommit ?? null;
     if (!live) {
       throw new SlipwayError(
         'refused',
@@ -161,7 +161,7 @@ export class PromotionService {
       environment.branch,
       this.secrets.open(project.sshPrivateKey, SECRET_PURPOSE.projectSshKey),
     );
-    const live = await liveCommit(em, environment);
+    const live = environment.liveCommit ?? null;
     if (live === head.hash) {
       throw new SlipwayError(
         'refused',

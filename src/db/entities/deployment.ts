@@ -35,6 +35,8 @@ export const Deployment = defineEntity({
     releaseName: p.string().length(100).nullable(),
     /** For a rollback: the release switched to. */
     targetRelease: p.string().length(100).nullable(),
+    /** The release that was live before this one activated (null: nothing was): what a rollback returns to. */
+    previousRelease: p.string().length(100).nullable(),
     promotedFrom: () => p.manyToOne(Environment).nullable().deleteRule('set null'),
     requestedBy: () => p.manyToOne(Member).nullable().deleteRule('set null'),
     requestedByName: p.string().length(255),

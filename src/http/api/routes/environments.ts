@@ -48,6 +48,16 @@ const environmentJson = z
       })
       .strict()
       .nullable(),
+    live: z
+      .object({
+        release: z.string().describe('The release `current` points at on the servers'),
+        commit: z.string().nullable(),
+        deployment_id: z.uuid().nullable().describe('The deployment that built that release'),
+        since: nullableTimestamp,
+      })
+      .strict()
+      .nullable()
+      .describe('What is live, as stored when an activation or a rollback completed'),
     created_at: timestamp,
     updated_at: timestamp,
     last_deployment: deploymentSummary.nullable().optional().describe('On a single environment only'),
@@ -76,6 +86,14 @@ export function environmentJsonOf(e: EnvironmentView): z.output<typeof environme
     auto_destroy: e.autoDestroy,
     lock: e.lock
       ? { holder: e.lock.holder, reason: e.lock.reason, since: e.lock.since, expires_at: e.lock.expiresAt }
+      : null,
+    live: e.live
+      ? {
+          release: e.live.release,
+          commit: e.live.commit,
+          deployment_id: e.live.deploymentId,
+          since: e.live.since,
+        }
       : null,
     created_at: e.createdAt,
     updated_at: e.updatedAt,
