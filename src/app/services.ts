@@ -11,6 +11,7 @@ import {
   DeploymentService,
   DeploymentViews,
   LockService,
+  RollbackTargets,
   type RunLiveness,
 } from '../core/deployments/index.js';
 import { HeartbeatService, HeartbeatSweep } from '../core/heartbeats/index.js';
@@ -128,7 +129,14 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
   const runner = new DeploymentRunner();
   const plans = new DeploymentPlanBuilder(secrets, config);
   const views = new DeploymentViews(orm);
-  const deployments = new DeploymentService(orm, jobs.deployments, new CommitResolver(), secrets, outbox);
+  const deployments = new DeploymentService({
+    orm,
+    queue: jobs.deployments,
+    resolver: new CommitResolver(),
+    secrets,
+    rollbackTargets: new RollbackTargets(runner, plans),
+    notifications: outbox,
+  });
   const approvals = new ApprovalService(orm, access, deployments, outbox);
   const locks = new LockService(orm, access, outbox);
   const executor = new DeploymentExecutor({

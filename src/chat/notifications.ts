@@ -55,6 +55,7 @@ function deploymentNotification(d: DeploymentSnapshot): Reply {
     requestedBy: d.requestedBy,
     requestedById: null,
     releaseName: d.releaseName,
+    previousRelease: d.previousRelease ?? null,
     failureReason: d.failureReason,
     cancelRequestedBy: d.cancelRequestedBy,
     createdAt: new Date(d.createdAt),

@@ -68,7 +68,8 @@ export function deploymentReply(d: DeploymentView): Reply {
     case 'finished':
       status = 'success';
       text = `Finished${d.durationMs !== null ? ` in ${formatDuration(d.durationMs)}` : ''}${d.releaseName ? `: release ${d.releaseName}` : ''}.`;
-      if (d.kind !== 'rollback') {
+      // Only when something was live before this release: otherwise there is nothing to go back to.
+      if (d.kind !== 'rollback' && d.previousRelease) {
         buttons.push({
           label: 'Rollback',
           actionId: 'rollback',

@@ -68,6 +68,7 @@ describe('deployment messages', () => {
     requestedBy: 'dev',
     requestedById: null,
     releaseName: null,
+    previousRelease: null,
     failureReason: null,
     cancelRequestedBy: null,
     createdAt: new Date('2026-11-22T10:00:00Z'),
@@ -112,15 +113,28 @@ describe('deployment messages', () => {
     expect(JSON.stringify(replyToBlocks(reply).blocks)).toContain('npm ERR! <@U123> & co');
   });
 
-  it('shows the duration and a Rollback button when finished', () => {
+  it('shows the duration and a Rollback button when finished with a release behind it', () => {
     const reply = deploymentReply({
       ...base,
       status: 'finished',
       finishedAt: new Date('2026-11-22T10:00:13Z'),
       durationMs: 12_345,
       releaseName: '20261122100001-x',
+      previousRelease: '20261121100001-w',
     });
     expect(reply.text).toBe('Finished in 12.3 s: release 20261122100001-x.');
     expect(reply.buttons?.map((b) => b.actionId)).toEqual(['rollback']);
+  });
+
+  it('offers no Rollback button on a first release: there is nothing to go back to', () => {
+    const reply = deploymentReply({
+      ...base,
+      status: 'finished',
+      finishedAt: new Date('2026-11-22T10:00:13Z'),
+      durationMs: 12_345,
+      releaseName: '20261122100001-x',
+      previousRelease: null,
+    });
+    expect(reply.buttons ?? []).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import {
   Lock,
 } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
-import { validateRef, validateReleaseName } from '../../engine/index.js';
+import { validateRef } from '../../engine/index.js';
 import { SlipwayError } from '../../errors.js';
 import type { DeploymentQueue } from '../../jobs/deployment-queue.js';
 import type { DeploymentKind } from '../../vocabulary.js';
@@ -18,6 +18,7 @@ import { findEnvironment, findProject } from '../lookup.js';
 import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
 import type { CommitResolver } from './commit-resolver.js';
+import type { RollbackTargets } from './rollback-target.js';
 
 export interface DeployRequest {
   project: string;
@@ -40,8 +41,18 @@ export interface PromoteRequest {
 export interface RollbackRequest {
   project: string;
   environment: string;
-  /** A release name; the one before the live release when omitted. */
+  /** A release name, or `#42` for the release deployment 42 built; the one before the live release when omitted. */
   release?: string;
+}
+
+export interface DeploymentServiceDeps {
+  orm: Orm;
+  queue: DeploymentQueue;
+  resolver: CommitResolver;
+  secrets: SecretBox;
+  /** Reads the servers to settle a rollback's target before anything is recorded. */
+  rollbackTargets: RollbackTargets;
+  notifications?: NotificationEmitter;
 }
 
 /**
@@ -50,13 +61,19 @@ export interface RollbackRequest {
  * the DeploymentExecutor's, in whichever process takes the job.
  */
 export class DeploymentService {
-  constructor(
-    private readonly orm: Orm,
-    private readonly queue: DeploymentQueue,
-    private readonly resolver: CommitResolver,
-    private readonly secrets: SecretBox,
-    private readonly notifications?: NotificationEmitter,
-  ) {}
+  private readonly orm: Orm;
+  private readonly queue: DeploymentQueue;
+  private readonly resolver: CommitResolver;
+  private readonly secrets: SecretBox;
+  private readonly notifications: NotificationEmitter | undefined;
+
+  constructor(private readonly deps: DeploymentServiceDeps) {
+    this.orm = deps.orm;
+    this.queue = deps.queue;
+    this.resolver = deps.resolver;
+    this.secrets = deps.secrets;
+    this.notifications = deps.notifications;
+  }
 
   async requestDeploy(actor: Actor, request: DeployRequest): Promise<IDeployment> {
     const em = this.orm.em.fork();
@@ -121,16 +138,24 @@ export class DeploymentService {
     if (moved) await this.queue.enqueue(deploymentId, tx);
   }
 
+  /**
+   * Points `current` back: to the release before the live one, or to a named one. The target is
+   * settled on the servers first, so a rollback that cannot work is refused at once (naming the
+   * releases that exist) and nothing is recorded; the rollback then switches to exactly it.
+   */
   async requestRollback(actor: Actor, request: RollbackRequest): Promise<IDeployment> {
     const em = this.orm.em.fork();
     const project = await findProject(em, request.project);
     const environment = await findEnvironment(em, project, request.environment);
-    if (request.release) validateReleaseName(request.release);
     await this.checkDeployable(em, actor, environment);
+    const target = await this.deps.rollbackTargets.settle(em, project, environment, request.release);
     return this.create(em, actor, project, environment, {
       kind: 'rollback',
-      ref: request.release ?? 'previous release',
-      targetRelease: request.release ?? null,
+      ref: request.release ? target.release : 'previous release',
+      commitHash: target.commit ?? undefined,
+      commitMessage: target.commitMessage,
+      commitAuthor: target.commitAuthor,
+      targetRelease: target.release,
       // A rollback switches between releases already on the servers: nothing to approve.
       skipApproval: true,
     });
@@ -228,6 +253,8 @@ export class DeploymentService {
       kind: DeploymentKind;
       ref: string;
       commitHash?: string;
+      commitMessage?: string | null;
+      commitAuthor?: string | null;
       targetRelease?: string | null;
       skipApproval?: boolean;
       promotedFrom?: IEnvironment;
@@ -251,6 +278,8 @@ export class DeploymentService {
             status: needsApproval ? 'awaiting_approval' : 'queued',
             ref: input.ref,
             commitHash: input.commitHash ?? null,
+            commitMessage: input.commitMessage ?? null,
+            commitAuthor: input.commitAuthor ?? null,
             targetRelease: input.targetRelease ?? null,
             promotedFrom: input.promotedFrom ?? null,
             forced: input.forced ?? false,

@@ -48,6 +48,8 @@ export interface DeploymentView {
   requestedBy: string;
   requestedById: string | null;
   releaseName: string | null;
+  /** The release that was live before this one (null: nothing was, so there is nothing to roll back to). */
+  previousRelease: string | null;
   failureReason: string | null;
   cancelRequestedBy: string | null;
   createdAt: Date;
@@ -117,6 +119,7 @@ export class DeploymentViews {
       requestedBy: d.requestedByName,
       requestedById: d.requestedBy?.id ?? null,
       releaseName: d.releaseName ?? null,
+      previousRelease: d.previousRelease ?? null,
       failureReason: d.failureReason ?? null,
       cancelRequestedBy: d.cancelRequestedBy ?? null,
       createdAt: d.createdAt,

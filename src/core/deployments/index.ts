@@ -10,4 +10,5 @@ export { DeploymentService } from './deployment-service.js';
 export type { DeploymentView, EnvironmentSummary } from './deployment-views.js';
 export { DeploymentViews } from './deployment-views.js';
 export { LockService } from './lock-service.js';
+export { RollbackTargets } from './rollback-target.js';
 export { RunLiveness } from './run-liveness.js';

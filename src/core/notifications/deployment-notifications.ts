@@ -23,6 +23,7 @@ interface SnapshotRow {
   promoted_from: string | null;
   requested_by_name: string;
   release_name: string | null;
+  previous_release: string | null;
   failure_reason: string | null;
   cancel_requested_by: string | null;
   created_at: Date;
@@ -43,7 +44,7 @@ interface SnapshotRow {
 const SNAPSHOT_SQL = `
 select d.id, d.number, d.project_id, p.name as project, e.name as environment, d.kind, d.status, d.ref,
        d.commit_hash, d.commit_message, d.commit_author, pf.name as promoted_from, d.requested_by_name,
-       d.release_name, d.failure_reason, d.cancel_requested_by, d.created_at, d.started_at, d.finished_at,
+       d.release_name, d.previous_release, d.failure_reason, d.cancel_requested_by, d.created_at, d.started_at, d.finished_at,
        fs.server_name as failed_server, fs.name as failed_step, fs.output_tail as failed_output,
        ar.status as approval_status, ar.required_count, ar.approver_role, ar.expires_at,
        (select coalesce(json_agg(a.member_name order by a.created_at), '[]') from approvals a
@@ -103,6 +104,7 @@ function snapshot(row: SnapshotRow): DeploymentSnapshot {
     promotedFrom: row.promoted_from,
     requestedBy: row.requested_by_name,
     releaseName: row.release_name,
+    previousRelease: row.previous_release,
     failureReason: row.failure_reason,
     cancelRequestedBy: row.cancel_requested_by,
     createdAt: new Date(row.created_at).toISOString(),

@@ -40,6 +40,8 @@ export interface DeploymentSnapshot {
   promotedFrom: string | null;
   requestedBy: string;
   releaseName: string | null;
+  /** The release live before this one; absent in events written before it was recorded. */
+  previousRelease?: string | null;
   failureReason: string | null;
   cancelRequestedBy: string | null;
   createdAt: string;

@@ -311,7 +311,7 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
         tags,
         summary: 'Roll an environment back',
         description:
-          'Points `current` back to the release before the live one (or to `release`) on every server.',
+          'Points `current` back to the release before the live one on every server, or to `release` (a release name, or `#42` for the release deployment 42 built; `deployment: 42` says the same). The target is checked on the servers first: when there is nothing to go back to, or the release is not kept on every server, the answer is 400 naming the releases that exist, and nothing is recorded.',
         scope: 'deployments:create',
         role: 'deployer',
         action: 'roll back',
@@ -322,10 +322,23 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
           .object({
             release: z
               .string()
-              .refine(isReleaseName, 'release must be a release name like 20260101120000-0000000042')
+              .refine(
+                (value) => isReleaseName(value) || /^#\d{1,9}$/.test(value),
+                'release must be a release name like 20260101120000-0000000042, or #42',
+              )
               .optional(),
+            deployment: z
+              .number()
+              .int()
+              .min(1)
+              .optional()
+              .describe('The number of the deploy or promote whose release to go back to'),
           })
           .strict()
+          .refine((b) => b.release === undefined || b.deployment === undefined, {
+            path: ['deployment'],
+            message: 'give release or deployment, not both',
+          })
           .nullish()
           .describe('Optional'),
         response: { 201: oneDeployment },
@@ -335,7 +348,9 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
       const actor = actorOf(request);
       const { project } = request.params;
       const environment = await environmentName(project, request.params.environment);
-      const release = request.body?.release;
+      const release =
+        request.body?.release ??
+        (request.body?.deployment !== undefined ? `#${request.body.deployment}` : undefined);
       const created = await deployments.requestRollback(actor, {
         project,
         environment,
