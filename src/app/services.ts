@@ -3,6 +3,8 @@ import { AccessPolicy, ApiTokenService } from '../core/access/index.js';
 import { ApprovalService } from '../core/approvals/index.js';
 import { ConfigPlanner } from '../core/config-apply/index.js';
 import {
+  CommitContext,
+  CommitLog,
   CommitResolver,
   DeploymentExecutor,
   DeploymentPlanBuilder,
@@ -11,6 +13,7 @@ import {
   DeploymentService,
   DeploymentViews,
   LockService,
+  ProjectCommits,
   RollbackTargets,
   type RunLiveness,
 } from '../core/deployments/index.js';
@@ -129,12 +132,18 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
   const runner = new DeploymentRunner();
   const plans = new DeploymentPlanBuilder(secrets, config);
   const views = new DeploymentViews(orm);
+  const commits = new CommitContext(
+    new CommitLog({ cacheDir: config.gitCacheDir }),
+    secrets,
+    logger.child({ component: 'commits' }),
+  );
   const deployments = new DeploymentService({
     orm,
     queue: jobs.deployments,
     resolver: new CommitResolver(),
     secrets,
     rollbackTargets: new RollbackTargets(runner, plans),
+    commits,
     notifications: outbox,
   });
   const approvals = new ApprovalService(orm, access, deployments, outbox);
@@ -185,6 +194,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     ),
     pipeline: new PipelineView(orm, statuses),
     records: new DeploymentRecords(orm, views),
+    commits: new ProjectCommits(orm, new CommitResolver(), commits, secrets),
     connections: new ServerConnectionCheck(orm, runner, secrets, {
       connectTimeoutMs: config.SLIPWAY_SSH_CONNECT_TIMEOUT_MS,
       commandTimeoutMs: 30_000,

@@ -51,6 +51,9 @@ function deploymentNotification(d: DeploymentSnapshot): Reply {
     status: d.status,
     ref: d.ref,
     commit: d.commit,
+    commitMessage: d.commitMessage,
+    commitAuthor: d.commitAuthor,
+    changes: d.changes ?? null,
     promotedFrom: d.promotedFrom,
     requestedBy: d.requestedBy,
     requestedById: null,
@@ -84,16 +87,7 @@ function deploymentNotification(d: DeploymentSnapshot): Reply {
         }
       : null,
   };
-  const reply = deploymentReply(view);
-  if (d.commitMessage) {
-    const fields = [...(reply.fields ?? [])];
-    fields.splice(2, 0, {
-      label: 'Message',
-      value: d.commitAuthor ? `${d.commitMessage} (${d.commitAuthor})` : d.commitMessage,
-    });
-    reply.fields = fields;
-  }
-  return reply;
+  return deploymentReply(view);
 }
 
 function heartbeatFields(project: string, data: HeartbeatNotificationData): ReplyField[] {

@@ -181,8 +181,10 @@ describe('notifications', () => {
       expect(last).toContain('Finished in');
       expect(last).toContain('Approved by');
       expect(last).toContain('Bob');
-      // The buttons Slack can handle stay on the card: here, Rollback.
-      expect(last).toContain('"action_id":"rollback"');
+      // The buttons Slack can handle are on the card: Approve and Reject while it waited; no
+      // Rollback at the end, as this first release of production has nothing to go back to.
+      expect(JSON.stringify(posts[0]!.body.blocks)).toContain('"action_id":"approve"');
+      expect(last).not.toContain('"action_id":"rollback"');
 
       // Discord webhook: one execute with ?wait=true, the rest PATCH that message; bot: nonce enforced.
       const executes = discord.requests.filter(

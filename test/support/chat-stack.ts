@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type Slipway, startSlipway } from '../../src/app/start.js';
@@ -22,7 +23,10 @@ export async function trustRepository(repositoryPath: string): Promise<void> {
 
 /** A whole Slipway (main.ts) in this process, on a test database, with the given settings. */
 export async function startChatSlipway(database: TestDatabase, env: Record<string, string>) {
+  // Each stack reads commit messages through a git cache of its own, removed at the end.
+  const gitCache = await mkdtemp(join(tmpdir(), 'slipway-git-cache-'));
   const config = loadConfig({
+    SLIPWAY_GIT_CACHE_DIR: gitCache,
     DATABASE_URL: database.url,
     SLIPWAY_SECRET_KEY: randomBytes(32).toString('base64'),
     PORT: '0',
@@ -128,6 +132,9 @@ export async function startChatSlipway(database: TestDatabase, env: Record<strin
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
-    stop: () => slipway.stop(),
+    stop: async () => {
+      await slipway.stop();
+      await rm(gitCache, { recursive: true, force: true });
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { notificationSenders } from '../../adapters/index.js';
@@ -34,7 +35,9 @@ export async function startDeployStack(
   options: { work?: boolean; secretKey?: string } = {},
 ) {
   const secretKey = options.secretKey ?? randomBytes(32).toString('base64');
+  const gitCache = await mkdtemp(join(tmpdir(), 'slipway-git-cache-'));
   const config = loadConfig({
+    SLIPWAY_GIT_CACHE_DIR: gitCache,
     DATABASE_URL: database.url,
     SLIPWAY_SECRET_KEY: secretKey,
     SLIPWAY_SSH_CONNECT_TIMEOUT_MS: '5000',
@@ -135,6 +138,7 @@ export async function startDeployStack(
       await stopJobQueue(boss, 5000);
       await liveness.close();
       await orm.close(true);
+      await rm(gitCache, { recursive: true, force: true });
     },
   };
 }

@@ -3,6 +3,7 @@ import { withConstraintErrors } from '../../db/constraint-errors.js';
 import {
   ApprovalRequest,
   Deployment,
+  type DeploymentChanges,
   type IDeployment,
   type IEnvironment,
   type IProject,
@@ -17,6 +18,7 @@ import { type Actor, recordAudit } from '../access/index.js';
 import { findEnvironment, findProject } from '../lookup.js';
 import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
+import type { CommitContext, CommitDetails } from './commit-context.js';
 import type { CommitResolver } from './commit-resolver.js';
 import type { RollbackTargets } from './rollback-target.js';
 
@@ -25,6 +27,13 @@ export interface DeployRequest {
   environment: string;
   /** Branch, tag or full sha; the environment's branch when omitted. */
   ref?: string;
+  /**
+   * The commit's message and author when the caller knows them already (a GitHub push carries
+   * them): git is not read for them again.
+   */
+  commit?: CommitDetails;
+  /** The commits shipped, when the caller knows them already (with `commit`, git is not read at all). */
+  changes?: DeploymentChanges;
 }
 
 export interface PromoteRequest {
@@ -52,6 +61,8 @@ export interface DeploymentServiceDeps {
   secrets: SecretBox;
   /** Reads the servers to settle a rollback's target before anything is recorded. */
   rollbackTargets: RollbackTargets;
+  /** Commit messages, authors and the commits between what is live and what ships. */
+  commits: CommitContext;
   notifications?: NotificationEmitter;
 }
 
@@ -83,7 +94,13 @@ export class DeploymentService {
     await this.checkDeployable(em, actor, environment);
     const privateKey = this.secrets.open(project.sshPrivateKey, SECRET_PURPOSE.projectSshKey);
     const commit = await this.resolver.resolve(project.repository, ref, privateKey);
-    return this.create(em, actor, project, environment, { kind: 'deploy', ref, commitHash: commit.hash });
+    const context = await this.context(project, environment, commit.hash, request.commit, request.changes);
+    return this.create(em, actor, project, environment, {
+      kind: 'deploy',
+      ref,
+      commitHash: commit.hash,
+      ...context,
+    });
   }
 
   /**
@@ -116,10 +133,19 @@ export class DeploymentService {
       );
     }
     await this.checkDeployable(em, actor, target);
+    // The source's live deployment knows the commit's message; the range is against the target.
+    if (source.liveDeployment) await em.populate(source, ['liveDeployment']);
+    const built = source.liveDeployment;
+    const known =
+      built?.commitMessage && built.commitAuthor && built.commitHash === live
+        ? { message: built.commitMessage, author: built.commitAuthor }
+        : undefined;
+    const context = await this.context(project, target, live, known);
     return this.create(em, actor, project, target, {
       kind: 'promote',
       ref: live,
       commitHash: live,
+      ...context,
       promotedFrom: source,
       forced: request.force === true,
     });
@@ -149,7 +175,11 @@ export class DeploymentService {
     const environment = await findEnvironment(em, project, request.environment);
     await this.checkDeployable(em, actor, environment);
     const target = await this.deps.rollbackTargets.settle(em, project, environment, request.release);
+    const changes = target.commit
+      ? await this.deps.commits.changes(project, environment.liveCommit ?? null, target.commit)
+      : null;
     return this.create(em, actor, project, environment, {
+      changes,
       kind: 'rollback',
       ref: request.release ? target.release : 'previous release',
       commitHash: target.commit ?? undefined,
@@ -218,6 +248,31 @@ export class DeploymentService {
     return findDeployment(this.orm.em.fork(), deploymentId);
   }
 
+  /** The commit's message and author, and what it changes over what is live on `environment`. */
+  private async context(
+    project: IProject,
+    environment: IEnvironment,
+    sha: string,
+    known?: CommitDetails,
+    knownChanges?: DeploymentChanges,
+  ): Promise<{
+    commitMessage: string | null;
+    commitAuthor: string | null;
+    changes: DeploymentChanges | null;
+  }> {
+    const [details, changes] = await Promise.all([
+      known ? Promise.resolve(known) : this.deps.commits.details(project, sha),
+      knownChanges
+        ? Promise.resolve(knownChanges)
+        : this.deps.commits.changes(project, environment.liveCommit ?? null, sha),
+    ]);
+    return {
+      commitMessage: details?.message ?? null,
+      commitAuthor: details?.author.slice(0, 255) ?? null,
+      changes,
+    };
+  }
+
   private async checkDeployable(em: EntityManager, actor: Actor, environment: IEnvironment): Promise<void> {
     if (environment.state !== 'available') {
       throw new SlipwayError(
@@ -255,6 +310,7 @@ export class DeploymentService {
       commitHash?: string;
       commitMessage?: string | null;
       commitAuthor?: string | null;
+      changes?: DeploymentChanges | null;
       targetRelease?: string | null;
       skipApproval?: boolean;
       promotedFrom?: IEnvironment;
@@ -280,6 +336,7 @@ export class DeploymentService {
             commitHash: input.commitHash ?? null,
             commitMessage: input.commitMessage ?? null,
             commitAuthor: input.commitAuthor ?? null,
+            changes: input.changes ?? null,
             targetRelease: input.targetRelease ?? null,
             promotedFrom: input.promotedFrom ?? null,
             forced: input.forced ?? false,

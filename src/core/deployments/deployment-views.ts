@@ -3,6 +3,7 @@ import {
   Approval,
   ApprovalRequest,
   Deployment,
+  type DeploymentChanges,
   DeploymentStep,
   Environment,
   type IDeployment,
@@ -44,6 +45,11 @@ export interface DeploymentView {
   status: IDeployment['status'];
   ref: string;
   commit: string | null;
+  /** The commit's message (its first line is what cards show) and author, read from git. */
+  commitMessage: string | null;
+  commitAuthor: string | null;
+  /** The commits between what was live and what this ships. */
+  changes: DeploymentChanges | null;
   promotedFrom: string | null;
   requestedBy: string;
   requestedById: string | null;
@@ -115,6 +121,9 @@ export class DeploymentViews {
       status: d.status,
       ref: d.ref,
       commit: d.commitHash ?? null,
+      commitMessage: d.commitMessage ?? null,
+      commitAuthor: d.commitAuthor ?? null,
+      changes: d.changes ?? null,
       promotedFrom: promotedFrom?.name ?? null,
       requestedBy: d.requestedByName,
       requestedById: d.requestedBy?.id ?? null,

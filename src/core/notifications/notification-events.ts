@@ -1,3 +1,4 @@
+import type { DeploymentChanges } from '../../db/entities/index.js';
 import type { DeploymentKind, DeploymentStatus } from '../../vocabulary.js';
 
 /**
@@ -37,6 +38,8 @@ export interface DeploymentSnapshot {
   commit: string | null;
   commitMessage: string | null;
   commitAuthor: string | null;
+  /** The commits it ships; absent in events written before they were recorded. */
+  changes?: DeploymentChanges | null;
   promotedFrom: string | null;
   requestedBy: string;
   releaseName: string | null;

@@ -1,6 +1,11 @@
 import type { AccessPolicy, ApiTokenService } from '../../core/access/index.js';
 import type { ApprovalService } from '../../core/approvals/index.js';
-import type { DeploymentRecords, DeploymentService, LockService } from '../../core/deployments/index.js';
+import type {
+  DeploymentRecords,
+  DeploymentService,
+  LockService,
+  ProjectCommits,
+} from '../../core/deployments/index.js';
 import type { HeartbeatService } from '../../core/heartbeats/index.js';
 import type { NotificationChannelService } from '../../core/notifications/index.js';
 import type { PipelineView } from '../../core/pipelines/index.js';
@@ -31,6 +36,7 @@ export interface ApiDeps {
   statuses: CommitStatusService;
   deployments: DeploymentService;
   records: DeploymentRecords;
+  commits: ProjectCommits;
   approvals: ApprovalService;
   locks: LockService;
   heartbeats: HeartbeatService;

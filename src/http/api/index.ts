@@ -16,6 +16,7 @@ import { registerApiErrors, send } from './errors.js';
 import { apiSchemas } from './registry.js';
 import { registerRoleCheck } from './roles.js';
 import { registerCollaboratorRoutes } from './routes/collaborators.js';
+import { registerCommitRoutes } from './routes/commits.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
 import { registerEnvironmentFileRoutes } from './routes/environment-file.js';
 import { registerEnvironmentRoutes } from './routes/environments.js';
@@ -124,6 +125,7 @@ export async function registerApi(
         registerDeploymentRoutes(typed, deps);
         registerEnvironmentRoutes(typed, deps);
         registerPromotionRoutes(typed, deps);
+        registerCommitRoutes(typed, deps);
         registerCollaboratorRoutes(typed, deps);
         registerHeartbeatRoutes(typed, deps);
         registerNotificationRoutes(typed, deps);
