@@ -137,6 +137,8 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     secrets,
     logger.child({ component: 'commits' }),
   );
+  const statuses = new CommitStatusService(orm);
+  const gate = new TestGate(statuses);
   const deployments = new DeploymentService({
     orm,
     queue: jobs.deployments,
@@ -144,6 +146,8 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     secrets,
     rollbackTargets: new RollbackTargets(runner, plans),
     commits,
+    access,
+    gate,
     notifications: outbox,
   });
   const approvals = new ApprovalService(orm, access, deployments, outbox);
@@ -169,7 +173,6 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     notifications: outbox,
   });
 
-  const statuses = new CommitStatusService(orm);
   return {
     ...admin,
     outbox,
@@ -184,14 +187,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     executor,
     reaper,
     statuses,
-    promotions: new PromotionService(
-      orm,
-      deployments,
-      access,
-      new TestGate(statuses),
-      new CommitResolver(),
-      secrets,
-    ),
+    promotions: new PromotionService(orm, deployments, access, gate, new CommitResolver(), secrets),
     pipeline: new PipelineView(orm, statuses),
     records: new DeploymentRecords(orm, views),
     commits: new ProjectCommits(orm, new CommitResolver(), commits, secrets),

@@ -307,11 +307,17 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
     slack.clear();
     const live = (await stack.deployments('app')).find((d) => d.number === 2);
     const before = (await stack.deployments('app')).length;
-    // staging's test gate is "warn" (the default) and no CI has reported on the commit.
+    // staging's test gate is "warn" (the default), and CI is running the commit's tests again.
+    await stack.slipway.services.statuses.report(
+      { memberId: null, name: 'ci', source: 'test' },
+      'app',
+      live!.commitHash!,
+      { state: 'pending', context: 'ci' },
+    );
     const gated = command(USERS.dev, '/promote', 'app production staging');
     await gated.send();
     const warned = messageText((await responded(gated.responseUrl)).body);
-    expect(warned).toContain('has no test results');
+    expect(warned).toContain('has tests still running');
     expect(warned).toContain('confirm to promote anyway. Type: /promote app production staging confirm');
     const forced = command(USERS.dev, '/promote', 'app production staging force');
     await forced.send();
@@ -329,6 +335,13 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
     const promote = (await stack.deployments('app')).at(-1);
     expect(promote?.kind).toBe('promote');
     expect(promote?.commitHash).toBe(live?.commitHash);
+    // CI finishes green again, for the deploys that follow.
+    await stack.slipway.services.statuses.report(
+      { memberId: null, name: 'ci', source: 'test' },
+      'app',
+      live!.commitHash!,
+      { state: 'success', context: 'ci' },
+    );
   });
 
   it('admins grant roles from chat; others may not', async () => {

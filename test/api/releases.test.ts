@@ -21,7 +21,9 @@ describe('releases through the API and chat', () => {
   let api: ApiStack;
   let root: string;
   let dev: string;
+  let admin: string;
   let devChat: ConsoleUser;
+  let annChat: ConsoleUser;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -29,6 +31,7 @@ describe('releases through the API and chat', () => {
     root = await api.rootToken();
     const web = api.slipway.adapters.find((a) => a.platform === 'web') as WebConsoleAdapter;
     devChat = await consoleUser(api.stack.url, CONSOLE_TOKEN, 'dev', web);
+    annChat = await consoleUser(api.stack.url, CONSOLE_TOKEN, 'ann', web);
   });
   afterAll(async () => {
     await api?.stop();
@@ -37,7 +40,7 @@ describe('releases through the API and chat', () => {
 
   let projects = 0;
   /** A project with staging on one local server and production on another; CI green on both fixture commits. */
-  const project = async () => {
+  const project = async (green = true) => {
     const name = `app${++projects}`;
     await api.project(
       root,
@@ -47,14 +50,9 @@ describe('releases through the API and chat', () => {
         { name: 'production', tier: 'production', servers: ['p1'] },
       ],
       ['s1', 'p1'],
+      { green },
     );
-    for (const sha of api.repo.commits) {
-      const reported = await api.call('POST', `/api/v1/projects/${name}/commits/${sha}/statuses`, {
-        token: root,
-        body: { state: 'success', context: 'ci' },
-      });
-      expect(reported.status).toBe(201);
-    }
+    admin = await api.token('ann', ['deployments:create'], [{ project: name, role: 'admin' }]);
     dev = await api.token(
       'dev',
       ['deployments:create', 'deployments:delete'],
@@ -124,5 +122,60 @@ describe('releases through the API and chat', () => {
     });
     expect(promoted.status, promoted.text).toBe(202);
     expect(promoted.body.deployment.commit_hash).toBe(b);
+  });
+
+  it('passes a deploy to a gated tier through the test gate: block refuses, warn asks to confirm, admins force', async () => {
+    const name = await project(false);
+    const audit = (action: string) =>
+      database.query('select result, details from audit_events where action = $1 order by id', [action]);
+    const count = () => api.stack.em().count(Deployment, { project: { name } });
+    const post = (token: string, body: Record<string, unknown>) =>
+      api.call<One & { deployment: { forced: boolean }; message?: string }>(
+        'POST',
+        `/api/v1/projects/${name}/deployments`,
+        {
+          token,
+          body,
+        },
+      );
+
+    const blocked = await post(dev, { environment: 'production' });
+    expect(blocked.status, blocked.text).toBe(400);
+    expect(blocked.body).toMatchObject({ error: 'refused' });
+    expect(String(blocked.body.message)).toMatch(
+      /has no test results, and app\d+'s production test gate is "block"/,
+    );
+    const warned = await post(dev, { environment: 'staging' });
+    expect(warned.status).toBe(400);
+    expect(String(warned.body.message)).toMatch(/test gate is "warn": confirm/);
+    expect(await count()).toBe(0);
+    expect((await audit('deployment.deploy.test_gate')).map((r) => r.result)).toEqual(['refused', 'refused']);
+
+    const confirmed = await post(dev, { environment: 'staging', confirm: true });
+    expect(confirmed.status, confirmed.text).toBe(201);
+    await api.waitFor(confirmed.body.deployment.id, ended);
+
+    const notAdmin = await post(dev, { environment: 'production', force: true });
+    expect(notAdmin.status).toBe(403);
+    const forced = await post(admin, { environment: 'production', force: true });
+    expect(forced.status, forced.text).toBe(201);
+    expect(forced.body.deployment.forced).toBe(true);
+    await api.waitFor(forced.body.deployment.id, ended);
+    const [forceAudit] = await audit('deployment.deploy.force');
+    expect(forceAudit).toMatchObject({ result: 'ok', details: { environment: 'production', gate: 'block' } });
+
+    // Chat: the refusal says what to type next; "confirm" and an admin's "force" go on.
+    const refused = await devChat.type(`deploy ${name} production`);
+    expect(refused.reply.text).toContain(`An admin may force it: /deploy ${name} production main force`);
+    const chatWarned = await devChat.type(`deploy ${name} staging`);
+    expect(chatWarned.reply.text).toContain(`Type: /deploy ${name} staging main confirm`);
+    const chatConfirmed = await devChat.type(`deploy ${name} staging main confirm`);
+    expect(chatConfirmed.reply.title).toMatch(/^Deploy #\d+/);
+    await api.waitFor(chatConfirmed.reply.footer!.replace('deployment ', ''), ended);
+    const devForce = await devChat.type(`deploy ${name} production main force`);
+    expect(devForce.reply.text).toMatch(/You need the admin role/);
+    const annForce = await annChat.type(`deploy ${name} production main force`);
+    expect(annForce.reply.title).toMatch(/^Deploy #\d+/);
+    expect(annForce.reply.footer).toMatch(/deployment [0-9a-f-]{36}/);
   });
 });

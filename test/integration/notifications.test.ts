@@ -6,6 +6,7 @@ import { signWebhookBody, verifyWebhookSignature } from '../../adapters/webhook/
 import type { Actor } from '../../src/core/access/index.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { reportGreen } from '../support/fixtures.js';
 import {
   startDiscordApi,
   startReceiver,
@@ -108,6 +109,8 @@ describe('notifications', () => {
         approvalsRequired: 1,
       });
       await em.flush();
+      // CI reports the fixture's commits green: production's test gate lets them through.
+      await reportGreen(stack.slipway.services.statuses, 'shop', repo.path);
       ada = await access.resolve({ platform: 'web', workspace: 'local', userId: 'ada', displayName: 'Ada' });
       bob = await access.resolve({ platform: 'web', workspace: 'local', userId: 'bob', displayName: 'Bob' });
       await database.query(`update members set global_role = 'admin' where id in ($1, $2)`, [

@@ -12,6 +12,7 @@ import { createLogger } from '../../src/logger.js';
 import type { Role } from '../../src/vocabulary.js';
 import type { SshHosts } from '../harness/sshd.js';
 import type { TestDatabase } from './database.js';
+import { reportGreen } from './fixtures.js';
 
 const SETUP: Actor = { memberId: null, name: 'setup', source: 'test' };
 
@@ -57,6 +58,8 @@ export async function startChatSlipway(database: TestDatabase, env: Record<strin
           approvals?: number;
           ttlMinutes?: number;
         }[];
+        /** CI reports every commit green (the default), so test gates pass. */
+        green?: boolean;
       },
     ) {
       const { setup: projects } = slipway.services;
@@ -89,6 +92,7 @@ export async function startChatSlipway(database: TestDatabase, env: Record<strin
         if (environment.ttlMinutes) created.approvalTtlMinutes = environment.ttlMinutes;
       }
       await manager.flush();
+      if (setup.green !== false) await reportGreen(slipway.services.statuses, setup.name, repository);
       return { project, deployPath: plan.deployPath };
     },
     /** Grants a role directly (the chat path for grants is tested on its own). */

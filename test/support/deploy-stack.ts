@@ -17,6 +17,7 @@ import { type JobQueue, startJobQueue, stopJobQueue } from '../../src/jobs/queue
 import { createLogger } from '../../src/logger.js';
 import type { SshHosts } from '../harness/sshd.js';
 import { openTestOrm, type TestDatabase } from './database.js';
+import { reportGreen } from './fixtures.js';
 
 /**
  * The fixture repository is owned by the SSH login user; let this process's git (and the child
@@ -83,6 +84,8 @@ export async function startDeployStack(
         subPath?: string;
         installCommand?: string;
         envFile?: string;
+        /** CI reports every commit green (the default), so production's test gate passes. */
+        green?: boolean;
       } = {},
     ) {
       const em = orm.em.fork() as EntityManager;
@@ -115,6 +118,7 @@ export async function startDeployStack(
         servers,
       });
       if (setup.envFile) await projects.setEnvironmentFile(em, ADA, project, setup.envFile);
+      if (setup.green !== false) await reportGreen(services.statuses, project.name, repository);
       return { project, servers, environment, deployPaths: servers.map((server) => server.deployPath) };
     },
     async waitFor(

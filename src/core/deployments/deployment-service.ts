@@ -13,8 +13,8 @@ import type { Orm } from '../../db/orm.js';
 import { validateRef } from '../../engine/index.js';
 import { SlipwayError } from '../../errors.js';
 import type { DeploymentQueue } from '../../jobs/deployment-queue.js';
-import type { DeploymentKind } from '../../vocabulary.js';
-import { type Actor, recordAudit } from '../access/index.js';
+import type { DeploymentKind, EnvironmentTier, TestGateMode } from '../../vocabulary.js';
+import { type AccessPolicy, type Actor, recordAudit } from '../access/index.js';
 import { findEnvironment, findProject } from '../lookup.js';
 import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
@@ -34,6 +34,19 @@ export interface DeployRequest {
   commit?: CommitDetails;
   /** The commits shipped, when the caller knows them already (with `commit`, git is not read at all). */
   changes?: DeploymentChanges;
+  /** Go on past a `warn` test gate. */
+  confirm?: boolean;
+  /** Admin-only: skip the test gate (recorded on the deployment and audited). */
+  force?: boolean;
+}
+
+/** The test gate a deploy to a gated tier passes (the promotions' TestGate, handed in). */
+export interface DeployGate {
+  evaluate(
+    project: IProject,
+    commit: string,
+    tier: EnvironmentTier,
+  ): Promise<{ mode: TestGateMode | null; state: string; passed: boolean; message: string }>;
 }
 
 export interface PromoteRequest {
@@ -63,6 +76,10 @@ export interface DeploymentServiceDeps {
   rollbackTargets: RollbackTargets;
   /** Commit messages, authors and the commits between what is live and what ships. */
   commits: CommitContext;
+  /** Who may force (admins). */
+  access: AccessPolicy;
+  /** The same test gate promotions pass; without it deploys are not gated. */
+  gate?: DeployGate;
   notifications?: NotificationEmitter;
 }
 
@@ -91,16 +108,32 @@ export class DeploymentService {
     const project = await findProject(em, request.project);
     const environment = await findEnvironment(em, project, request.environment);
     const ref = validateRef(request.ref ?? environment.branch);
+    const forced = request.force === true;
+    if (forced) await this.deps.access.require(actor, project.name, 'admin', 'force a deploy');
     await this.checkDeployable(em, actor, environment);
     const privateKey = this.secrets.open(project.sshPrivateKey, SECRET_PURPOSE.projectSshKey);
     const commit = await this.resolver.resolve(project.repository, ref, privateKey);
+    const gate = await this.passGate(em, actor, project, environment, commit.hash, ref, request);
     const context = await this.context(project, environment, commit.hash, request.commit, request.changes);
-    return this.create(em, actor, project, environment, {
+    const deployment = await this.create(em, actor, project, environment, {
       kind: 'deploy',
       ref,
       commitHash: commit.hash,
+      forced,
       ...context,
     });
+    if (forced && gate && !gate.passed) {
+      recordAudit(em, actor, {
+        action: 'deployment.deploy.force',
+        result: 'ok',
+        projectId: project.id,
+        targetType: 'deployment',
+        targetId: deployment.id,
+        details: { environment: environment.name, commit: commit.hash, gate: gate.mode, tests: gate.state },
+      });
+      await em.flush();
+    }
+    return deployment;
   }
 
   /**
@@ -246,6 +279,46 @@ export class DeploymentService {
 
   async get(deploymentId: string): Promise<IDeployment> {
     return findDeployment(this.orm.em.fork(), deploymentId);
+  }
+
+  /**
+   * A deploy to a gated tier (staging, production) passes the test gate promotions pass: `block`
+   * refuses a commit whose tests did not pass, `warn` needs `confirm`; an admin's `force` goes
+   * past it (audited by the caller). Refusals are audited and say what to type next (`details`).
+   */
+  private async passGate(
+    em: EntityManager,
+    actor: Actor,
+    project: IProject,
+    environment: IEnvironment,
+    commit: string,
+    ref: string,
+    request: { confirm?: boolean; force?: boolean },
+  ) {
+    if (!this.deps.gate) return null;
+    const verdict = await this.deps.gate.evaluate(project, commit, environment.tier);
+    if (verdict.passed || request.force) return verdict;
+    const audit = (action: string, result: 'ok' | 'refused') => {
+      recordAudit(em, actor, {
+        action,
+        result,
+        projectId: project.id,
+        targetType: 'environment',
+        targetId: environment.id,
+        details: { environment: environment.name, commit, gate: verdict.mode, tests: verdict.state },
+      });
+      return em.flush();
+    };
+    if (verdict.mode === 'block' || !request.confirm) {
+      await audit('deployment.deploy.test_gate', 'refused');
+      throw new SlipwayError('refused', verdict.message.replace('confirm to promote', 'confirm to deploy'), {
+        field: verdict.mode === 'warn' ? 'confirm' : 'force',
+        gate: verdict.mode,
+        ref,
+      });
+    }
+    await audit('deployment.deploy.test_gate_confirmed', 'ok');
+    return verdict;
   }
 
   /** The commit's message and author, and what it changes over what is live on `environment`. */

@@ -146,7 +146,12 @@ export class PromotionService {
    * The promotion platform's manual build, for environments whose commit behaviour is
    * `do_nothing`: deploys the head of the environment's branch, if it is not live already.
    */
-  async manualBuild(actor: Actor, projectName: string, environmentKey: string): Promise<IDeployment> {
+  async manualBuild(
+    actor: Actor,
+    projectName: string,
+    environmentKey: string,
+    gate: { confirm?: boolean; force?: boolean } = {},
+  ): Promise<IDeployment> {
     const em = this.orm.em.fork();
     const project = await findProject(em, projectName);
     const environment = await findEnvironmentByKey(em, project, environmentKey);
@@ -168,10 +173,12 @@ export class PromotionService {
         `Nothing to build: ${head.hash.slice(0, 8)}, the head of ${environment.branch}, is already live on ${environment.name}.`,
       );
     }
+    // A build is a deploy: it passes the environment's test gate like one.
     return this.deployments.requestDeploy(actor, {
       project: project.name,
       environment: environment.name,
       ref: environment.branch,
+      ...gate,
     });
   }
 

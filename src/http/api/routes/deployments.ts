@@ -210,7 +210,7 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
         tags,
         summary: 'Deploy a branch, tag or commit to an environment',
         description:
-          "Envoyer's targets: without `from`, the environment's branch; `from: branch` with `branch`, `from: tag` with `tag`, `from: sha` with a full `sha`. An environment that needs approvals answers `awaiting_approval`: approvers approve it like a chat request.",
+          "Envoyer's targets: without `from`, the environment's branch; `from: branch` with `branch`, `from: tag` with `tag`, `from: sha` with a full `sha`. A deploy to a staging or production environment passes the project's test gate, like a promotion: `block` refuses a commit whose tests did not pass (400), `warn` needs `confirm: true`; `force: true` skips it (admins only, 403 otherwise; recorded in the audit log). An environment that needs approvals answers `awaiting_approval`: approvers approve it like a chat request.",
         scope: 'deployments:create',
         role: 'deployer',
         action: 'deploy',
@@ -227,6 +227,8 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
               .string()
               .regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, 'sha must be a full 40-character lowercase commit id')
               .optional(),
+            confirm: z.boolean().optional().describe('Go on past a `warn` test gate'),
+            force: z.boolean().optional().describe('Admins: skip the test gate (audited)'),
           })
           .strict()
           .superRefine((b, ctx) => {
@@ -254,6 +256,8 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
         project,
         environment: b.environment,
         ...(ref !== undefined ? { ref } : {}),
+        ...(b.confirm ? { confirm: true } : {}),
+        ...(b.force ? { force: true } : {}),
       });
       reply.code(201);
       return detail(project, created.id);

@@ -121,17 +121,31 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
         tags,
         summary: 'Trigger a manual build of pending commits',
         description:
-          "For `do_nothing` environments: deploys the head of the environment's branch. 400 when that commit is already live, or for other commit behaviours.",
+          "For `do_nothing` environments: deploys the head of the environment's branch, through the test gate like any deploy (`confirm`, an admin's `force`). 400 when that commit is already live, or for other commit behaviours.",
         scope: 'deployments:create',
         role: 'deployer',
         action: 'build',
       },
-      { params: environmentParams, response: { 202: oneDeployment } },
+      {
+        params: environmentParams,
+        body: z
+          .object({
+            confirm: z.boolean().optional().describe('Go on past a `warn` test gate'),
+            force: z.boolean().optional().describe('Admins: skip the test gate (audited)'),
+          })
+          .strict()
+          .nullish()
+          .describe('Optional'),
+        response: { 202: oneDeployment },
+      },
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
       const { project } = request.params;
-      const deployment = await deps.promotions.manualBuild(actor, project, request.params.environment);
+      const deployment = await deps.promotions.manualBuild(actor, project, request.params.environment, {
+        ...(request.body?.confirm ? { confirm: true } : {}),
+        ...(request.body?.force ? { force: true } : {}),
+      });
       reply.code(202);
       return { deployment: deploymentJsonOf(await deps.records.detail(project, deployment.id)) };
     },
