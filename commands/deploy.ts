@@ -44,10 +44,12 @@ export default defineCommand(grammar, {
       ref?: string;
       confirm?: boolean;
       force?: boolean;
+      reason?: string;
     } = { project: args.project, environment: args.env };
     if (args.ref) request.ref = args.ref;
     if (args.mode === 'confirm') request.confirm = true;
     if (args.mode === 'force') request.force = true;
+    if (args.reason) request.reason = args.reason;
     try {
       const deployment = await ctx.services.deployments.requestDeploy(ctx.actor, request);
       return {

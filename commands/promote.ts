@@ -4,21 +4,26 @@ import { deploymentReply } from '../src/chat/replies.js';
 import { isSlipwayError, SlipwayError } from '../src/errors.js';
 
 const grammar = positional(
-  ['project', 'from', 'to', 'mode?'],
-  z.object({
-    project: nameArg('<project>'),
-    from: nameArg('<from-env>'),
-    to: nameArg('<to-env>'),
-    mode: z
-      .enum(['confirm', 'force'], { error: 'After <to-env>, say "confirm" or (admins) "force"' })
-      .optional(),
-  }),
+  ['project', 'from', 'to', 'mode?', 'reason...'],
+  z
+    .object({
+      project: nameArg('<project>'),
+      from: nameArg('<from-env>'),
+      to: nameArg('<to-env>'),
+      mode: z
+        .enum(['confirm', 'force'], { error: 'After <to-env>, say "confirm" or (admins) "force"' })
+        .optional(),
+      reason: z.string().max(500).optional(),
+    })
+    .refine((args) => !args.reason || args.mode === 'force', {
+      message: 'Only "force" takes a reason after it',
+    }),
 );
 
 export default defineCommand(grammar, {
   name: 'promote',
   summary: 'Deploy exactly the commit live on one environment to another, through its test gate',
-  usage: ['promote <project> <from-env> <to-env> [confirm|force]'],
+  usage: ['promote <project> <from-env> <to-env> [confirm|force [reason]]'],
   examples: ['promote api staging production', 'promote api staging production confirm'],
   role: 'deployer',
   // Forcing past a test gate is an admin's call (and audited).
@@ -36,6 +41,7 @@ export default defineCommand(grammar, {
         {
           confirm: args.mode === 'confirm',
           forcePromote: args.mode === 'force',
+          ...(args.reason ? { reason: args.reason } : {}),
         },
       );
       const reply = deploymentReply(await ctx.services.views.deployment(outcome.deployment.id));

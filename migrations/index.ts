@@ -4,6 +4,7 @@ import { Migration20261123083934_api_tokens } from './Migration20261123083934_ap
 import { Migration20261123085822_notifications } from './Migration20261123085822_notifications.js';
 import { Migration20261201092733_live_state } from './Migration20261201092733_live_state.js';
 import { Migration20261201094111_commit_context } from './Migration20261201094111_commit_context.js';
+import { Migration20261201101326_freeze_windows } from './Migration20261201101326_freeze_windows.js';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so that the compiled
@@ -16,4 +17,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123085822_notifications', class: Migration20261123085822_notifications },
   { name: 'Migration20261201092733_live_state', class: Migration20261201092733_live_state },
   { name: 'Migration20261201094111_commit_context', class: Migration20261201094111_commit_context },
+  { name: 'Migration20261201101326_freeze_windows', class: Migration20261201101326_freeze_windows },
 ];

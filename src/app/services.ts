@@ -12,6 +12,7 @@ import {
   DeploymentRecords,
   DeploymentService,
   DeploymentViews,
+  FreezeWindows,
   LockService,
   ProjectCommits,
   RollbackTargets,
@@ -89,6 +90,7 @@ export function buildAdminServices(base: ServiceBase, queue: NotificationQueue |
   const environments = new EnvironmentService(orm, setup);
   const hooks = new HookService(orm, setup);
   const channels = new NotificationChannelService(orm, secrets, queue, base.senders);
+  const freezes = new FreezeWindows(orm);
   return {
     access,
     setup,
@@ -98,7 +100,8 @@ export function buildAdminServices(base: ServiceBase, queue: NotificationQueue |
     hooks,
     channels,
     tokens: new ApiTokenService(orm, access),
-    planner: new ConfigPlanner({ projects, servers, environments, hooks, access, channels }),
+    freezes,
+    planner: new ConfigPlanner({ projects, servers, environments, hooks, access, channels, freezes }),
   };
 }
 
@@ -109,7 +112,7 @@ export function buildAdminServices(base: ServiceBase, queue: NotificationQueue |
 export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: DeploymentObservers = {}) {
   const { orm, secrets, config, logger } = base;
   const admin = buildAdminServices(base, jobs.notifications);
-  const { access, setup, environments } = admin;
+  const { access, setup, environments, freezes } = admin;
 
   const outbox = new NotificationOutbox(jobs.notifications);
   const deliveries = new NotificationDeliveryWorker({
@@ -131,7 +134,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
 
   const runner = new DeploymentRunner();
   const plans = new DeploymentPlanBuilder(secrets, config);
-  const views = new DeploymentViews(orm);
+  const views = new DeploymentViews(orm, freezes);
   const commits = new CommitContext(
     new CommitLog({ cacheDir: config.gitCacheDir }),
     secrets,
@@ -148,6 +151,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     commits,
     access,
     gate,
+    freezes,
     notifications: outbox,
   });
   const approvals = new ApprovalService(orm, access, deployments, outbox);

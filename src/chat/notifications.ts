@@ -58,6 +58,8 @@ function deploymentNotification(d: DeploymentSnapshot): Reply {
     requestedBy: d.requestedBy,
     requestedById: null,
     releaseName: d.releaseName,
+    forced: d.forced ?? false,
+    forceReason: d.forceReason ?? null,
     previousRelease: d.previousRelease ?? null,
     failureReason: d.failureReason,
     cancelRequestedBy: d.cancelRequestedBy,

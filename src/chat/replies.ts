@@ -144,6 +144,7 @@ export function deploymentReply(d: DeploymentView): Reply {
     if (d.approval.rejectedBy.length)
       fields.push({ label: 'Rejected by', value: d.approval.rejectedBy.join(', ') });
   }
+  if (d.forced) text += `\nForced by ${d.requestedBy}${d.forceReason ? `: ${d.forceReason}` : ''}.`;
   const reply: Reply = { title, text, status, fields, footer: `deployment ${d.id}` };
   if (code) reply.code = code;
   if (buttons.length) reply.buttons = buttons;
@@ -159,6 +160,7 @@ export function environmentLine(e: EnvironmentSummary): string {
       : 'never deployed',
   ];
   if (e.lock) parts.push(`🔒 ${e.lock.holder}${e.lock.reason ? `: ${e.lock.reason}` : ''}`);
+  if (e.freeze?.active) parts.push(`❄ frozen until ${utc(e.freeze.active.until)}`);
   if (e.pendingApprovals) parts.push(`${e.pendingApprovals} awaiting approval`);
   return parts.join(' · ');
 }

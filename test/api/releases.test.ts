@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebConsoleAdapter } from '../../adapters/web/console.js';
@@ -177,5 +179,150 @@ describe('releases through the API and chat', () => {
     const annForce = await annChat.type(`deploy ${name} production main force`);
     expect(annForce.reply.title).toMatch(/^Deploy #\d+/);
     expect(annForce.reply.footer).toMatch(/deployment [0-9a-f-]{36}/);
+  });
+
+  it('freezes an environment: deploys and promotes refused with when it ends; an admin forces with a reason, audited', async () => {
+    const name = await project();
+    const count = () => api.stack.em().count(Deployment, { project: { name } });
+    const windows = `/api/v1/projects/${name}/environments/production/freeze_windows`;
+    const staged = await deploy(name, 'staging');
+    expect(staged.status).toBe('finished');
+
+    // Bad windows are refused field by field.
+    for (const [body, field] of [
+      [{ freeze_start: 'every friday', duration_minutes: 60 }, 'freeze_start'],
+      [{ freeze_start: '0 18 * * 5', cron_timezone: 'Mars/Olympus', duration_minutes: 60 }, 'cron_timezone'],
+      [{ freeze_start: '0 18 * * 5' }, 'freeze_end'],
+      [{ starts_at: '2026-12-24T00:00:00Z', ends_at: '2026-12-23T00:00:00Z' }, 'ends_at'],
+    ] as const) {
+      const bad = await api.call<{ errors: Record<string, string[]> }>('POST', windows, {
+        token: root,
+        body,
+      });
+      expect(bad.status, JSON.stringify(body)).toBe(422);
+      expect(Object.keys(bad.body.errors), JSON.stringify(body)).toContain(field);
+    }
+    const now = Date.now();
+    const until = new Date(now + 2 * 3600_000);
+    const created = await api.call<{ id: string }>('POST', windows, {
+      token: root,
+      body: {
+        starts_at: new Date(now - 3600_000).toISOString(),
+        ends_at: until.toISOString(),
+        reason: 'Black Friday',
+      },
+    });
+    expect(created.status, created.text).toBe(201);
+    const cron = await api.call('POST', windows, {
+      token: root,
+      body: {
+        freeze_start: '0 18 * * 5',
+        freeze_end: '0 8 * * 1',
+        cron_timezone: 'Europe/Paris',
+        reason: 'weekend',
+      },
+    });
+    expect(cron.status, cron.text).toBe(201);
+    const listed = await api.call<unknown[]>('GET', windows, { token: dev });
+    expect(listed.body).toHaveLength(2);
+
+    const shown = await api.call<{ freeze: { frozen: boolean; until: string; reason: string } }>(
+      'GET',
+      `/api/v1/projects/${name}/environments/production`,
+      { token: dev },
+    );
+    expect(shown.body.freeze).toMatchObject({
+      frozen: true,
+      until: until.toISOString(),
+      reason: 'Black Friday',
+    });
+
+    const untilText = until.toISOString().replace('T', ' ').slice(0, 16);
+    const refused = await api.call('POST', `/api/v1/projects/${name}/deployments`, {
+      token: dev,
+      body: { environment: 'production' },
+    });
+    expect(refused.status, refused.text).toBe(400);
+    expect(String(refused.body.message)).toContain(
+      `production is frozen until ${untilText} UTC: Black Friday`,
+    );
+    const promote = await api.call('POST', `/api/v1/projects/${name}/environments/staging/promote`, {
+      token: dev,
+      body: { targetStage: 'production' },
+    });
+    expect(promote.status).toBe(400);
+    expect(String(promote.body.message)).toContain('frozen until');
+    const noReason = await api.call('POST', `/api/v1/projects/${name}/deployments`, {
+      token: admin,
+      body: { environment: 'production', force: true },
+    });
+    expect(noReason.status).toBe(400);
+    expect(String(noReason.body.message)).toMatch(/give a reason/);
+    expect(await count()).toBe(1);
+
+    // Chat shows the freeze in status and env show, and refuses in words.
+    expect(replyText((await devChat.type(`status ${name}`)).reply)).toContain(
+      `frozen until ${untilText} UTC`,
+    );
+    const envShown = replyText((await devChat.type(`env show ${name} production`)).reply);
+    expect(envShown).toContain(`Freeze: frozen until ${untilText} UTC: Black Friday`);
+    expect((await devChat.type(`deploy ${name} production`)).reply.text).toContain('frozen until');
+
+    const forced = await annChat.type(`deploy ${name} production main force "hotfix for checkout"`);
+    expect(forced.reply.title, replyText(forced.reply)).toMatch(/^Deploy #\d+/);
+    expect(replyText(forced.reply)).toContain('Forced by ann: hotfix for checkout');
+    await api.waitFor(forced.reply.footer!.replace('deployment ', ''), ended);
+    const [audit] = await database.query(
+      `select actor_name, result, details from audit_events where action = 'deployment.deploy.freeze_forced'`,
+    );
+    expect(audit).toMatchObject({
+      actor_name: 'ann',
+      result: 'ok',
+      details: { environment: 'production', reason: 'hotfix for checkout', freeze: 'Black Friday' },
+    });
+
+    // The freeze lifted: deploys go through again.
+    const removed = await api.call('DELETE', `${windows}/${created.body.id}`, { token: root });
+    expect(removed.status).toBe(204);
+    const thawed = await api.call('GET', `/api/v1/projects/${name}/environments/production`, { token: dev });
+    expect(thawed.body.freeze).toMatchObject({ frozen: false });
+  });
+
+  it("checks the environment's own health-check URL, the project's being the default", async () => {
+    const name = await project();
+    const probes: string[] = [];
+    const server = createServer((request, response) => {
+      probes.push(request.url ?? '');
+      response.writeHead(request.url === '/staging' ? 503 : 200).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const project = await api.call('PUT', `/api/v1/projects/${name}`, {
+        token: root,
+        body: { health_check_url: `http://127.0.0.1:${port}/project` },
+      });
+      expect(project.status, project.text).toBe(200);
+      const updated = await api.call<{ health_check_url: string }>(
+        'PUT',
+        `/api/v1/projects/${name}/environments/staging`,
+        { token: root, body: { health_check_url: `http://127.0.0.1:${port}/staging` } },
+      );
+      expect(updated.status, updated.text).toBe(200);
+      expect(updated.body.health_check_url).toBe(`http://127.0.0.1:${port}/staging`);
+
+      const created = await api.call<One>('POST', `/api/v1/projects/${name}/deployments`, {
+        token: dev,
+        body: { environment: 'staging' },
+      });
+      const failed = await api.waitFor(created.body.deployment.id, ended);
+      expect(failed.status).toBe('failed');
+      expect(failed.failureReason).toContain(`http://127.0.0.1:${port}/staging answered HTTP 503`);
+      await deploy(name, 'production');
+      expect(probes.filter((p) => p === '/project')).toHaveLength(1);
+      expect(probes.every((p) => p === '/staging' || p === '/project')).toBe(true);
+    } finally {
+      server.close();
+    }
   });
 });

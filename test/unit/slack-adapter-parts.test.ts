@@ -44,7 +44,7 @@ describe('the Slack manifest', () => {
     expect(commands).toEqual(['/deploy', '/promote', '/slipway']);
     expect(manifest.features.slash_commands[0]).toMatchObject({
       url: 'https://slipway.example.com/slack/events',
-      usage_hint: '<project> <env> [ref]',
+      usage_hint: '<project> <env> [ref] [confirm|force [reason]]',
     });
     expect(manifest.settings.interactivity.request_url).toBe('https://slipway.example.com/slack/events');
     expect(manifest.oauth_config.scopes.bot).toContain('commands');
@@ -71,6 +71,8 @@ describe('deployment messages', () => {
     requestedBy: 'dev',
     requestedById: null,
     releaseName: null,
+    forced: false,
+    forceReason: null,
     previousRelease: null,
     failureReason: null,
     cancelRequestedBy: null,

@@ -3,12 +3,21 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { validatePathSegment, validateRepository } from '../../engine/index.js';
+import { checkFreezeWindow } from '../deployments/index.js';
 import {
   checkChannelTarget,
   notificationChannelInputSchema,
   type TargetRulesByPlatform,
 } from '../notifications/index.js';
 import { type ConfigFile, configFileSchema, type NotificationSpec } from './file-schema.js';
+
+/** The freeze service's field names → the file's. */
+const FREEZE_FIELDS: Record<string, string> = {
+  freeze_start: 'start',
+  freeze_end: 'end',
+  duration_minutes: 'duration_minutes',
+  cron_timezone: 'timezone',
+};
 
 export interface ConfigError {
   line: number;
@@ -199,6 +208,23 @@ function checkProject(
   );
   environments.forEach((environment, i) => {
     checkServers(environment?.servers, at('environments', i, 'servers'));
+    list(environment?.freeze_windows).forEach((raw, k) => {
+      const window = record(raw);
+      if (!window || typeof window.start !== 'string') return;
+      // The cron expressions and the time zone, as the freeze service will check them.
+      try {
+        checkFreezeWindow({
+          cronStart: window.start,
+          cronEnd: text(window.end) ?? null,
+          durationMinutes: typeof window.duration_minutes === 'number' ? window.duration_minutes : null,
+          timezone: text(window.timezone) ?? 'UTC',
+        });
+      } catch (error) {
+        const field = String((error as { details?: { field?: string } }).details?.field ?? 'start');
+        const key = FREEZE_FIELDS[field] ?? 'start';
+        report(at('environments', i, 'freeze_windows', k, key), (error as Error).message);
+      }
+    });
   });
   const hooks = list(project.hooks).map(record);
   unique(

@@ -1,4 +1,5 @@
 import type { AccessPolicy, Actor, ChatIdentityRef, MemberRoleRow } from '../access/index.js';
+import type { FreezeWindowInput, FreezeWindows } from '../deployments/index.js';
 import type { NotificationChannelService, NotificationChannelView } from '../notifications/index.js';
 import {
   type EnvironmentInput,
@@ -29,6 +30,7 @@ export interface ApplyServices {
   environments: EnvironmentService;
   hooks: HookService;
   access: AccessPolicy;
+  freezes: FreezeWindows;
   /** Null where notifications are not wired; a file with notifications is then refused. */
   channels: NotificationChannelService | null;
 }
@@ -96,7 +98,7 @@ export class ConfigPlanner {
   }
 
   private async planProject(spec: ProjectSpec, prune: boolean): Promise<Change[]> {
-    const { projects, servers, environments, hooks, access, channels } = this.services;
+    const { projects, servers, environments, hooks, access, channels, freezes } = this.services;
     const name = spec.name;
     const record = await projects.record(name);
     const changes: Change[] = [];
@@ -225,19 +227,31 @@ export class ConfigPlanner {
       for (const environment of spec.environments) {
         const input = environmentInput(environment, spec.branch);
         const existing = current.find((e) => e.name === environment.name);
+        const wanted = environment.freeze_windows?.map(freezeInput);
         if (!existing) {
+          const details = [
+            `tier ${input.tier}, branch ${input.branch}, servers ${list(input.servers ?? [])}`,
+          ];
+          if (wanted?.length) details.push(`freeze windows: ${wanted.length}`);
           changes.push(
             change({
               action: 'create',
               kind: 'environment',
               name: environment.name,
-              details: [`tier ${input.tier}, branch ${input.branch}, servers ${list(input.servers ?? [])}`],
-              run: async (actor) => void (await environments.create(actor, name, input)),
+              details,
+              run: async (actor) => {
+                await environments.create(actor, name, input);
+                if (wanted?.length) await freezes.replace(actor, name, environment.name, wanted);
+              },
             }),
           );
           continue;
         }
         const diff = environmentDiff(existing, input);
+        // A freeze_windows list is managed as a whole: any difference replaces it.
+        const held = wanted ? (await freezes.list(name, existing.id)).map(freezeInput) : [];
+        const freezesDiffer = wanted !== undefined && !same(sortedWindows(held), sortedWindows(wanted));
+        if (freezesDiffer) diff.lines.push(`freeze windows: ${held.length} → ${wanted!.length}`);
         if (diff.changed) {
           const { name: _name, ...patch } = input;
           changes.push(
@@ -246,7 +260,10 @@ export class ConfigPlanner {
               kind: 'environment',
               name: environment.name,
               details: diff.lines,
-              run: async (actor) => void (await environments.update(actor, name, existing.id, patch)),
+              run: async (actor) => {
+                await environments.update(actor, name, existing.id, patch);
+                if (freezesDiffer) await freezes.replace(actor, name, existing.id, wanted!);
+              },
             }),
           );
         }
@@ -540,6 +557,7 @@ function environmentInput(
     branch: spec.branch ?? projectBranch,
     servers: [...spec.servers].sort(),
     externalUrl: spec.external_url,
+    healthCheckUrl: spec.health_check_url,
     description: spec.description,
     commitBehaviour: spec.commit_behavior,
     autoStopSetting: spec.auto_stop_setting,
@@ -555,6 +573,7 @@ function environmentDiff(existing: EnvironmentView, input: EnvironmentInput): Di
   diff.field('branch', existing.branch, input.branch);
   diff.field('servers', [...existing.servers].sort(), input.servers);
   diff.field('external_url', existing.externalUrl, input.externalUrl);
+  diff.field('health_check_url', existing.healthCheckUrl, input.healthCheckUrl);
   diff.field('description', existing.description, input.description);
   diff.field('commit_behavior', existing.commitBehaviour, input.commitBehaviour);
   diff.field('auto_stop_setting', existing.autoStopSetting, input.autoStopSetting);
@@ -562,6 +581,38 @@ function environmentDiff(existing: EnvironmentView, input: EnvironmentInput): Di
   diff.field('approvals.approver_role', existing.approverRole, input.approverRole);
   diff.field('approvals.ttl_minutes', existing.approvalTtlMinutes, input.approvalTtlMinutes);
   return diff;
+}
+
+type FreezeSpec = NonNullable<EnvironmentSpec['freeze_windows']>[number];
+
+/** A freeze window of the file, or one Slipway holds, in the freeze service's terms (for comparing too). */
+function freezeInput(spec: FreezeSpec | FreezeWindowInput): FreezeWindowInput {
+  if ('cronStart' in spec || 'startsAt' in spec) {
+    const held = spec as FreezeWindowInput;
+    return {
+      cronStart: held.cronStart ?? null,
+      cronEnd: held.cronEnd ?? null,
+      durationMinutes: held.durationMinutes ?? null,
+      timezone: held.cronStart ? (held.timezone ?? 'UTC') : 'UTC',
+      startsAt: held.startsAt ?? null,
+      endsAt: held.endsAt ?? null,
+      reason: held.reason ?? null,
+    };
+  }
+  const file = spec as FreezeSpec;
+  return {
+    cronStart: file.start ?? null,
+    cronEnd: file.end ?? null,
+    durationMinutes: file.duration_minutes ?? null,
+    timezone: file.start ? file.timezone : 'UTC',
+    startsAt: file.from ?? null,
+    endsAt: file.until ?? null,
+    reason: file.reason ?? null,
+  };
+}
+
+function sortedWindows(windows: FreezeWindowInput[]): string[] {
+  return windows.map((w) => JSON.stringify(freezeInput(w))).sort();
 }
 
 function hookInput(spec: HookSpec): HookInput & { servers: string[] } {

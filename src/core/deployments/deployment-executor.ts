@@ -146,10 +146,11 @@ export class DeploymentExecutor {
     const previous = result.servers[0]?.previousRelease ?? null;
     // Activated on every server: the new release is live, whatever comes after (purge, health).
     const live = result.activated ? { live: plan.releaseName, previous } : { previous };
-    if (result.status !== 'finished' || !deployment.project.healthCheckUrl)
-      return { ...fromResult(result), ...live };
+    // The environment's own health-check URL; the project's is the default.
+    const healthUrl = deployment.environment.healthCheckUrl ?? deployment.project.healthCheckUrl;
+    if (result.status !== 'finished' || !healthUrl) return { ...fromResult(result), ...live };
 
-    const health = await checkHealth(deployment.project.healthCheckUrl);
+    const health = await checkHealth(healthUrl);
     if (health.healthy) return { ...fromResult(result), ...live };
     if (!deployment.project.rollbackOnHealthFailure) {
       return {

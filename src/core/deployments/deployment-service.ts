@@ -20,6 +20,7 @@ import { emitDeploymentNotification, type NotificationEmitter } from '../notific
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
 import type { CommitContext, CommitDetails } from './commit-context.js';
 import type { CommitResolver } from './commit-resolver.js';
+import type { FreezeWindows } from './freeze-service.js';
 import type { RollbackTargets } from './rollback-target.js';
 
 export interface DeployRequest {
@@ -36,8 +37,10 @@ export interface DeployRequest {
   changes?: DeploymentChanges;
   /** Go on past a `warn` test gate. */
   confirm?: boolean;
-  /** Admin-only: skip the test gate (recorded on the deployment and audited). */
+  /** Admin-only: skip the test gate, and with `reason` a freeze (recorded on the deployment and audited). */
   force?: boolean;
+  /** Why it is forced: needed to deploy during a freeze. */
+  reason?: string;
 }
 
 /** The test gate a deploy to a gated tier passes (the promotions' TestGate, handed in). */
@@ -58,6 +61,8 @@ export interface PromoteRequest {
   force?: boolean;
   /** The commit the caller's gates were checked for: refused if another one is live by now. */
   expectedCommit?: string;
+  /** Why it is forced: with `force`, it goes through a freeze of `to`. */
+  reason?: string;
 }
 
 export interface RollbackRequest {
@@ -80,6 +85,8 @@ export interface DeploymentServiceDeps {
   access: AccessPolicy;
   /** The same test gate promotions pass; without it deploys are not gated. */
   gate?: DeployGate;
+  /** Deploy freezes: deploys and promotes wait for them to end, unless an admin forces with a reason. */
+  freezes: FreezeWindows;
   notifications?: NotificationEmitter;
 }
 
@@ -111,6 +118,7 @@ export class DeploymentService {
     const forced = request.force === true;
     if (forced) await this.deps.access.require(actor, project.name, 'admin', 'force a deploy');
     await this.checkDeployable(em, actor, environment);
+    const freeze = await this.checkFrozen(em, environment, 'deploy', request);
     const privateKey = this.secrets.open(project.sshPrivateKey, SECRET_PURPOSE.projectSshKey);
     const commit = await this.resolver.resolve(project.repository, ref, privateKey);
     const gate = await this.passGate(em, actor, project, environment, commit.hash, ref, request);
@@ -120,8 +128,10 @@ export class DeploymentService {
       ref,
       commitHash: commit.hash,
       forced,
+      forceReason: forced ? (request.reason ?? null) : null,
       ...context,
     });
+    if (freeze) await this.auditFreezeForced(em, actor, project, environment, deployment, freeze, request);
     if (forced && gate && !gate.passed) {
       recordAudit(em, actor, {
         action: 'deployment.deploy.force',
@@ -166,6 +176,7 @@ export class DeploymentService {
       );
     }
     await this.checkDeployable(em, actor, target);
+    const freeze = await this.checkFrozen(em, target, 'promote', request);
     // The source's live deployment knows the commit's message; the range is against the target.
     if (source.liveDeployment) await em.populate(source, ['liveDeployment']);
     const built = source.liveDeployment;
@@ -174,14 +185,17 @@ export class DeploymentService {
         ? { message: built.commitMessage, author: built.commitAuthor }
         : undefined;
     const context = await this.context(project, target, live, known);
-    return this.create(em, actor, project, target, {
+    const deployment = await this.create(em, actor, project, target, {
       kind: 'promote',
       ref: live,
       commitHash: live,
       ...context,
       promotedFrom: source,
       forced: request.force === true,
+      forceReason: request.force ? (request.reason ?? null) : null,
     });
+    if (freeze) await this.auditFreezeForced(em, actor, project, target, deployment, freeze, request);
+    return deployment;
   }
 
   /**
@@ -279,6 +293,60 @@ export class DeploymentService {
 
   async get(deploymentId: string): Promise<IDeployment> {
     return findDeployment(this.orm.em.fork(), deploymentId);
+  }
+
+  /**
+   * During a freeze deploys and promotes are refused, saying when it ends; an admin's `force`
+   * with a reason goes through (the caller checked the role), and the freeze it broke is returned
+   * for the audit log.
+   */
+  private async checkFrozen(
+    em: EntityManager,
+    environment: IEnvironment,
+    kind: 'deploy' | 'promote',
+    request: { force?: boolean; reason?: string },
+  ) {
+    const freeze = await this.deps.freezes.inForce(em, environment);
+    if (!freeze) return null;
+    const frozen = `${environment.name} is frozen until ${utc(freeze.until)}${freeze.reason ? `: ${freeze.reason}` : ''}.`;
+    if (!request.force) {
+      throw new SlipwayError('refused', `${frozen} An admin may force a ${kind} with a reason.`, {
+        frozen: true,
+        until: freeze.until.toISOString(),
+      });
+    }
+    if (!request.reason?.trim()) {
+      throw new SlipwayError('refused', `${frozen} To force a ${kind} through the freeze, give a reason.`, {
+        field: 'reason',
+        frozen: true,
+      });
+    }
+    return freeze;
+  }
+
+  private async auditFreezeForced(
+    em: EntityManager,
+    actor: Actor,
+    project: IProject,
+    environment: IEnvironment,
+    deployment: IDeployment,
+    freeze: { until: Date; reason: string | null },
+    request: { reason?: string },
+  ): Promise<void> {
+    recordAudit(em, actor, {
+      action: `deployment.${deployment.kind}.freeze_forced`,
+      result: 'ok',
+      projectId: project.id,
+      targetType: 'deployment',
+      targetId: deployment.id,
+      details: {
+        environment: environment.name,
+        until: freeze.until.toISOString(),
+        freeze: freeze.reason,
+        reason: request.reason ?? null,
+      },
+    });
+    await em.flush();
   }
 
   /**
@@ -388,6 +456,7 @@ export class DeploymentService {
       skipApproval?: boolean;
       promotedFrom?: IEnvironment;
       forced?: boolean;
+      forceReason?: string | null;
     },
   ): Promise<IDeployment> {
     const needsApproval = !input.skipApproval && environment.approvalsRequired > 0;
@@ -413,6 +482,7 @@ export class DeploymentService {
             targetRelease: input.targetRelease ?? null,
             promotedFrom: input.promotedFrom ?? null,
             forced: input.forced ?? false,
+            forceReason: input.forceReason?.slice(0, 500) ?? null,
             requestedBy: actor.memberId,
             requestedByName: actor.name,
             source: actor.source,
@@ -467,4 +537,8 @@ export async function findDeployment(em: EntityManager, idOrNumber: string): Pro
     : null;
   if (!deployment) throw new SlipwayError('not_found', `There is no deployment ${idOrNumber}.`);
   return deployment;
+}
+
+function utc(date: Date): string {
+  return `${date.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
 }

@@ -12,6 +12,7 @@ import type { Orm } from '../../db/orm.js';
 import type { EnvironmentTier, StepStatus } from '../../vocabulary.js';
 import { findEnvironment, findProject } from '../lookup.js';
 import { findDeployment } from './deployment-service.js';
+import type { FreezeStatus, FreezeWindows } from './freeze-service.js';
 
 export interface StepView {
   name: string;
@@ -54,6 +55,9 @@ export interface DeploymentView {
   requestedBy: string;
   requestedById: string | null;
   releaseName: string | null;
+  /** An admin forced it past a test gate or a freeze, and why. */
+  forced: boolean;
+  forceReason: string | null;
   /** The release that was live before this one (null: nothing was, so there is nothing to roll back to). */
   previousRelease: string | null;
   failureReason: string | null;
@@ -83,11 +87,16 @@ export interface EnvironmentSummary {
   lastDeploy: { number: number; status: string; by: string; at: Date } | null;
   lock: { holder: string; reason: string | null; since: Date; expiresAt: Date | null } | null;
   pendingApprovals: number;
+  /** A deploy freeze in force now, and the next one (null: the environment has no freeze windows). */
+  freeze: FreezeStatus | null;
 }
 
 /** Read models for chat and the console: deployments with their steps and approvals, environments. */
 export class DeploymentViews {
-  constructor(private readonly orm: Orm) {}
+  constructor(
+    private readonly orm: Orm,
+    private readonly freezes?: FreezeWindows,
+  ) {}
 
   async deployment(idOrNumber: string): Promise<DeploymentView> {
     const em = this.orm.em.fork();
@@ -128,6 +137,8 @@ export class DeploymentViews {
       requestedBy: d.requestedByName,
       requestedById: d.requestedBy?.id ?? null,
       releaseName: d.releaseName ?? null,
+      forced: d.forced,
+      forceReason: d.forceReason ?? null,
       previousRelease: d.previousRelease ?? null,
       failureReason: d.failureReason ?? null,
       cancelRequestedBy: d.cancelRequestedBy ?? null,
@@ -194,7 +205,7 @@ export class DeploymentViews {
     environmentName: string | null,
   ): Promise<EnvironmentSummary[]> {
     const rows = await em.getConnection().execute<SummaryRow[]>(
-      `select p.name as project, e.name, e.tier, e.branch, e.state, e.approvals_required,
+      `select e.id, p.name as project, e.name, e.tier, e.branch, e.state, e.approvals_required,
          coalesce((select array_agg(s.name order by s.name) from environment_servers es
                    join servers s on s.id = es.server_id where es.environment_id = e.id), '{}') as servers,
          e.live_commit, e.live_release, e.live_since, live.number as live_number,
@@ -214,6 +225,7 @@ export class DeploymentViews {
        order by p.name, e.name`,
       [projectName, projectName, environmentName, environmentName],
     );
+    const freezes = (await this.freezes?.statusOf(rows.map((r) => r.id))) ?? new Map<string, FreezeStatus>();
     return rows.map((r) => ({
       project: r.project,
       name: r.name,
@@ -245,11 +257,13 @@ export class DeploymentViews {
               expiresAt: r.lock_expires_at ? new Date(r.lock_expires_at) : null,
             },
       pendingApprovals: r.pending_approvals,
+      freeze: freezes.get(r.id) ?? null,
     }));
   }
 }
 
 interface SummaryRow {
+  id: string;
   project: string;
   name: string;
   tier: EnvironmentTier;

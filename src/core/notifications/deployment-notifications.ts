@@ -26,6 +26,8 @@ interface SnapshotRow {
   requested_by_name: string;
   release_name: string | null;
   previous_release: string | null;
+  forced: boolean;
+  force_reason: string | null;
   failure_reason: string | null;
   cancel_requested_by: string | null;
   created_at: Date;
@@ -46,7 +48,7 @@ interface SnapshotRow {
 const SNAPSHOT_SQL = `
 select d.id, d.number, d.project_id, p.name as project, e.name as environment, d.kind, d.status, d.ref,
        d.commit_hash, d.commit_message, d.commit_author, d.changes, pf.name as promoted_from, d.requested_by_name,
-       d.release_name, d.previous_release, d.failure_reason, d.cancel_requested_by, d.created_at, d.started_at, d.finished_at,
+       d.release_name, d.previous_release, d.forced, d.force_reason, d.failure_reason, d.cancel_requested_by, d.created_at, d.started_at, d.finished_at,
        fs.server_name as failed_server, fs.name as failed_step, fs.output_tail as failed_output,
        ar.status as approval_status, ar.required_count, ar.approver_role, ar.expires_at,
        (select coalesce(json_agg(a.member_name order by a.created_at), '[]') from approvals a
@@ -108,6 +110,8 @@ function snapshot(row: SnapshotRow): DeploymentSnapshot {
     requestedBy: row.requested_by_name,
     releaseName: row.release_name,
     previousRelease: row.previous_release,
+    forced: row.forced,
+    forceReason: row.force_reason,
     failureReason: row.failure_reason,
     cancelRequestedBy: row.cancel_requested_by,
     createdAt: new Date(row.created_at).toISOString(),

@@ -43,6 +43,9 @@ export interface DeploymentSnapshot {
   promotedFrom: string | null;
   requestedBy: string;
   releaseName: string | null;
+  /** Forced past a gate or a freeze by an admin, and why; absent in older events. */
+  forced?: boolean;
+  forceReason?: string | null;
   /** The release live before this one; absent in events written before it was recorded. */
   previousRelease?: string | null;
   failureReason: string | null;

@@ -46,6 +46,8 @@ export interface EnvironmentView {
   slug: string;
   description: string | null;
   externalUrl: string | null;
+  /** Checked after each activation; null: the project's URL is checked. */
+  healthCheckUrl: string | null;
   state: EnvironmentState;
   tier: EnvironmentTier;
   branch: string;
@@ -72,6 +74,7 @@ export interface EnvironmentInput {
   tier?: EnvironmentTier;
   branch?: string;
   externalUrl?: string | null;
+  healthCheckUrl?: string | null;
   description?: string | null;
   /** Server names or ids. */
   servers?: string[];
@@ -179,6 +182,7 @@ export class EnvironmentService {
     set('tier', patch.tier);
     if (patch.branch !== undefined) set('branch', validateRef(patch.branch));
     set('externalUrl', patch.externalUrl);
+    set('healthCheckUrl', patch.healthCheckUrl);
     set('description', patch.description);
     set('autoStopSetting', patch.autoStopSetting);
     set('autoStopAt', patch.autoStopAt);
@@ -442,6 +446,7 @@ export class EnvironmentService {
         slug: environment.slug,
         description: environment.description ?? null,
         externalUrl: environment.externalUrl ?? null,
+        healthCheckUrl: environment.healthCheckUrl ?? null,
         state: environment.state,
         tier: environment.tier,
         branch: environment.branch,

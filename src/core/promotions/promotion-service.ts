@@ -19,6 +19,8 @@ export interface PromoteInput {
   forcePromote?: boolean;
   /** Go on past a `warn` test gate. */
   confirm?: boolean;
+  /** Why it is forced: with `forcePromote`, it goes through a freeze of the target. */
+  reason?: string;
 }
 
 export interface PromotionOutcome {
@@ -65,7 +67,7 @@ export class PromotionService {
     projectName: string,
     from: string,
     to: string,
-    input: { forcePromote?: boolean; confirm?: boolean } = {},
+    input: { forcePromote?: boolean; confirm?: boolean; reason?: string } = {},
   ): Promise<PromotionOutcome> {
     const em = this.orm.em.fork();
     const project = await findProject(em, projectName);
@@ -91,7 +93,7 @@ export class PromotionService {
     project: IProject,
     source: IEnvironment,
     target: IEnvironment,
-    input: { forcePromote?: boolean; confirm?: boolean },
+    input: { forcePromote?: boolean; confirm?: boolean; reason?: string },
   ): Promise<PromotionOutcome> {
     if (input.forcePromote) await this.access.require(actor, project.name, 'admin', 'force a promotion');
     const live = source.liveCommit ?? null;
@@ -130,6 +132,7 @@ export class PromotionService {
       to: target.name,
       force: forced,
       expectedCommit: live,
+      ...(input.reason ? { reason: input.reason } : {}),
     });
     if (forced) await audit('deployment.promote.force', 'ok');
     return {

@@ -70,6 +70,8 @@ export const Deployment = defineEntity({
     /** Where it was asked from (slack, web, api, github, …). */
     source: p.string().length(32),
     forced: p.boolean().default(false),
+    /** Why an admin forced it (past a test gate or a freeze). */
+    forceReason: p.text().nullable(),
     /** Why it failed, for people: the failing step and server, or that the worker was interrupted. */
     failureReason: p.text().nullable(),
     /** Why it failed, for programs: `interrupted`, `command_failed`, `health_check_failed`, … */

@@ -17,6 +17,8 @@ export const Environment = defineEntity({
     tier: p.enum(ENVIRONMENT_TIERS).default('other'),
     branch: p.string().length(255),
     externalUrl: p.text().nullable(),
+    /** Checked after activation; the project's URL when null. */
+    healthCheckUrl: p.text().nullable(),
     description: p.text().nullable(),
     state: p.enum(ENVIRONMENT_STATES).default('available'),
     /** GitLab's auto_stop_setting: stop at `autoStopAt` always, or only while there is no action. */

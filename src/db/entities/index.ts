@@ -4,6 +4,7 @@ import { AuditEvent } from './audit-event.js';
 import { CommitStatus } from './commit-status.js';
 import { Deployment, DeploymentStep } from './deployment.js';
 import { Environment } from './environment.js';
+import { FreezeWindow } from './freeze-window.js';
 import { Heartbeat } from './heartbeat.js';
 import { Hook } from './hook.js';
 import { Lock } from './lock.js';
@@ -20,6 +21,7 @@ export * from './audit-event.js';
 export * from './commit-status.js';
 export * from './deployment.js';
 export * from './environment.js';
+export * from './freeze-window.js';
 export * from './heartbeat.js';
 export * from './hook.js';
 export * from './lock.js';
@@ -55,4 +57,5 @@ export const ENTITIES = [
   PipelineStep,
   ApiToken,
   CommitStatus,
+  FreezeWindow,
 ];

@@ -3,6 +3,7 @@ import type { ApprovalService } from '../../core/approvals/index.js';
 import type {
   DeploymentRecords,
   DeploymentService,
+  FreezeWindows,
   LockService,
   ProjectCommits,
 } from '../../core/deployments/index.js';
@@ -37,6 +38,7 @@ export interface ApiDeps {
   deployments: DeploymentService;
   records: DeploymentRecords;
   commits: ProjectCommits;
+  freezes: FreezeWindows;
   approvals: ApprovalService;
   locks: LockService;
   heartbeats: HeartbeatService;

@@ -20,6 +20,7 @@ import { registerCommitRoutes } from './routes/commits.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
 import { registerEnvironmentFileRoutes } from './routes/environment-file.js';
 import { registerEnvironmentRoutes } from './routes/environments.js';
+import { registerFreezeWindowRoutes } from './routes/freeze-windows.js';
 import { registerHeartbeatRoutes } from './routes/heartbeats.js';
 import { registerHookRoutes } from './routes/hooks.js';
 import { registerNotificationRoutes } from './routes/notifications.js';
@@ -126,6 +127,7 @@ export async function registerApi(
         registerEnvironmentRoutes(typed, deps);
         registerPromotionRoutes(typed, deps);
         registerCommitRoutes(typed, deps);
+        registerFreezeWindowRoutes(typed, deps);
         registerCollaboratorRoutes(typed, deps);
         registerHeartbeatRoutes(typed, deps);
         registerNotificationRoutes(typed, deps);

@@ -228,7 +228,11 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
               .regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, 'sha must be a full 40-character lowercase commit id')
               .optional(),
             confirm: z.boolean().optional().describe('Go on past a `warn` test gate'),
-            force: z.boolean().optional().describe('Admins: skip the test gate (audited)'),
+            force: z
+              .boolean()
+              .optional()
+              .describe('Admins: skip the test gate, and with a `reason` a freeze (audited)'),
+            reason: z.string().min(1).max(500).optional().describe('Why it is forced'),
           })
           .strict()
           .superRefine((b, ctx) => {
@@ -258,6 +262,7 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
         ...(ref !== undefined ? { ref } : {}),
         ...(b.confirm ? { confirm: true } : {}),
         ...(b.force ? { force: true } : {}),
+        ...(b.reason ? { reason: b.reason } : {}),
       });
       reply.code(201);
       return detail(project, created.id);

@@ -170,6 +170,12 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
             target: resourceName('target').optional(),
             forcePromote: z.boolean().optional(),
             confirm: z.boolean().optional(),
+            reason: z
+              .string()
+              .min(1)
+              .max(500)
+              .optional()
+              .describe('Why it is forced: with forcePromote, it goes through a freeze of the target'),
           })
           .strict(),
         response: {
@@ -196,6 +202,7 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
         target: b.target,
         forcePromote: b.forcePromote,
         confirm: b.confirm,
+        ...(b.reason ? { reason: b.reason } : {}),
       });
       reply.code(202);
       return {
