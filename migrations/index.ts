@@ -5,6 +5,7 @@ import { Migration20261123085822_notifications } from './Migration20261123085822
 import { Migration20261201092733_live_state } from './Migration20261201092733_live_state.js';
 import { Migration20261201094111_commit_context } from './Migration20261201094111_commit_context.js';
 import { Migration20261201101326_freeze_windows } from './Migration20261201101326_freeze_windows.js';
+import { Migration20261201102745_pipelines } from './Migration20261201102745_pipelines.js';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so that the compiled
@@ -18,4 +19,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201092733_live_state', class: Migration20261201092733_live_state },
   { name: 'Migration20261201094111_commit_context', class: Migration20261201094111_commit_context },
   { name: 'Migration20261201101326_freeze_windows', class: Migration20261201101326_freeze_windows },
+  { name: 'Migration20261201102745_pipelines', class: Migration20261201102745_pipelines },
 ];

@@ -13,6 +13,8 @@ export const SCHEDULES = {
   autoStopMs: 60_000,
   /** Deliveries of dead processes, lost jobs and old outbox rows are looked after. */
   notificationRecoveryMs: 15_000,
+  /** Pipeline runs with no job coming (a stage rejected or expired, a worker gone) get one. */
+  pipelineSweepMs: 5_000,
   /** Overdue heartbeats are looked for: every SLIPWAY_HEARTBEAT_SWEEP_SECONDS (node-cron). */
   heartbeatSweep: (seconds: number) => (seconds === 60 ? '0 * * * * *' : `*/${seconds} * * * * *`),
 } as const;
@@ -51,6 +53,7 @@ export function startSchedules(options: {
       }
     }),
     every(SCHEDULES.notificationRecoveryMs, 'notification recovery', () => services.deliveries.recover()),
+    every(SCHEDULES.pipelineSweepMs, 'pipeline sweep', () => services.pipelineRunner.sweep()),
   ];
   const sweep: ScheduledTask = cron.schedule(
     SCHEDULES.heartbeatSweep(config.SLIPWAY_HEARTBEAT_SWEEP_SECONDS),

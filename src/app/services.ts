@@ -26,7 +26,13 @@ import {
   NotificationOutbox,
   type NotificationSender,
 } from '../core/notifications/index.js';
-import { PipelineView } from '../core/pipelines/index.js';
+import {
+  type OutboundFetch,
+  PipelineExecutions,
+  PipelineRunner,
+  PipelineService,
+  PipelineView,
+} from '../core/pipelines/index.js';
 import {
   EnvironmentFileService,
   EnvironmentService,
@@ -44,6 +50,7 @@ import type { Orm } from '../db/orm.js';
 import { DeploymentRunner } from '../engine/index.js';
 import type { DeploymentQueue } from '../jobs/deployment-queue.js';
 import type { NotificationQueue } from '../jobs/notification-queue.js';
+import type { PipelineQueue } from '../jobs/pipeline-queue.js';
 import type { Logger } from '../logger.js';
 
 /** What every service stands on. */
@@ -54,12 +61,18 @@ export interface ServiceBase {
   secrets: SecretBox;
   /** The platforms' notification senders (adapters/index.ts). */
   senders: readonly NotificationSender[];
+  /**
+   * How Slipway calls URLs people configured (a pipeline's webhook-trigger steps): `fetch`, unless
+   * something else is handed in (an outbound guard against internal addresses wraps it here).
+   */
+  outboundFetch?: OutboundFetch;
 }
 
 /** The running service's queues and the liveness connection its deployments hold locks on. */
 export interface ServiceJobs {
   deployments: DeploymentQueue;
   notifications: NotificationQueue;
+  pipelines: PipelineQueue;
   liveness: RunLiveness;
   /** This process, as recorded on the deployments and deliveries it works on. */
   instanceId: string;
@@ -71,6 +84,8 @@ export interface ServiceJobs {
 export interface DeploymentObservers {
   onEnded?: (deployment: IDeployment) => void;
   onProgress?: (deploymentId: string) => void;
+  /** A pipeline run changed (chat edits the messages that show it). */
+  onPipelineProgress?: (executionId: string) => void;
 }
 
 export type AdminServices = ReturnType<typeof buildAdminServices>;
@@ -91,6 +106,7 @@ export function buildAdminServices(base: ServiceBase, queue: NotificationQueue |
   const hooks = new HookService(orm, setup);
   const channels = new NotificationChannelService(orm, secrets, queue, base.senders);
   const freezes = new FreezeWindows(orm);
+  const pipelines = new PipelineService(orm, secrets, access);
   return {
     access,
     setup,
@@ -101,7 +117,17 @@ export function buildAdminServices(base: ServiceBase, queue: NotificationQueue |
     channels,
     tokens: new ApiTokenService(orm, access),
     freezes,
-    planner: new ConfigPlanner({ projects, servers, environments, hooks, access, channels, freezes }),
+    pipelines,
+    planner: new ConfigPlanner({
+      projects,
+      servers,
+      environments,
+      hooks,
+      access,
+      channels,
+      freezes,
+      pipelines,
+    }),
   };
 }
 
@@ -155,6 +181,33 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     notifications: outbox,
   });
   const approvals = new ApprovalService(orm, access, deployments, outbox);
+  const pipelineRunner = new PipelineRunner({
+    orm,
+    queue: jobs.pipelines,
+    deployments,
+    runner,
+    plans,
+    secrets,
+    liveness: jobs.liveness,
+    instanceId: jobs.instanceId,
+    logger: logger.child({ component: 'pipelines' }),
+    fetch: base.outboundFetch ?? globalThis.fetch,
+    webhookTimeoutMs: config.SLIPWAY_NOTIFY_TIMEOUT_MS,
+    notifications: outbox,
+    onProgress: observers.onPipelineProgress,
+  });
+  const executions = new PipelineExecutions({
+    orm,
+    queue: jobs.pipelines,
+    access,
+    resolver: new CommitResolver(),
+    commits,
+    secrets,
+    gate,
+    freezes,
+    notifications: outbox,
+    onProgress: observers.onPipelineProgress,
+  });
   const locks = new LockService(orm, access, outbox);
   const executor = new DeploymentExecutor({
     orm,
@@ -167,6 +220,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     onEnded: observers.onEnded,
     onProgress: observers.onProgress,
     notifications: outbox,
+    onFinished: (tx, id) => pipelineRunner.deploymentEnded(tx, id),
   });
   const reaper = new DeploymentReaper({
     orm,
@@ -192,7 +246,9 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     reaper,
     statuses,
     promotions: new PromotionService(orm, deployments, access, gate, new CommitResolver(), secrets),
-    pipeline: new PipelineView(orm, statuses),
+    pipeline: new PipelineView(orm, statuses, executions),
+    executions,
+    pipelineRunner,
     records: new DeploymentRecords(orm, views),
     commits: new ProjectCommits(orm, new CommitResolver(), commits, secrets),
     connections: new ServerConnectionCheck(orm, runner, secrets, {

@@ -3,6 +3,7 @@ import type { AccessPolicy, Actor, ChatIdentityRef } from '../core/access/index.
 import type { ApprovalService } from '../core/approvals/index.js';
 import type { DeploymentService, DeploymentViews, LockService } from '../core/deployments/index.js';
 import type { HeartbeatService } from '../core/heartbeats/index.js';
+import type { PipelineExecutions, PipelineService, PipelineView } from '../core/pipelines/index.js';
 import type { PromotionService } from '../core/promotions/index.js';
 import { SlipwayError } from '../errors.js';
 import type { Role } from '../vocabulary.js';
@@ -17,6 +18,9 @@ export interface ChatServices {
   views: DeploymentViews;
   heartbeats: HeartbeatService;
   promotions: PromotionService;
+  pipelines: PipelineService;
+  executions: PipelineExecutions;
+  pipeline: PipelineView;
 }
 
 export interface CommandContext {

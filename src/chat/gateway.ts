@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import type { ChatAdapter, ChatHost, Responder } from './adapter.js';
 import type { ChatServices, Command, ParsedCommand } from './command.js';
 import type { Action, CommandResult, Invocation, PostedMessage } from './model.js';
+import { PipelineProgress } from './pipeline-progress.js';
 import { ProgressNotifier } from './progress.js';
 import { ChatRouter, type ParseOutcome } from './router.js';
 
@@ -13,6 +14,7 @@ import { ChatRouter, type ParseOutcome } from './router.js';
 export class ChatGateway implements ChatHost {
   readonly router: ChatRouter;
   readonly notifier: ProgressNotifier;
+  readonly pipelineNotifier: PipelineProgress;
   private readonly adapters = new Map<string, ChatAdapter>();
 
   constructor(commands: readonly Command[], services: ChatServices, logger: Logger) {
@@ -20,6 +22,7 @@ export class ChatGateway implements ChatHost {
       mention: (invoker, token) => this.adapters.get(invoker.platform)?.mention(invoker, token) ?? null,
     });
     this.notifier = new ProgressNotifier(services.views, services.approvals, logger);
+    this.pipelineNotifier = new PipelineProgress(services.executions, logger);
   }
 
   get commands(): readonly Command[] {
@@ -30,6 +33,10 @@ export class ChatGateway implements ChatHost {
   attach(adapter: ChatAdapter): void {
     this.adapters.set(adapter.platform, adapter);
     this.notifier.register({ platform: adapter.platform, update: (m, reply) => adapter.update(m, reply) });
+    this.pipelineNotifier.register({
+      platform: adapter.platform,
+      update: (m, reply) => adapter.update(m, reply),
+    });
   }
 
   adapter(platform: string): ChatAdapter | undefined {
@@ -63,6 +70,7 @@ export class ChatGateway implements ChatHost {
         ? await responder.replace(result.reply)
         : await responder.post(result.reply);
     if (result.track && posted) await this.notifier.posted(result.track, posted);
+    if (result.trackExecution && posted) await this.pipelineNotifier.posted(result.trackExecution, posted);
     return posted;
   }
 }

@@ -38,5 +38,6 @@ export {
   sendJson,
 } from './notification-http.js';
 export { notificationReply, notificationSummary } from './notifications.js';
+export { executionReply } from './pipeline-replies.js';
 export { replyToPlainText } from './plain-text.js';
 export { deploymentReply, errorReply } from './replies.js';

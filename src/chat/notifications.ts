@@ -6,6 +6,7 @@ import type {
   Notification,
 } from '../core/notifications/index.js';
 import type { Reply, ReplyField } from './model.js';
+import { executionReply } from './pipeline-replies.js';
 import { deploymentReply, formatDuration, utc } from './replies.js';
 
 /**
@@ -32,6 +33,11 @@ export function notificationReply(event: Notification): Reply {
     case 'environment.locked':
     case 'environment.unlocked':
       return lockNotification(event.type, event.project ?? '?', event.data);
+    case 'pipeline.started':
+    case 'pipeline.waiting':
+    case 'pipeline.finished':
+    case 'pipeline.failed':
+      return executionReply(event.data.execution);
   }
 }
 

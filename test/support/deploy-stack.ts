@@ -13,6 +13,7 @@ import { Deployment, type IDeployment, type IProject, Project } from '../../src/
 import type { Orm } from '../../src/db/orm.js';
 import { DeploymentQueue } from '../../src/jobs/deployment-queue.js';
 import { NotificationQueue } from '../../src/jobs/notification-queue.js';
+import { PipelineQueue } from '../../src/jobs/pipeline-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/logger.js';
 import type { SshHosts } from '../harness/sshd.js';
@@ -54,11 +55,19 @@ export async function startDeployStack(
   await queue.setup();
   const notifications = new NotificationQueue(boss);
   await notifications.setup();
+  const pipelines = new PipelineQueue(boss);
+  await pipelines.setup();
   const liveness = await RunLiveness.open(database.url, logger);
   // The services as the running Slipway builds them (no chat, no HTTP, no notification workers).
   const services = buildServices(
     { config, logger, orm, secrets, senders: notificationSenders(config) },
-    { deployments: queue, notifications, liveness, instanceId: `test-${randomBytes(4).toString('hex')}` },
+    {
+      deployments: queue,
+      notifications,
+      pipelines,
+      liveness,
+      instanceId: `test-${randomBytes(4).toString('hex')}`,
+    },
   );
   const { executor, reaper, deployments, setup: projects } = services;
   if (options.work !== false) await queue.work(4, (id) => executor.execute(id));

@@ -11,6 +11,7 @@ import {
   ROLES,
   TEST_GATE_MODES,
 } from '../../vocabulary.js';
+import { pipelineStageSchema } from '../pipelines/index.js';
 
 /**
  * The shape of `slipway.yml`. Fields left out take Slipway's defaults; a list left out
@@ -194,6 +195,16 @@ const notification = z
   })
   .strict();
 
+/** Escape's pipelines, as the issue writes them: stages of an environment and its steps. */
+const pipeline = z
+  .object({
+    name: name('name'),
+    /** Signs webhook-trigger bodies; `${NAME}` reads it from the environment. Generated when left out. */
+    signing_secret: z.string().min(16, 'signing_secret must be at least 16 characters').max(500).optional(),
+    stages: z.array(pipelineStageSchema).min(1, 'a pipeline has at least one stage').max(20),
+  })
+  .strict();
+
 const project = z
   .object({
     name: name('name'),
@@ -227,6 +238,7 @@ const project = z
     hooks: z.array(hook).optional(),
     members: z.array(member).optional(),
     notifications: z.array(notification).optional(),
+    pipelines: z.array(pipeline).optional(),
   })
   .strict();
 
@@ -246,3 +258,4 @@ export type EnvironmentSpec = NonNullable<ProjectSpec['environments']>[number];
 export type HookSpec = NonNullable<ProjectSpec['hooks']>[number];
 export type MemberSpec = NonNullable<ProjectSpec['members']>[number];
 export type NotificationSpec = NonNullable<ProjectSpec['notifications']>[number];
+export type PipelineSpec = NonNullable<ProjectSpec['pipelines']>[number];

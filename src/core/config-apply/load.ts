@@ -34,7 +34,7 @@ export type LoadedConfig =
 type Path = (string | number)[];
 
 /** Environment variables `${NAME}` are read in these fields only: a hook's script keeps its own `${…}`. */
-const INTERPOLATED = new Set(['repository', 'webhook_url', 'secret', 'channel', 'email']);
+const INTERPOLATED = new Set(['repository', 'webhook_url', 'secret', 'channel', 'email', 'signing_secret']);
 
 /**
  * Reads `slipway.yml`: YAML syntax, then the schema, then the rules between fields (unique
@@ -122,6 +122,9 @@ function normalise(config: ConfigFile, base: string, env: Record<string, string 
     project.repository = localPath(expand(project.repository), base);
     for (const server of project.servers ?? []) {
       if (server.transport === 'local') server.deploy_path = localPath(server.deploy_path, base);
+    }
+    for (const pipeline of project.pipelines ?? []) {
+      if (pipeline.signing_secret !== undefined) pipeline.signing_secret = expand(pipeline.signing_secret);
     }
     for (const notification of project.notifications ?? []) {
       for (const key of ['webhook_url', 'secret', 'channel'] as const) {
@@ -223,6 +226,30 @@ function checkProject(
         const field = String((error as { details?: { field?: string } }).details?.field ?? 'start');
         const key = FREEZE_FIELDS[field] ?? 'start';
         report(at('environments', i, 'freeze_windows', k, key), (error as Error).message);
+      }
+    });
+  });
+  const pipelines = list(project.pipelines).map(record);
+  unique(
+    pipelines.map((p) => p?.name),
+    at('pipelines'),
+    'name',
+    'pipeline',
+    report,
+  );
+  const environmentNames = new Set(environments.map((e) => text(e?.name)).filter(Boolean));
+  pipelines.forEach((pipeline, i) => {
+    const secret = text(pipeline?.signing_secret);
+    if (secret !== undefined) expand(at('pipelines', i, 'signing_secret'), secret);
+    // Stages name environments of this project: those the file declares, when it declares them.
+    if (!project.environments) return;
+    list(pipeline?.stages).forEach((stage, k) => {
+      const environment = text(record(stage)?.environment);
+      if (environment !== undefined && !environmentNames.has(environment)) {
+        report(
+          at('pipelines', i, 'stages', k, 'environment'),
+          `environment "${environment}" is not declared under this project's environments`,
+        );
       }
     });
   });

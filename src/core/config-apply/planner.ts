@@ -1,6 +1,7 @@
 import type { AccessPolicy, Actor, ChatIdentityRef, MemberRoleRow } from '../access/index.js';
 import type { FreezeWindowInput, FreezeWindows } from '../deployments/index.js';
 import type { NotificationChannelService, NotificationChannelView } from '../notifications/index.js';
+import { type PipelineService, stageSteps, writtenStep } from '../pipelines/index.js';
 import {
   type EnvironmentInput,
   type EnvironmentService,
@@ -31,6 +32,7 @@ export interface ApplyServices {
   hooks: HookService;
   access: AccessPolicy;
   freezes: FreezeWindows;
+  pipelines: PipelineService;
   /** Null where notifications are not wired; a file with notifications is then refused. */
   channels: NotificationChannelService | null;
 }
@@ -42,7 +44,8 @@ export type ChangeKind =
   | 'hook'
   | 'linked folder'
   | 'member'
-  | 'notification';
+  | 'notification'
+  | 'pipeline';
 
 export interface Change {
   action: 'create' | 'update' | 'replace' | 'delete';
@@ -98,7 +101,7 @@ export class ConfigPlanner {
   }
 
   private async planProject(spec: ProjectSpec, prune: boolean): Promise<Change[]> {
-    const { projects, servers, environments, hooks, access, channels, freezes } = this.services;
+    const { projects, servers, environments, hooks, access, channels, freezes, pipelines } = this.services;
     const name = spec.name;
     const record = await projects.record(name);
     const changes: Change[] = [];
@@ -289,6 +292,80 @@ export class ConfigPlanner {
       }
     }
 
+    if (spec.pipelines) {
+      const current = record ? await pipelines.list(name) : [];
+      for (const pipeline of spec.pipelines) {
+        const wanted = pipeline.stages.map((stage) => ({
+          environment: stage.environment,
+          steps: stageSteps(stage.steps ?? []).map(writtenStep),
+        }));
+        const existing = current.find((p) => p.name === pipeline.name);
+        const save = (actor: Actor) =>
+          pipelines.save(
+            actor,
+            name,
+            pipeline.name,
+            { stages: wanted },
+            {
+              signingSecret: pipeline.signing_secret ?? null,
+              trusted: true,
+            },
+          );
+        if (!existing) {
+          later.push(
+            change({
+              action: 'create',
+              kind: 'pipeline',
+              name: pipeline.name,
+              details: [wanted.map((stage) => stage.environment).join(' → ')],
+              run: async (actor) => void (await save(actor)),
+            }),
+          );
+          continue;
+        }
+        const held = existing.stages.map((stage) => ({
+          environment: stage.environment,
+          steps: stage.steps.map(writtenStep),
+        }));
+        const details: string[] = [];
+        if (!same(held, wanted)) {
+          details.push(
+            `stages: ${held.map((s) => s.environment).join(' → ')} → ${wanted.map((s) => s.environment).join(' → ')}`,
+          );
+        }
+        if (
+          pipeline.signing_secret &&
+          !(await pipelines.secretIs(name, pipeline.name, pipeline.signing_secret))
+        ) {
+          details.push('signing_secret changed');
+        }
+        if (details.length) {
+          later.push(
+            change({
+              action: 'update',
+              kind: 'pipeline',
+              name: pipeline.name,
+              details,
+              run: async (actor) => void (await save(actor)),
+            }),
+          );
+        }
+      }
+      if (prune) {
+        for (const extra of current.filter((p) => !spec.pipelines?.some((w) => w.name === p.name))) {
+          later.unshift(
+            change({
+              action: 'delete',
+              kind: 'pipeline',
+              name: extra.name,
+              details: [],
+              run: async (actor) => pipelines.remove(actor, name, extra.name),
+            }),
+          );
+        }
+      }
+    }
+
     if (spec.hooks) {
       const current = record ? await hooks.list(name) : [];
       const matched = new Set<string>();
@@ -470,6 +547,7 @@ export class ConfigPlanner {
 }
 
 const DELETE_ORDER: ChangeKind[] = [
+  'pipeline',
   'hook',
   'environment',
   'server',
@@ -478,8 +556,11 @@ const DELETE_ORDER: ChangeKind[] = [
   'notification',
 ];
 
+/** Creations and updates among `later` (pipelines, which need their environments) go first, in order; then deletions. */
 function sortDeletes(changes: Change[]): Change[] {
-  return [...changes].sort((a, b) => DELETE_ORDER.indexOf(a.kind) - DELETE_ORDER.indexOf(b.kind));
+  const kept = changes.filter((c) => c.action !== 'delete');
+  const deletes = changes.filter((c) => c.action === 'delete');
+  return [...kept, ...deletes.sort((a, b) => DELETE_ORDER.indexOf(a.kind) - DELETE_ORDER.indexOf(b.kind))];
 }
 
 /** Differences of one resource, as lines for the plan. */

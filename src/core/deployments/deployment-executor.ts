@@ -47,6 +47,8 @@ export class DeploymentExecutor {
       onProgress?: (deploymentId: string) => void;
       /** Channels hear of the start and the end, written in the same transaction as the change. */
       notifications?: NotificationEmitter;
+      /** Inside the transaction that ends a deployment (a pipeline waiting for it is moved on). */
+      onFinished?: (tx: EntityManager, deploymentId: string) => Promise<void>;
     },
   ) {}
 
@@ -225,6 +227,7 @@ export class DeploymentExecutor {
           `deployment.${outcome.status}`,
           deployment.id,
         );
+        await this.deps.onFinished?.(tx, deployment.id);
       }
       return count;
     });

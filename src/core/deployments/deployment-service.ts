@@ -41,6 +41,8 @@ export interface DeployRequest {
   force?: boolean;
   /** Why it is forced: needed to deploy during a freeze. */
   reason?: string;
+  /** Runs inside the transaction that records the deployment (a pipeline links its step to it). */
+  within?: (tx: EntityManager, deployment: IDeployment) => Promise<void>;
 }
 
 /** The test gate a deploy to a gated tier passes (the promotions' TestGate, handed in). */
@@ -63,6 +65,8 @@ export interface PromoteRequest {
   expectedCommit?: string;
   /** Why it is forced: with `force`, it goes through a freeze of `to`. */
   reason?: string;
+  /** Runs inside the transaction that records the deployment. */
+  within?: (tx: EntityManager, deployment: IDeployment) => Promise<void>;
 }
 
 export interface RollbackRequest {
@@ -129,6 +133,7 @@ export class DeploymentService {
       commitHash: commit.hash,
       forced,
       forceReason: forced ? (request.reason ?? null) : null,
+      within: request.within,
       ...context,
     });
     if (freeze) await this.auditFreezeForced(em, actor, project, environment, deployment, freeze, request);
@@ -193,6 +198,7 @@ export class DeploymentService {
       promotedFrom: source,
       forced: request.force === true,
       forceReason: request.force ? (request.reason ?? null) : null,
+      within: request.within,
     });
     if (freeze) await this.auditFreezeForced(em, actor, project, target, deployment, freeze, request);
     return deployment;
@@ -457,6 +463,7 @@ export class DeploymentService {
       promotedFrom?: IEnvironment;
       forced?: boolean;
       forceReason?: string | null;
+      within?: (tx: EntityManager, deployment: IDeployment) => Promise<void>;
     },
   ): Promise<IDeployment> {
     const needsApproval = !input.skipApproval && environment.approvalsRequired > 0;
@@ -519,6 +526,7 @@ export class DeploymentService {
               deployment.id,
               actor.name,
             );
+          await input.within?.(tx, deployment);
           return deployment;
         }),
       { deployments_one_active_per_environment: busy },

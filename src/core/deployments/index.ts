@@ -9,7 +9,7 @@ export { DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js'
 export { DeploymentReaper } from './deployment-reaper.js';
 export type { DeploymentDetail, DeploymentListItem } from './deployment-records.js';
 export { DeploymentRecords } from './deployment-records.js';
-export { DeploymentService } from './deployment-service.js';
+export { type DeployGate, DeploymentService, type DeployRequest } from './deployment-service.js';
 export type { DeploymentView, EnvironmentSummary } from './deployment-views.js';
 export { DeploymentViews } from './deployment-views.js';
 export type { FreezeStatus, FreezeWindowInput, FreezeWindowView } from './freeze-service.js';
@@ -18,4 +18,4 @@ export { checkFreezeWindow, describeFreezeWindow } from './freeze-windows.js';
 export { LockService } from './lock-service.js';
 export { type CommitsSince, ProjectCommits } from './project-commits.js';
 export { RollbackTargets } from './rollback-target.js';
-export { RunLiveness } from './run-liveness.js';
+export { RUNNER_IS_GONE_SQL, RunLiveness } from './run-liveness.js';

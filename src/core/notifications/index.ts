@@ -22,7 +22,12 @@ export type {
   LockNotificationData,
   NewNotification,
   Notification,
+  PipelineExecutionSnapshot,
+  PipelineNotificationData,
+  PipelinePhaseSnapshot,
+  PipelineStepSnapshot,
 } from './notification-events.js';
+export { pipelineExecutionSubject } from './notification-events.js';
 export { NotificationLiveness } from './notification-liveness.js';
 export type { NotificationEmitter } from './notification-outbox.js';
 export { NotificationOutbox, SILENT_NOTIFICATIONS } from './notification-outbox.js';

@@ -1,5 +1,11 @@
 import type { DeploymentChanges } from '../../db/entities/index.js';
-import type { DeploymentKind, DeploymentStatus } from '../../vocabulary.js';
+import type {
+  DeploymentKind,
+  DeploymentStatus,
+  PipelineStatus,
+  PipelineStepKind,
+  PipelineStepStatus,
+} from '../../vocabulary.js';
 
 /**
  * What Slipway tells channels about (DESIGN.md §3 "Notification channel"). A channel subscribes
@@ -19,6 +25,11 @@ export const NOTIFICATION_EVENT_TYPES = [
   'heartbeat.recovered',
   'environment.locked',
   'environment.unlocked',
+  'pipeline.started',
+  /** A run stopped at a confirmation: the card carries Confirm and Reject. */
+  'pipeline.waiting',
+  'pipeline.finished',
+  'pipeline.failed',
 ] as const;
 export type NotificationEventType = (typeof NOTIFICATION_EVENT_TYPES)[number];
 
@@ -103,11 +114,76 @@ export interface LockNotificationData {
   broken: boolean;
 }
 
+/** A step of a pipeline run, as cards and webhook receivers see it. */
+export interface PipelineStepSnapshot {
+  id: string;
+  type: PipelineStepKind;
+  status: PipelineStepStatus;
+  /** A deploy step: the deployment it asked for. */
+  deployment: { id: string; number: number; kind: DeploymentKind; status: DeploymentStatus } | null;
+  /** A confirmation: who may confirm (a role, or named people), and who decided. */
+  role: string | null;
+  users: { key: string; name: string | null }[];
+  decidedBy: string | null;
+  /** A smoke step's command; a webhook step's host (the URL may carry a token). */
+  command: string | null;
+  host: string | null;
+  /** What happened: the smoke output's end, the webhook's answer, why it failed. */
+  detail: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface PipelinePhaseSnapshot {
+  name: string;
+  environment: string;
+  status: PipelineStatus;
+  steps: PipelineStepSnapshot[];
+}
+
+/** A pipeline run as it was when the event happened (Escape's execution: status, run number, phases). */
+export interface PipelineExecutionSnapshot {
+  id: string;
+  runNumber: number;
+  pipeline: string;
+  project: string;
+  status: PipelineStatus;
+  ref: string;
+  commit: string;
+  commitMessage: string | null;
+  commitAuthor: string | null;
+  requestedBy: string;
+  requestedById: string | null;
+  source: string;
+  forced: boolean;
+  forceReason: string | null;
+  failureReason: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** The confirmation the run waits at, if it does. */
+  waitingFor: {
+    stepId: string;
+    phase: string;
+    role: string | null;
+    users: { key: string; name: string | null }[];
+  } | null;
+  phases: PipelinePhaseSnapshot[];
+}
+
+export interface PipelineNotificationData {
+  execution: PipelineExecutionSnapshot;
+  /** Who caused this event (the confirmer, the rejecter), when a person did. */
+  actor: string | null;
+}
+
 type DataOf<T extends NotificationEventType> = T extends `deployment.${string}` | `approval.${string}`
   ? DeploymentNotificationData
   : T extends `heartbeat.${string}`
     ? HeartbeatNotificationData
-    : LockNotificationData;
+    : T extends `pipeline.${string}`
+      ? PipelineNotificationData
+      : LockNotificationData;
 
 /** An event to write to the outbox. `subject` groups the notifications shown as one message edited in place. */
 export type NewNotification = {
@@ -124,3 +200,4 @@ export type NewNotification = {
 export type Notification = NewNotification & { id: string; seq: number; occurredAt: string };
 
 export const deploymentSubject = (deploymentId: string) => `deployment:${deploymentId}`;
+export const pipelineExecutionSubject = (executionId: string) => `pipeline-execution:${executionId}`;

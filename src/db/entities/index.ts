@@ -11,7 +11,13 @@ import { Lock } from './lock.js';
 import { ChatIdentity, Member, ProjectRole } from './member.js';
 import { NotificationChannel } from './notification-channel.js';
 import { NotificationDelivery, NotificationEvent, NotificationMessage } from './notification-outbox.js';
-import { Pipeline, PipelineStage, PipelineStep } from './pipeline.js';
+import {
+  Pipeline,
+  PipelineExecution,
+  PipelineExecutionStep,
+  PipelineStage,
+  PipelineStep,
+} from './pipeline.js';
 import { LinkedFolder, Project } from './project.js';
 import { Server } from './server.js';
 
@@ -55,6 +61,8 @@ export const ENTITIES = [
   Pipeline,
   PipelineStage,
   PipelineStep,
+  PipelineExecution,
+  PipelineExecutionStep,
   ApiToken,
   CommitStatus,
   FreezeWindow,

@@ -9,7 +9,7 @@ import type {
 } from '../../core/deployments/index.js';
 import type { HeartbeatService } from '../../core/heartbeats/index.js';
 import type { NotificationChannelService } from '../../core/notifications/index.js';
-import type { PipelineView } from '../../core/pipelines/index.js';
+import type { PipelineExecutions, PipelineService, PipelineView } from '../../core/pipelines/index.js';
 import type {
   EnvironmentFileService,
   EnvironmentService,
@@ -34,6 +34,8 @@ export interface ApiDeps {
   reviewApps: ReviewApps;
   promotions: PromotionService;
   pipeline: PipelineView;
+  pipelines: PipelineService;
+  executions: PipelineExecutions;
   statuses: CommitStatusService;
   deployments: DeploymentService;
   records: DeploymentRecords;

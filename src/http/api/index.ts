@@ -24,6 +24,7 @@ import { registerFreezeWindowRoutes } from './routes/freeze-windows.js';
 import { registerHeartbeatRoutes } from './routes/heartbeats.js';
 import { registerHookRoutes } from './routes/hooks.js';
 import { registerNotificationRoutes } from './routes/notifications.js';
+import { registerPipelineRoutes } from './routes/pipelines.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerPromotionRoutes } from './routes/promotions.js';
 import { registerServerRoutes } from './routes/servers.js';
@@ -128,6 +129,7 @@ export async function registerApi(
         registerPromotionRoutes(typed, deps);
         registerCommitRoutes(typed, deps);
         registerFreezeWindowRoutes(typed, deps);
+        registerPipelineRoutes(typed, deps);
         registerCollaboratorRoutes(typed, deps);
         registerHeartbeatRoutes(typed, deps);
         registerNotificationRoutes(typed, deps);

@@ -218,7 +218,13 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
 
   api.get('/projects/:project/pipeline', {
     schema: operation(
-      { tags, summary: 'Pipeline data: environments by stage with their recent deployments', role: 'viewer' },
+      {
+        tags,
+        summary: 'Pipeline data: stages with their environments, what is live, recent deployments',
+        description:
+          "With an Escape pipeline (the first by name, or `pipeline`), the stages are its stages in order, each with its environment, its steps and the pipeline's latest run; without one, the environments grouped by tier. `live_commit` and `live_release` are what `current` points at (rollbacks included).",
+        role: 'viewer',
+      },
       {
         params: projectParams,
         querystring: z
@@ -229,6 +235,7 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
               .min(1, 'recentDeployments must be between 1 and 10')
               .max(10, 'recentDeployments must be between 1 and 10')
               .default(1),
+            pipeline: resourceName('pipeline').optional(),
           })
           .strict(),
         response: {
@@ -238,15 +245,32 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
               testGates: z
                 .object({ staging: z.enum(TEST_GATE_MODES), production: z.enum(TEST_GATE_MODES) })
                 .strict(),
+              pipeline: z
+                .object({
+                  name: z.string(),
+                  pipelines: z.array(z.string()),
+                  latest_execution: z
+                    .object({
+                      id: z.uuid(),
+                      run_nr: z.number().int(),
+                      status: z.string(),
+                      commit: z.string(),
+                    })
+                    .strict()
+                    .nullable(),
+                })
+                .strict()
+                .nullable(),
               stages: z.array(
                 z
                   .object({
-                    stage: tier,
+                    stage: z.string().describe('A tier, or a pipeline stage (its environment)'),
                     environments: z.array(
                       z
                         .object({
                           id: z.uuid(),
                           name: z.string(),
+                          tier,
                           branch: z.string(),
                           state: z.string(),
                           live_commit: z.string().nullable(),
@@ -254,6 +278,17 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
                           test_status: combined.nullable(),
                           locked: z.boolean(),
                           recent_deployments: z.array(deploymentSummary),
+                        })
+                        .strict(),
+                    ),
+                    steps: z.array(
+                      z
+                        .object({
+                          type: z.string(),
+                          role: z.string().nullable(),
+                          users: z.array(z.string()),
+                          command: z.string().nullable(),
+                          host: z.string().nullable(),
                         })
                         .strict(),
                     ),
@@ -266,15 +301,30 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
       },
     ),
     handler: async (request) => {
-      const data = await deps.pipeline.pipeline(request.params.project, request.query.recentDeployments);
+      const data = await deps.pipeline.pipeline(
+        request.params.project,
+        request.query.recentDeployments,
+        request.query.pipeline,
+      );
+      const latest = data.pipeline?.latest;
       return {
         project: data.project,
         testGates: data.testGates,
+        pipeline: data.pipeline
+          ? {
+              name: data.pipeline.name,
+              pipelines: data.pipeline.pipelines,
+              latest_execution: latest
+                ? { id: latest.id, run_nr: latest.runNumber, status: latest.status, commit: latest.commit }
+                : null,
+            }
+          : null,
         stages: data.stages.map((stage) => ({
           stage: stage.stage,
           environments: stage.environments.map((e) => ({
             id: e.id,
             name: e.name,
+            tier: e.tier,
             branch: e.branch,
             state: e.state,
             live_commit: e.liveCommit,
@@ -283,6 +333,7 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
             locked: e.locked,
             recent_deployments: e.recentDeployments.map(summaryJson),
           })),
+          steps: stage.steps,
         })),
       };
     },
