@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebConsoleAdapter } from '../../adapters/web/console.js';
 import { verifyWebhookSignature } from '../../adapters/webhook/signature.js';
+import { startChatSlipway } from '../support/chat-stack.js';
 import { type ConsoleUser, consoleUser, replyText } from '../support/console-client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { type ApiStack, startApiStack } from './api-harness.js';
@@ -319,5 +320,40 @@ describe('pipelines', () => {
     expect(status).toContain(
       'Pipeline *release*: staging (deploy) → production (confirmation, deploy, run-smoke, webhook-trigger) · last run #4 ok',
     );
+  });
+
+  it('survives a restart: a run waiting at a confirmation is rows, and another process takes it on', async () => {
+    const started = await start();
+    await until(started.id, atConfirmation);
+    const key = api.slipway.config.SLIPWAY_SECRET_KEY!;
+    await api.stack.stop();
+    const next = await startChatSlipway(database, {
+      SLIPWAY_ADMINS: 'web:local:root',
+      SLIPWAY_SECRET_KEY: key,
+    });
+    try {
+      const call = async (method: string, path: string) => {
+        const response = await fetch(
+          `${next.url}/api/v1/projects/shop/pipelines/release/executions/${path}`,
+          {
+            method,
+            headers: { authorization: `Bearer ${carol}` },
+          },
+        );
+        return { status: response.status, body: (await response.json()) as Execution };
+      };
+      expect((await call('GET', started.id)).body.status).toBe('pending');
+      expect((await call('POST', `${started.id}/confirm`)).status).toBe(200);
+      const deadline = Date.now() + 60_000;
+      let shown = await call('GET', started.id);
+      while (shown.body.status !== 'ok' && shown.body.status !== 'failed' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        shown = await call('GET', started.id);
+      }
+      expect(shown.body.status, shown.body.failure_reason ?? '').toBe('ok');
+      expect(hooks.at(-1)?.headers['x-slipway-delivery']).toBe(shown.body.phases[1]!.steps[3]!.id);
+    } finally {
+      await next.stop();
+    }
   });
 });

@@ -34,7 +34,7 @@ export const ADA: Actor = { memberId: null, name: 'Ada', source: 'test' };
 /** The core's deployment pieces wired as in main.ts, on a test database, in this process. */
 export async function startDeployStack(
   database: TestDatabase,
-  options: { work?: boolean; secretKey?: string } = {},
+  options: { work?: boolean; secretKey?: string; outboundFetch?: typeof fetch } = {},
 ) {
   const secretKey = options.secretKey ?? randomBytes(32).toString('base64');
   const gitCache = await mkdtemp(join(tmpdir(), 'slipway-git-cache-'));
@@ -60,7 +60,14 @@ export async function startDeployStack(
   const liveness = await RunLiveness.open(database.url, logger);
   // The services as the running Slipway builds them (no chat, no HTTP, no notification workers).
   const services = buildServices(
-    { config, logger, orm, secrets, senders: notificationSenders(config) },
+    {
+      config,
+      logger,
+      orm,
+      secrets,
+      senders: notificationSenders(config),
+      outboundFetch: options.outboundFetch,
+    },
     {
       deployments: queue,
       notifications,
@@ -70,7 +77,10 @@ export async function startDeployStack(
     },
   );
   const { executor, reaper, deployments, setup: projects } = services;
-  if (options.work !== false) await queue.work(4, (id) => executor.execute(id));
+  if (options.work !== false) {
+    await queue.work(4, (id) => executor.execute(id));
+    await pipelines.work(2, (id) => services.pipelineRunner.advance(id));
+  }
 
   return {
     secretKey,

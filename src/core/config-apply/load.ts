@@ -225,7 +225,9 @@ function checkProject(
       } catch (error) {
         const field = String((error as { details?: { field?: string } }).details?.field ?? 'start');
         const key = FREEZE_FIELDS[field] ?? 'start';
-        report(at('environments', i, 'freeze_windows', k, key), (error as Error).message);
+        // The path names the field already; the API's name for it is not the file's.
+        const message = (error as Error).message.replace(/^freeze_(start|end): /, '');
+        report(at('environments', i, 'freeze_windows', k, key), message);
       }
     });
   });

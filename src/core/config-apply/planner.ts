@@ -329,8 +329,13 @@ export class ConfigPlanner {
         }));
         const details: string[] = [];
         if (!same(held, wanted)) {
+          const before = held.map((stage) => stage.environment).join(' → ');
+          const after = wanted.map((stage) => stage.environment).join(' → ');
+          const changedSteps = wanted
+            .filter((stage, i) => !same(stage.steps, held[i]?.steps))
+            .map((stage) => stage.environment);
           details.push(
-            `stages: ${held.map((s) => s.environment).join(' → ')} → ${wanted.map((s) => s.environment).join(' → ')}`,
+            before === after ? `steps of ${changedSteps.join(', ')} changed` : `stages: ${before} → ${after}`,
           );
         }
         if (
