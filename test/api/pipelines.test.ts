@@ -322,6 +322,55 @@ describe('pipelines', () => {
     );
   });
 
+  it('is pending while a stage deployment awaits approval; a rejected deployment fails the run', async () => {
+    const gated = await api.call('PUT', '/api/v1/projects/shop/environments/production', {
+      token: root,
+      body: { approvals_required: 1 },
+    });
+    expect(gated.status, gated.text).toBe(200);
+    try {
+      const defined = await api.call('PUT', '/api/v1/projects/shop/pipelines/with-approval', {
+        token: root,
+        body: { stages: [{ environment: 'staging' }, { environment: 'production' }] },
+      });
+      expect(defined.status, defined.text).toBe(201);
+      const path = '/api/v1/projects/shop/pipelines/with-approval/executions';
+      const started = await api.call<Execution>('POST', path, { token: dev, body: {} });
+      expect(started.status, started.text).toBe(201);
+      const show = async () =>
+        (await api.call<Execution>('GET', `${path}/${started.body.id}`, { token: dev })).body;
+      const deadline = Date.now() + 60_000;
+      let shown = await show();
+      while (shown.phases[1]?.steps[0]?.status !== 'pending' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        shown = await show();
+      }
+      expect(shown.status).toBe('pending');
+      expect(shown.waiting_for).toBeNull();
+      const deployment = shown.phases[1]!.steps[0]!.deployment!;
+      const rejected = await api.call(
+        'POST',
+        `/api/v1/projects/shop/deployments/${deployment.number}/reject`,
+        {
+          token: carol,
+        },
+      );
+      expect(rejected.status, rejected.text).toBe(200);
+      // No process waits for the deployment: the sweep notices it ended and moves the run on.
+      while (shown.status === 'pending' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        shown = await show();
+      }
+      expect(shown.status).toBe('failed');
+      expect(shown.failure_reason).toBe(`deploy at production: deployment #${deployment.number} rejected.`);
+    } finally {
+      await api.call('PUT', '/api/v1/projects/shop/environments/production', {
+        token: root,
+        body: { approvals_required: 0 },
+      });
+    }
+  });
+
   it('survives a restart: a run waiting at a confirmation is rows, and another process takes it on', async () => {
     const started = await start();
     await until(started.id, atConfirmation);
