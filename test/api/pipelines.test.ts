@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebConsoleAdapter } from '../../adapters/web/console.js';
 import { verifyWebhookSignature } from '../../adapters/webhook/signature.js';
+import { notificationReply } from '../../src/chat/index.js';
 import { startChatSlipway } from '../support/chat-stack.js';
 import { type ConsoleUser, consoleUser, replyText } from '../support/console-client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -182,6 +183,17 @@ describe('pipelines', () => {
     expect(waiting.phases.map((p) => p.status)).toEqual(['ok', 'pending']);
     expect(waiting.phases[0]!.steps[0]).toMatchObject({ type: 'deploy', status: 'ok' });
     expect(waiting.phases[1]!.steps.map((s) => s.status)).toEqual(['pending', 'new', 'new', 'new']);
+
+    // Channels hear of it too: the outbox holds a pipeline.waiting card with Confirm and Reject.
+    const [event] = await database.query<{ data: unknown }>(
+      `select data from notification_events where type = 'pipeline.waiting' and subject = $1`,
+      [`pipeline-execution:${started.id}`],
+    );
+    const card = notificationReply({ type: 'pipeline.waiting', data: event!.data } as never);
+    expect(card.buttons?.map((b) => [b.label, b.actionId, b.value])).toEqual([
+      ['Confirm', 'pipeline', `confirm ${started.id}`],
+      ['Reject', 'pipeline', `reject ${started.id}`],
+    ]);
 
     const self = await decide(started.id, 'confirm', dev);
     expect(self.status).toBe(403);

@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replyToBlocks as renderBlocks } from '../../adapters/slack/blocks.js';
 import { signWebhookBody, verifyWebhookSignature } from '../../adapters/webhook/signature.js';
+import { notificationReply } from '../../src/chat/index.js';
 import type { Actor } from '../../src/core/access/index.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -184,9 +186,17 @@ describe('notifications', () => {
       expect(last).toContain('Finished in');
       expect(last).toContain('Approved by');
       expect(last).toContain('Bob');
-      // The buttons Slack can handle are on the card: Approve and Reject while it waited; no
-      // Rollback at the end, as this first release of production has nothing to go back to.
-      expect(JSON.stringify(posts[0]!.body.blocks)).toContain('"action_id":"approve"');
+      // The buttons Slack can handle are on the card: Approve and Reject while it waited (the
+      // approval card may be superseded before it is sent, so it is rendered from the outbox
+      // here); no Rollback at the end, as this first release of production has nothing to go back to.
+      const [approval] = await database.query<{ data: unknown }>(
+        `select data from notification_events where subject = $1 and type = 'approval.requested'`,
+        [`deployment:${deployment.id}`],
+      );
+      const card = renderBlocks(
+        notificationReply({ type: 'approval.requested', data: approval!.data } as never),
+      );
+      expect(JSON.stringify(card)).toContain('"action_id":"approve"');
       expect(last).not.toContain('"action_id":"rollback"');
 
       // Discord webhook: one execute with ?wait=true, the rest PATCH that message; bot: nonce enforced.
@@ -622,7 +632,8 @@ describe('notifications', () => {
         events: ['*'],
       });
       expect(updated).toMatchObject({ name: 'ops-alerts', active: false, target: created.target });
-      expect(updated.events).toHaveLength(12);
+      // Every event: deployments, approvals, heartbeats, locks and pipeline runs.
+      expect(updated.events).toHaveLength(16);
       await expect(
         stack.channels.update(SETUP_ACTOR, 'config', created.id, { secret: SECRET }),
       ).rejects.toThrow(/secret only applies to a webhook channel/);
