@@ -60,6 +60,14 @@ export default defineCommand(grammar, {
           { label: 'Live commit', value: shortSha(e.liveCommit) },
           { label: 'Approvals required', value: String(e.approvalsRequired) },
           {
+            label: 'Freeze',
+            value: e.freeze?.active
+              ? `frozen until ${utc(e.freeze.active.until)}${e.freeze.active.reason ? `: ${e.freeze.active.reason}` : ''}`
+              : e.freeze?.next
+                ? `none now; next from ${utc(e.freeze.next.at)}${e.freeze.next.reason ? ` (${e.freeze.next.reason})` : ''}`
+                : 'none',
+          },
+          {
             label: 'Lock',
             value: e.lock
               ? `${e.lock.holder} since ${utc(e.lock.since)}${e.lock.reason ? `: ${e.lock.reason}` : ''}`

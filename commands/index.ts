@@ -9,6 +9,7 @@ import heartbeat from './heartbeat.js';
 import help from './help.js';
 import lock from './lock.js';
 import members from './members.js';
+import pipeline from './pipeline.js';
 import promote from './promote.js';
 import reject from './reject.js';
 import rollback from './rollback.js';
@@ -22,6 +23,7 @@ import unlock from './unlock.js';
 export const COMMANDS: readonly Command[] = [
   deploy,
   promote,
+  pipeline,
   rollback,
   cancel,
   approve,

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { SlipwayError } from './errors.js';
 import { isValidRange } from './net/outbound-guard.js';
@@ -43,6 +43,7 @@ const schema = z.object({
       .optional(),
   ),
   SLIPWAY_DATA_DIR: z.string().min(1).default('.slipway'),
+  SLIPWAY_GIT_CACHE_DIR: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
   SLIPWAY_EMBEDDED_PG_PORT: port.default(0),
   SLIPWAY_SECRET_KEY: z.preprocess(emptyAsUndefined, base64Key.optional()),
   SLIPWAY_PREVIOUS_SECRET_KEYS: z.preprocess(
@@ -239,9 +240,12 @@ const schema = z.object({
 
 export type RawConfig = z.infer<typeof schema>;
 
-export interface Config extends Omit<RawConfig, 'SLIPWAY_DATA_DIR' | 'SLIPWAY_ADMINS'> {
+export interface Config
+  extends Omit<RawConfig, 'SLIPWAY_DATA_DIR' | 'SLIPWAY_ADMINS' | 'SLIPWAY_GIT_CACHE_DIR'> {
   /** Absolute path of the data folder (embedded database, generated secret key). */
   dataDir: string;
+  /** Absolute path of the bare repository caches commit messages are read from. */
+  gitCacheDir: string;
   /** True when no DATABASE_URL is given and Slipway runs its own PostgreSQL. */
   embeddedDatabase: boolean;
   publicUrl: string;
@@ -286,10 +290,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       `Invalid configuration:\n  ${raw.DISCORD_APPLICATION_ID ? 'DISCORD_PUBLIC_KEY' : 'DISCORD_APPLICATION_ID'}: is required with ${raw.DISCORD_APPLICATION_ID ? 'DISCORD_APPLICATION_ID' : 'DISCORD_PUBLIC_KEY'} for Discord's interactions endpoint (both are on the application's General Information page)`,
     );
   }
-  const { SLIPWAY_DATA_DIR, SLIPWAY_ADMINS, ...rest } = raw;
+  const { SLIPWAY_DATA_DIR, SLIPWAY_ADMINS, SLIPWAY_GIT_CACHE_DIR, ...rest } = raw;
+  const dataDir = resolve(cwd, SLIPWAY_DATA_DIR);
   return {
     ...rest,
-    dataDir: resolve(cwd, SLIPWAY_DATA_DIR),
+    dataDir,
+    gitCacheDir: SLIPWAY_GIT_CACHE_DIR ? resolve(cwd, SLIPWAY_GIT_CACHE_DIR) : join(dataDir, 'git-cache'),
     embeddedDatabase: !raw.DATABASE_URL,
     publicUrl: (raw.SLIPWAY_PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, ''),
     // Embedded mode (trying Slipway on a laptop) with no admins named: one, web:local:admin, whom
@@ -324,6 +330,10 @@ export const SETTINGS_HELP: readonly (readonly [name: string, meaning: string])[
   ['HOST', 'address to listen on (default 127.0.0.1; the Docker image uses 0.0.0.0)'],
   ['DATABASE_URL', 'PostgreSQL URL; unset = embedded PostgreSQL in SLIPWAY_DATA_DIR'],
   ['SLIPWAY_DATA_DIR', 'data folder for the embedded database and generated key (default ./.slipway)'],
+  [
+    'SLIPWAY_GIT_CACHE_DIR',
+    'bare caches of project repositories, read for commit messages (default SLIPWAY_DATA_DIR/git-cache)',
+  ],
   ['SLIPWAY_EMBEDDED_PG_PORT', 'port of the embedded PostgreSQL (default 0 = any free port)'],
   ['SLIPWAY_SECRET_KEY', '32 bytes, base64: encrypts secrets at rest (required with DATABASE_URL)'],
   ['SLIPWAY_PREVIOUS_SECRET_KEYS', 'comma-separated older keys, still accepted for decryption (rotation)'],

@@ -34,6 +34,12 @@ export const HEARTBEAT_STATUSES = ['new', 'healthy', 'missing'] as const;
 export const NOTIFICATION_PLATFORMS = ['slack', 'discord', 'teams', 'webhook', 'email', 'github'] as const;
 export const CHAT_PLATFORMS = ['slack', 'discord', 'teams', 'web'] as const;
 export const PIPELINE_STEP_KINDS = ['deploy', 'confirmation', 'run-smoke', 'webhook-trigger'] as const;
+/** Escape's statuses of a pipeline execution and of its phases (`pending` also while waiting at a confirmation). */
+export const PIPELINE_STATUSES = ['new', 'pending', 'running', 'ok', 'failed'] as const;
+/** Statuses that hold a pipeline's run slot: one execution at a time (a partial unique index). */
+export const ACTIVE_PIPELINE_STATUSES = ['new', 'pending', 'running'] as const;
+/** A step of an execution: a step after a failure is `skipped`. */
+export const PIPELINE_STEP_STATUSES = ['new', 'pending', 'running', 'ok', 'failed', 'skipped'] as const;
 /** A commit's test result as CI reports it (GitHub's commit-status states). */
 export const COMMIT_STATUS_STATES = ['pending', 'success', 'failure', 'error'] as const;
 export const AUDIT_RESULTS = ['ok', 'refused', 'failed'] as const;
@@ -54,6 +60,8 @@ export type HeartbeatStatus = (typeof HEARTBEAT_STATUSES)[number];
 export type NotificationPlatform = (typeof NOTIFICATION_PLATFORMS)[number];
 export type ChatPlatform = (typeof CHAT_PLATFORMS)[number];
 export type PipelineStepKind = (typeof PIPELINE_STEP_KINDS)[number];
+export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];
+export type PipelineStepStatus = (typeof PIPELINE_STEP_STATUSES)[number];
 export type CommitStatusState = (typeof COMMIT_STATUS_STATES)[number];
 export type AuditResult = (typeof AUDIT_RESULTS)[number];
 

@@ -17,6 +17,8 @@ export const SCHEDULES = {
   inboundPruneMs: 60_000,
   /** Projects' GitHub reporting channels follow their repositories (also right after a change). */
   reportingSyncMs: 60_000,
+  /** Pipeline runs with no job coming (a stage rejected or expired, a worker gone) get one. */
+  pipelineSweepMs: 5_000,
   /** Overdue heartbeats are looked for: every SLIPWAY_HEARTBEAT_SWEEP_SECONDS (node-cron). */
   heartbeatSweep: (seconds: number) => (seconds === 60 ? '0 * * * * *' : `*/${seconds} * * * * *`),
 } as const;
@@ -57,6 +59,7 @@ export function startSchedules(options: {
     every(SCHEDULES.notificationRecoveryMs, 'notification recovery', () => services.deliveries.recover()),
     every(SCHEDULES.inboundPruneMs, 'inbound request pruning', () => services.inbound.prune()),
     every(SCHEDULES.reportingSyncMs, 'GitHub reporting channel sync', () => services.reporting.sync()),
+    every(SCHEDULES.pipelineSweepMs, 'pipeline sweep', () => services.pipelineRunner.sweep()),
   ];
   const sweep: ScheduledTask = cron.schedule(
     SCHEDULES.heartbeatSweep(config.SLIPWAY_HEARTBEAT_SWEEP_SECONDS),

@@ -3,6 +3,8 @@ import { AccessPolicy, ApiTokenService, ConsoleSignIn, InboundLedger } from '../
 import { ApprovalService } from '../core/approvals/index.js';
 import { ConfigPlanner } from '../core/config-apply/index.js';
 import {
+  CommitContext,
+  CommitLog,
   CommitResolver,
   DeploymentExecutor,
   DeploymentMessages,
@@ -11,7 +13,10 @@ import {
   DeploymentRecords,
   DeploymentService,
   DeploymentViews,
+  FreezeWindows,
   LockService,
+  ProjectCommits,
+  RollbackTargets,
   type RunLiveness,
 } from '../core/deployments/index.js';
 import { HeartbeatService, HeartbeatSweep } from '../core/heartbeats/index.js';
@@ -22,7 +27,12 @@ import {
   NotificationOutbox,
   type NotificationSender,
 } from '../core/notifications/index.js';
-import { PipelineView } from '../core/pipelines/index.js';
+import {
+  PipelineExecutions,
+  PipelineRunner,
+  PipelineService,
+  PipelineView,
+} from '../core/pipelines/index.js';
 import {
   EnvironmentFileService,
   EnvironmentService,
@@ -42,6 +52,7 @@ import type { Orm } from '../db/orm.js';
 import { DeploymentRunner } from '../engine/index.js';
 import type { DeploymentQueue } from '../jobs/deployment-queue.js';
 import type { NotificationQueue } from '../jobs/notification-queue.js';
+import type { PipelineQueue } from '../jobs/pipeline-queue.js';
 import type { Logger } from '../logger.js';
 import type { OutboundGuard } from '../net/outbound-guard.js';
 
@@ -64,6 +75,7 @@ export interface ServiceBase {
 export interface ServiceJobs {
   deployments: DeploymentQueue;
   notifications: NotificationQueue;
+  pipelines: PipelineQueue;
   liveness: RunLiveness;
   /** This process, as recorded on the deployments and deliveries it works on. */
   instanceId: string;
@@ -75,6 +87,8 @@ export interface ServiceJobs {
 export interface DeploymentObservers {
   onEnded?: (deployment: IDeployment) => void;
   onProgress?: (deploymentId: string) => void;
+  /** A pipeline run changed (chat edits the messages that show it). */
+  onPipelineProgress?: (executionId: string) => void;
 }
 
 export type AdminServices = ReturnType<typeof buildAdminServices>;
@@ -107,6 +121,8 @@ export function buildAdminServices(base: ServiceBase, queue: NotificationQueue |
   const servers = new ServerService(orm, setup);
   const environments = new EnvironmentService(orm, setup);
   const hooks = new HookService(orm, setup);
+  const freezes = new FreezeWindows(orm);
+  const pipelines = new PipelineService(orm, secrets, access);
   return {
     access,
     setup,
@@ -118,7 +134,18 @@ export function buildAdminServices(base: ServiceBase, queue: NotificationQueue |
     channels,
     tokens: new ApiTokenService(orm, access),
     consoleSignIn: new ConsoleSignIn(orm, access, { publicUrl: config.publicUrl }),
-    planner: new ConfigPlanner({ projects, servers, environments, hooks, access, channels }),
+    freezes,
+    pipelines,
+    planner: new ConfigPlanner({
+      projects,
+      servers,
+      environments,
+      hooks,
+      access,
+      channels,
+      freezes,
+      pipelines,
+    }),
   };
 }
 
@@ -129,7 +156,7 @@ export function buildAdminServices(base: ServiceBase, queue: NotificationQueue |
 export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: DeploymentObservers = {}) {
   const { orm, secrets, config, logger } = base;
   const admin = buildAdminServices(base, jobs.notifications);
-  const { access, setup, environments } = admin;
+  const { access, setup, environments, freezes } = admin;
 
   const outbox = new NotificationOutbox(jobs.notifications);
   const deliveries = new NotificationDeliveryWorker({
@@ -151,10 +178,56 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
 
   const runner = new DeploymentRunner();
   const plans = new DeploymentPlanBuilder(secrets, config, base.outbound);
+  // git reaches http(s) repositories through the outbound guard too.
   const resolver = new CommitResolver(base.outbound);
-  const views = new DeploymentViews(orm);
-  const deployments = new DeploymentService(orm, jobs.deployments, resolver, secrets, outbox);
+  const views = new DeploymentViews(orm, freezes);
+  const commits = new CommitContext(
+    new CommitLog({ cacheDir: config.gitCacheDir, outbound: base.outbound }),
+    secrets,
+    logger.child({ component: 'commits' }),
+  );
+  const statuses = new CommitStatusService(orm);
+  const gate = new TestGate(statuses);
+  const deployments = new DeploymentService({
+    orm,
+    queue: jobs.deployments,
+    resolver,
+    secrets,
+    rollbackTargets: new RollbackTargets(runner, plans),
+    commits,
+    access,
+    gate,
+    freezes,
+    notifications: outbox,
+  });
   const approvals = new ApprovalService(orm, access, deployments, outbox);
+  const pipelineRunner = new PipelineRunner({
+    orm,
+    queue: jobs.pipelines,
+    deployments,
+    runner,
+    plans,
+    secrets,
+    liveness: jobs.liveness,
+    instanceId: jobs.instanceId,
+    logger: logger.child({ component: 'pipelines' }),
+    fetch: base.outbound.fetch,
+    webhookTimeoutMs: config.SLIPWAY_NOTIFY_TIMEOUT_MS,
+    notifications: outbox,
+    onProgress: observers.onPipelineProgress,
+  });
+  const executions = new PipelineExecutions({
+    orm,
+    queue: jobs.pipelines,
+    access,
+    resolver,
+    commits,
+    secrets,
+    gate,
+    freezes,
+    notifications: outbox,
+    onProgress: observers.onPipelineProgress,
+  });
   const locks = new LockService(orm, access, outbox);
   const executor = new DeploymentExecutor({
     orm,
@@ -168,6 +241,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     onProgress: observers.onProgress,
     notifications: outbox,
     outbound: base.outbound.fetch,
+    onFinished: (tx, id) => pipelineRunner.deploymentEnded(tx, id),
   });
   const reaper = new DeploymentReaper({
     orm,
@@ -178,7 +252,6 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     notifications: outbox,
   });
 
-  const statuses = new CommitStatusService(orm);
   const pendingCommits = new PendingCommits(orm);
   return {
     ...admin,
@@ -197,9 +270,12 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     executor,
     reaper,
     statuses,
-    promotions: new PromotionService(orm, deployments, access, new TestGate(statuses), resolver, secrets),
-    pipeline: new PipelineView(orm, statuses),
+    promotions: new PromotionService(orm, deployments, access, gate, resolver, secrets),
+    pipeline: new PipelineView(orm, statuses, executions),
+    executions,
+    pipelineRunner,
     records: new DeploymentRecords(orm, views),
+    commits: new ProjectCommits(orm, resolver, commits, secrets),
     connections: new ServerConnectionCheck(orm, runner, secrets, {
       connectTimeoutMs: config.SLIPWAY_SSH_CONNECT_TIMEOUT_MS,
       commandTimeoutMs: 30_000,

@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from '../http/metrics.js';
 import { createHttpServer } from '../http/server.js';
 import { DeploymentQueue } from '../jobs/deployment-queue.js';
 import { NotificationQueue } from '../jobs/notification-queue.js';
+import { PipelineQueue } from '../jobs/pipeline-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
 import { createOutboundGuard } from '../net/outbound-guard.js';
@@ -68,11 +69,13 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     const jobs: ServiceJobs = {
       deployments: new DeploymentQueue(queue),
       notifications: new NotificationQueue(queue),
+      pipelines: new PipelineQueue(queue),
       liveness,
       instanceId,
     };
     await jobs.deployments.setup();
     await jobs.notifications.setup();
+    await jobs.pipelines.setup();
 
     const metrics = createMetrics();
     const outbound = createOutboundGuard({ allow: config.SLIPWAY_ALLOW_PRIVATE_TARGETS });
@@ -88,6 +91,7 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
         chat?.notifier.notify(deployment.id);
       },
       onProgress: (deploymentId) => chat?.notifier.notify(deploymentId),
+      onPipelineProgress: (executionId) => chat?.pipelineNotifier.notify(executionId),
     });
     chat = new ChatGateway(COMMANDS, services, logger, { inputError: databaseInputError });
     const gateway = chat;
@@ -97,6 +101,8 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     await jobs.deployments.work(config.SLIPWAY_WORKER_CONCURRENCY, (id) => services.executor.execute(id));
     // At shutdown, running deployments stop before activation and go back to the queue.
     stack.push(async () => services.executor.stopAll());
+    // Pipeline runs are rows: a worker only takes the next step; the sweep covers what a crash left.
+    await jobs.pipelines.work(2, (id) => services.pipelineRunner.advance(id));
     // Notifications: deliveries left by a dead process go back first, then the workers start.
     await services.deliveries.recover();
     await jobs.notifications.workFanOut((eventIds) =>

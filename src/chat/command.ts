@@ -14,6 +14,7 @@ import type {
   LockService,
 } from '../core/deployments/index.js';
 import type { HeartbeatService } from '../core/heartbeats/index.js';
+import type { PipelineExecutions, PipelineService, PipelineView } from '../core/pipelines/index.js';
 import type { NameSuggestions } from '../core/projects/index.js';
 import type { PromotionService } from '../core/promotions/index.js';
 import { SlipwayError } from '../errors.js';
@@ -37,6 +38,10 @@ export interface ChatServices {
   consoleSignIn: ConsoleSignIn;
   /** Project and environment names offered while someone types (Discord's autocomplete). */
   names: NameSuggestions;
+  /** Pipelines (Escape's): definitions, runs, and the view `status` shows. */
+  pipelines: PipelineService;
+  executions: PipelineExecutions;
+  pipeline: PipelineView;
 }
 
 export interface CommandContext {

@@ -3,6 +3,7 @@ import type { ChatPlatform } from '../vocabulary.js';
 import type { ChatAdapter, ChatHost, ConsoleSessions, Responder } from './adapter.js';
 import type { ChatServices, Command, ParsedCommand } from './command.js';
 import type { Action, ChatUser, CommandResult, Invocation, PostedMessage, Reply } from './model.js';
+import { PipelineProgress } from './pipeline-progress.js';
 import { ProgressNotifier } from './progress.js';
 import { DECISION_COMMANDS, deploymentReply } from './replies.js';
 import { ChatRouter, type InputErrorReader, type ParseOutcome } from './router.js';
@@ -17,6 +18,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class ChatGateway implements ChatHost {
   readonly router: ChatRouter;
   readonly notifier: ProgressNotifier;
+  readonly pipelineNotifier: PipelineProgress;
   private readonly adapters = new Map<string, ChatAdapter>();
 
   constructor(
@@ -31,6 +33,7 @@ export class ChatGateway implements ChatHost {
       ...(options.inputError ? { inputError: options.inputError } : {}),
     });
     this.notifier = new ProgressNotifier(services.views, services.messages, logger);
+    this.pipelineNotifier = new PipelineProgress(services.executions, logger);
   }
 
   get commands(): readonly Command[] {
@@ -45,6 +48,10 @@ export class ChatGateway implements ChatHost {
   attach(adapter: ChatAdapter): void {
     this.adapters.set(adapter.platform, adapter);
     this.notifier.register({ platform: adapter.platform, update: (m, reply) => adapter.update(m, reply) });
+    this.pipelineNotifier.register({
+      platform: adapter.platform,
+      update: (m, reply) => adapter.update(m, reply),
+    });
   }
 
   adapter(platform: string): ChatAdapter | undefined {
@@ -123,6 +130,7 @@ export class ChatGateway implements ChatHost {
         ? await responder.replace(result.reply)
         : await responder.post(result.reply);
     if (result.track && posted) await this.notifier.posted(result.track, posted);
+    if (result.trackExecution && posted) await this.pipelineNotifier.posted(result.trackExecution, posted);
     return posted;
   }
 }

@@ -39,5 +39,6 @@ export {
   sendJson,
 } from './notification-http.js';
 export { notificationReply, notificationSummary } from './notifications.js';
+export { executionReply } from './pipeline-replies.js';
 export { replyToPlainText } from './plain-text.js';
 export { DECISION_COMMANDS, decisionAskedBy, deploymentReply, errorReply } from './replies.js';

@@ -99,6 +99,8 @@ export interface CommandResult {
   reply: Reply;
   /** The reply shows this deployment: keep it updated in place as the deployment progresses. */
   track?: string;
+  /** The reply shows this pipeline run: keep it updated in place as the run goes on. */
+  trackExecution?: string;
   /** For clicks: the reply replaces the message the button was on (otherwise it is a new message). */
   replaceOriginal?: boolean;
 }

@@ -7,6 +7,7 @@ import type {
   PushRefusedData,
 } from '../core/notifications/index.js';
 import type { Reply, ReplyField } from './model.js';
+import { executionReply } from './pipeline-replies.js';
 import { deploymentReply, formatDuration, utc } from './replies.js';
 
 /**
@@ -36,6 +37,11 @@ export function notificationReply(event: Notification): Reply {
       return lockNotification(event.type, event.project ?? '?', event.data);
     case 'push.refused':
       return pushRefused(event.project ?? '?', event.data);
+    case 'pipeline.started':
+    case 'pipeline.waiting':
+    case 'pipeline.finished':
+    case 'pipeline.failed':
+      return executionReply(event.data.execution);
   }
 }
 
@@ -55,10 +61,16 @@ function deploymentNotification(d: DeploymentSnapshot): Reply {
     status: d.status,
     ref: d.ref,
     commit: d.commit,
+    commitMessage: d.commitMessage,
+    commitAuthor: d.commitAuthor,
+    changes: d.changes ?? null,
     promotedFrom: d.promotedFrom,
     requestedBy: d.requestedBy,
     requestedById: null,
     releaseName: d.releaseName,
+    forced: d.forced ?? false,
+    forceReason: d.forceReason ?? null,
+    previousRelease: d.previousRelease ?? null,
     failureReason: d.failureReason,
     cancelRequestedBy: d.cancelRequestedBy,
     createdAt: new Date(d.createdAt),
@@ -87,16 +99,7 @@ function deploymentNotification(d: DeploymentSnapshot): Reply {
         }
       : null,
   };
-  const reply = deploymentReply(view);
-  if (d.commitMessage) {
-    const fields = [...(reply.fields ?? [])];
-    fields.splice(2, 0, {
-      label: 'Message',
-      value: d.commitAuthor ? `${d.commitMessage} (${d.commitAuthor})` : d.commitMessage,
-    });
-    reply.fields = fields;
-  }
-  return reply;
+  return deploymentReply(view);
 }
 
 function heartbeatFields(project: string, data: HeartbeatNotificationData): ReplyField[] {

@@ -1,5 +1,5 @@
 import type { DeploymentView, EnvironmentSummary } from '../core/deployments/index.js';
-import type { Reply, ReplyButton, ReplyStatus } from './model.js';
+import type { Reply, ReplyButton, ReplyField, ReplyStatus } from './model.js';
 
 const KIND_LABEL: Record<string, string> = { deploy: 'Deploy', promote: 'Promote', rollback: 'Rollback' };
 
@@ -29,17 +29,57 @@ export function decisionAskedBy(reply: Reply): string | null {
   return reply.buttons?.find((button) => DECISION_COMMANDS.has(button.actionId))?.value ?? null;
 }
 
+/** A commit for people: its short sha, the message's first line and the author. */
+export function commitLine(sha: string | null, message: string | null, author: string | null): string {
+  const subject = message?.split('\n')[0]?.trim();
+  if (!subject) return shortSha(sha);
+  const text = subject.length > 100 ? `${subject.slice(0, 99)}…` : subject;
+  return `${shortSha(sha)} ${text}${author ? ` — ${author}` : ''}`;
+}
+
+/**
+ * What a deployment ships: the commits between what was live and what it deploys (the newest
+ * ten, then "and N more"), or what it takes back when it goes to an older commit, and the git
+ * host's compare page.
+ */
+export function changesFields(d: Pick<DeploymentView, 'changes' | 'environment'>): ReplyField[] {
+  const c = d.changes;
+  if (!c) return [];
+  const plural = (n: number) => `${n} commit${n === 1 ? '' : 's'}`;
+  const lines = c.commits.map((commit) => `• ${commitLine(commit.sha, commit.subject, commit.author)}`);
+  let label: string;
+  let head: string;
+  if (c.base === null) {
+    label = 'Ships';
+    head = `the first release of ${d.environment}:`;
+  } else if (c.total > 0) {
+    label = 'Ships';
+    head = `${plural(c.total)} since ${shortSha(c.base)}, live on ${d.environment}${c.behind ? ` (and drops ${plural(c.behind)} of it)` : ''}:`;
+  } else if (c.behind > 0) {
+    label = 'Takes back';
+    head = `${plural(c.behind)} of ${shortSha(c.base)}, live on ${d.environment}:`;
+  } else {
+    return [{ label: 'Ships', value: `no new commits: ${shortSha(c.head)} is live on ${d.environment}.` }];
+  }
+  const shown = c.total > 0 || c.base === null ? c.total : c.behind;
+  if (shown > c.commits.length) lines.push(`and ${shown - c.commits.length} more`);
+  const fields: ReplyField[] = [{ label, value: [head, ...lines].join('\n') }];
+  if (c.compareUrl) fields.push({ label: 'Compare', value: c.compareUrl });
+  return fields;
+}
+
 /** The one message that shows a deployment, from approval to its end. */
 export function deploymentReply(d: DeploymentView): Reply {
   const label = KIND_LABEL[d.kind] ?? d.kind;
   const title = `${label} #${d.number} · ${d.project} → ${d.environment}`;
-  const fields = [
+  const fields: ReplyField[] = [
     {
       label: 'Ref',
       value: d.kind === 'promote' ? `${d.promotedFrom ?? '?'} @ ${shortSha(d.commit)}` : d.ref,
     },
-    { label: 'Commit', value: shortSha(d.commit) },
+    { label: 'Commit', value: commitLine(d.commit, d.commitMessage, d.commitAuthor) },
     { label: 'Requested by', value: d.requestedBy },
+    ...changesFields(d),
   ];
   let status: ReplyStatus = 'info';
   let text = '';
@@ -80,7 +120,8 @@ export function deploymentReply(d: DeploymentView): Reply {
     case 'finished':
       status = 'success';
       text = `Finished${d.durationMs !== null ? ` in ${formatDuration(d.durationMs)}` : ''}${d.releaseName ? `: release ${d.releaseName}` : ''}.`;
-      if (d.kind !== 'rollback') {
+      // Only when something was live before this release: otherwise there is nothing to go back to.
+      if (d.kind !== 'rollback' && d.previousRelease) {
         buttons.push({
           label: 'Rollback',
           actionId: 'rollback',
@@ -115,6 +156,7 @@ export function deploymentReply(d: DeploymentView): Reply {
     if (d.approval.rejectedBy.length)
       fields.push({ label: 'Rejected by', value: d.approval.rejectedBy.join(', ') });
   }
+  if (d.forced) text += `\nForced by ${d.requestedBy}${d.forceReason ? `: ${d.forceReason}` : ''}.`;
   const reply: Reply = { title, text, status, fields, footer: `deployment ${d.id}` };
   if (code) reply.code = code;
   if (buttons.length) reply.buttons = buttons;
@@ -130,6 +172,7 @@ export function environmentLine(e: EnvironmentSummary): string {
       : 'never deployed',
   ];
   if (e.lock) parts.push(`🔒 ${e.lock.holder}${e.lock.reason ? `: ${e.lock.reason}` : ''}`);
+  if (e.freeze?.active) parts.push(`❄ frozen until ${utc(e.freeze.active.until)}`);
   if (e.pendingApprovals) parts.push(`${e.pendingApprovals} awaiting approval`);
   return parts.join(' · ');
 }

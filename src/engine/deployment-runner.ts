@@ -1,3 +1,4 @@
+import { type CommandRun, runCommandOnServers, type ServerCommandResult } from './command-run.js';
 import { runDeployment } from './deploy-run.js';
 import { inspectServers } from './inspection.js';
 import type {
@@ -48,6 +49,16 @@ export class DeploymentRunner {
     targetRelease?: string | null,
   ): Promise<RollbackResult> {
     return runRollback(this.makeTransport, plan, observer, targetRelease);
+  }
+
+  /** Runs a command in the live release of every server (a pipeline's smoke step); see runCommandOnServers. */
+  runCommand(
+    servers: PlanServer[],
+    settings: ConnectionSettings,
+    run: CommandRun,
+    onHostKeyLearned?: (serverId: string, fingerprint: string) => void,
+  ): Promise<ServerCommandResult[]> {
+    return runCommandOnServers(this.makeTransport, servers, settings, run, onHostKeyLearned);
   }
 
   /**

@@ -1,4 +1,5 @@
 /** The deploy engine's public surface, for src/core. */
+export type { CommandRun, ServerCommandResult } from './command-run.js';
 export {
   DeploymentRunner,
   type DeploymentRunnerOptions,

@@ -170,7 +170,8 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
     expect(message.body.channel).toBe('C1');
     const ts = message.ts ?? '';
     const finished = await updated(ts, 'Finished in');
-    expect(messageText(finished.body)).toContain('Rollback');
+    // The first release of staging: nothing to roll back to, so no Rollback button.
+    expect(messageText(finished.body)).not.toContain('Rollback');
     const [deployment] = await stack.deployments('app');
     expect(deployment?.status).toBe('finished');
     // Edited in place: every update targets the same message; none posted a second one.
@@ -307,11 +308,17 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
     slack.clear();
     const live = (await stack.deployments('app')).find((d) => d.number === 2);
     const before = (await stack.deployments('app')).length;
-    // staging's test gate is "warn" (the default) and no CI has reported on the commit.
+    // staging's test gate is "warn" (the default), and CI is running the commit's tests again.
+    await stack.slipway.services.statuses.report(
+      { memberId: null, name: 'ci', source: 'test' },
+      'app',
+      live!.commitHash!,
+      { state: 'pending', context: 'ci' },
+    );
     const gated = command(USERS.dev, '/promote', 'app production staging');
     await gated.send();
     const warned = messageText((await responded(gated.responseUrl)).body);
-    expect(warned).toContain('has no test results');
+    expect(warned).toContain('has tests still running');
     expect(warned).toContain('confirm to promote anyway. Type: /promote app production staging confirm');
     const forced = command(USERS.dev, '/promote', 'app production staging force');
     await forced.send();
@@ -329,6 +336,13 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
     const promote = (await stack.deployments('app')).at(-1);
     expect(promote?.kind).toBe('promote');
     expect(promote?.commitHash).toBe(live?.commitHash);
+    // CI finishes green again, for the deploys that follow.
+    await stack.slipway.services.statuses.report(
+      { memberId: null, name: 'ci', source: 'test' },
+      'app',
+      live!.commitHash!,
+      { state: 'success', context: 'ci' },
+    );
   });
 
   it('admins grant roles from chat; others may not', async () => {

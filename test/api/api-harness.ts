@@ -8,6 +8,7 @@ import { createFixtureRepository, type FixtureRepository } from '../harness/git-
 import { runCommand } from '../harness/run-command.js';
 import { startChatSlipway } from '../support/chat-stack.js';
 import type { TestDatabase } from '../support/database.js';
+import { reportGreen } from '../support/fixtures.js';
 
 export interface Reply<T = Record<string, unknown>> {
   status: number;
@@ -81,6 +82,8 @@ export async function startApiStack(database: TestDatabase, env: Record<string, 
     name: string,
     environments: { name: string; tier?: string; servers?: string[]; approvals_required?: number }[],
     servers: string[] = ['local-1'],
+    /** CI reports every commit green (the default), so test gates pass. */
+    options: { green?: boolean } = {},
   ) => {
     const created = await call('POST', '/api/v1/projects', {
       token: admin,
@@ -101,6 +104,7 @@ export async function startApiStack(database: TestDatabase, env: Record<string, 
       });
       if (made.status !== 201) throw new Error(`environment: ${made.status} ${made.text}`);
     }
+    if (options.green !== false) await reportGreen(stack.slipway.services.statuses, name, repo.path);
   };
 
   const waitFor = async (id: string, done: (d: IDeployment) => boolean, timeoutMs = 60_000) => {

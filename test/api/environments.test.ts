@@ -38,6 +38,8 @@ describe('REST API: environments (GitLab) and promotions (the promotion platform
         { name: 'production', tier: 'production', servers: ['box-prd'] },
       ],
       ['box-dev', 'box-stg', 'box-prd', 'box-review'],
+      // These tests are about the test gates: no CI has reported on any commit yet.
+      { green: false },
     );
     dev = await api.token('dev', 'all', [{ project: 'app', role: 'deployer' }]);
   });
@@ -138,8 +140,10 @@ describe('REST API: environments (GitLab) and promotions (the promotion platform
     const waiting = await api.call<{ deployment: { id: string; number: number; status: string } }>(
       'POST',
       '/api/v1/projects/app/deployments',
-      { token: approver, body: { environment: 'qa' } },
+      // qa is a staging environment by now (see above), whose gate is "warn": confirmed.
+      { token: approver, body: { environment: 'qa', confirm: true } },
     );
+    expect(waiting.status, waiting.text).toBe(201);
     expect(waiting.body.deployment.status).toBe('awaiting_approval');
     const stopped = await api.call<Env & { cancelled_deployments: number[]; destroyed: boolean }>(
       'POST',
@@ -278,15 +282,22 @@ describe('REST API: environments (GitLab) and promotions (the promotion platform
     });
     expect(bad.status).toBe(422);
     expect(bad.body.errors.behavior?.[0]).toMatch(/do_nothing, create_new_build, update_previous_build/);
+    // staging's test gate is "warn" and no CI reported: a build is a deploy, so it confirms.
+    const warned = await api.call<Errors>('POST', `${base}/staging/build`, { token: dev });
+    expect(warned.status).toBe(400);
+    expect(warned.body.message).toMatch(/"warn": confirm to deploy anyway/);
     const build = await api.call<{ deployment: { id: string; commit_hash: string } }>(
       'POST',
       `${base}/staging/build`,
-      { token: dev },
+      { token: dev, body: { confirm: true } },
     );
     expect(build.status).toBe(202);
     expect(build.body.deployment.commit_hash).toBe(api.repo.commits[1]);
     expect((await api.waitFor(build.body.deployment.id, ended)).status).toBe('finished');
-    const nothing = await api.call<Errors>('POST', `${base}/staging/build`, { token: dev });
+    const nothing = await api.call<Errors>('POST', `${base}/staging/build`, {
+      token: dev,
+      body: { confirm: true },
+    });
     expect(nothing.status).toBe(400);
     expect(nothing.body.message).toMatch(/Nothing to build/);
     const set = await api.call<Env>('PUT', `${base}/development/commit_behavior`, {
@@ -400,7 +411,7 @@ describe('REST API: environments (GitLab) and promotions (the promotion platform
       token: dev,
       body: { targetStage: 'staging' },
     });
-    expect(warned.status).toBe(400);
+    expect(warned.status, warned.text).toBe(400);
     expect(warned.body.message).toMatch(/"warn": confirm to promote anyway/);
     const confirmed = await api.call<{ deployment: { id: string }; direction: string }>(
       'POST',

@@ -10,6 +10,8 @@ export interface FixtureRepository {
   commits: string[];
   /** Files each commit adds or changes (path → content), matching `commits`. */
   files: Record<string, string>[];
+  /** Adds a commit to `main` (pushed to the bare repository) and returns its sha; `commits` grows. */
+  commit(message: string, files: Record<string, string>, author?: string): Promise<string>;
   cleanup(): Promise<void>;
 }
 
@@ -64,10 +66,32 @@ export async function createFixtureRepository(options: { owner?: string } = {}):
   await chmod(dir, 0o755);
   await runCommand('chmod', ['-R', 'a+rX', dir]);
   if (options.owner && process.getuid?.() === 0) await runCommand('chown', ['-R', options.owner, dir]);
+  const files = FIXTURE_COMMITS.map((commit) => commit.files);
   return {
     path: bare,
     commits,
-    files: FIXTURE_COMMITS.map((commit) => commit.files),
+    files,
+    async commit(message, changed, author) {
+      for (const [file, content] of Object.entries(changed)) {
+        await mkdir(dirname(join(work, file)), { recursive: true });
+        await writeFile(join(work, file), content);
+      }
+      // Once chowned to the SSH user, the work tree needs the process's safe.directory (global config).
+      const trusted = process.env.GIT_CONFIG_GLOBAL
+        ? { GIT_CONFIG_GLOBAL: process.env.GIT_CONFIG_GLOBAL }
+        : {};
+      const callEnv = { ...env, ...trusted, ...(author ? { GIT_AUTHOR_NAME: author } : {}) };
+      const run = (...args: string[]) => runCommand('git', args, { cwd: work, env: callEnv });
+      await run('add', '--all');
+      await run('commit', '--quiet', '-m', message);
+      const sha = (await run('rev-parse', 'HEAD')).trim();
+      await run('push', '--quiet', bare, 'main');
+      await runCommand('chmod', ['-R', 'a+rX', dir]);
+      if (options.owner && process.getuid?.() === 0) await runCommand('chown', ['-R', options.owner, dir]);
+      commits.push(sha);
+      files.push(changed);
+      return sha;
+    },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -96,7 +96,10 @@ describe('the example slipway.yml, from apply to a deploy in the console', () =>
       return (await response.json()) as { id: number };
     };
     const demo = await login('demo');
+    // No CI reports on the demo: staging's warn gate asks to confirm a deploy, and nothing is created.
     await post(demo, '/console/api/command', { text: 'deploy demo staging' });
+    expect(await stack.deployments('demo')).toHaveLength(0);
+    await post(demo, '/console/api/command', { text: 'deploy demo staging confirm' });
     const [first] = await stack.deployments('demo');
     const staged = await stack.waitFor(first!.id, (d) => !['queued', 'running'].includes(d.status));
     expect(staged.status, staged.failureReason ?? '').toBe('finished');
@@ -107,7 +110,7 @@ describe('the example slipway.yml, from apply to a deploy in the console', () =>
       `${repo.commits[1]} is live on laptop-staging`,
     );
 
-    // No CI reports on the demo: its warn gate asks to confirm first, and nothing is created.
+    // The same for the promotion: confirm first, and nothing is created until then.
     const before = (await stack.deployments('demo')).length;
     await post(demo, '/console/api/command', { text: 'promote demo staging production' });
     expect(await stack.deployments('demo')).toHaveLength(before);

@@ -2,11 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replyToBlocks as renderBlocks } from '../../adapters/slack/blocks.js';
 import { signWebhookBody, verifyWebhookSignature } from '../../adapters/webhook/signature.js';
+import { notificationReply } from '../../src/chat/index.js';
 import type { Actor } from '../../src/core/access/index.js';
 import { NOTIFICATION_EVENT_TYPES } from '../../src/core/notifications/index.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { reportGreen } from '../support/fixtures.js';
 import {
   startDiscordApi,
   startReceiver,
@@ -109,6 +112,8 @@ describe('notifications', () => {
         approvalsRequired: 1,
       });
       await em.flush();
+      // CI reports the fixture's commits green: production's test gate lets them through.
+      await reportGreen(stack.slipway.services.statuses, 'shop', repo.path);
       ada = await access.resolve({ platform: 'web', workspace: 'local', userId: 'ada', displayName: 'Ada' });
       bob = await access.resolve({ platform: 'web', workspace: 'local', userId: 'bob', displayName: 'Bob' });
       await database.query(`update members set global_role = 'admin' where id in ($1, $2)`, [
@@ -182,8 +187,18 @@ describe('notifications', () => {
       expect(last).toContain('Finished in');
       expect(last).toContain('Approved by');
       expect(last).toContain('Bob');
-      // The buttons Slack can handle stay on the card: here, Rollback.
-      expect(last).toContain('"action_id":"rollback"');
+      // The buttons Slack can handle are on the card: Approve and Reject while it waited (the
+      // approval card may be superseded before it is sent, so it is rendered from the outbox
+      // here); no Rollback at the end, as this first release of production has nothing to go back to.
+      const [approval] = await database.query<{ data: unknown }>(
+        `select data from notification_events where subject = $1 and type = 'approval.requested'`,
+        [`deployment:${deployment.id}`],
+      );
+      const card = renderBlocks(
+        notificationReply({ type: 'approval.requested', data: approval!.data } as never),
+      );
+      expect(JSON.stringify(card)).toContain('"action_id":"approve"');
+      expect(last).not.toContain('"action_id":"rollback"');
 
       // Discord webhook: one execute with ?wait=true, the rest PATCH that message; bot: nonce enforced.
       const executes = discord.requests.filter(

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type Slipway, startSlipway } from '../../src/app/start.js';
@@ -11,6 +12,7 @@ import { createLogger } from '../../src/logger.js';
 import type { Role } from '../../src/vocabulary.js';
 import type { SshHosts } from '../harness/sshd.js';
 import type { TestDatabase } from './database.js';
+import { reportGreen } from './fixtures.js';
 
 const SETUP: Actor = { memberId: null, name: 'setup', source: 'test' };
 
@@ -22,7 +24,10 @@ export async function trustRepository(repositoryPath: string): Promise<void> {
 
 /** A whole Slipway (main.ts) in this process, on a test database, with the given settings. */
 export async function startChatSlipway(database: TestDatabase, env: Record<string, string>) {
+  // Each stack reads commit messages through a git cache of its own, removed at the end.
+  const gitCache = await mkdtemp(join(tmpdir(), 'slipway-git-cache-'));
   const config = loadConfig({
+    SLIPWAY_GIT_CACHE_DIR: gitCache,
     DATABASE_URL: database.url,
     SLIPWAY_SECRET_KEY: randomBytes(32).toString('base64'),
     PORT: '0',
@@ -55,6 +60,8 @@ export async function startChatSlipway(database: TestDatabase, env: Record<strin
           approvals?: number;
           ttlMinutes?: number;
         }[];
+        /** CI reports every commit green (the default), so test gates pass. */
+        green?: boolean;
       },
     ) {
       const { setup: projects } = slipway.services;
@@ -87,6 +94,7 @@ export async function startChatSlipway(database: TestDatabase, env: Record<strin
         if (environment.ttlMinutes) created.approvalTtlMinutes = environment.ttlMinutes;
       }
       await manager.flush();
+      if (setup.green !== false) await reportGreen(slipway.services.statuses, setup.name, repository);
       return { project, deployPath: plan.deployPath };
     },
     /** Grants a role directly (the chat path for grants is tested on its own). */
@@ -130,6 +138,9 @@ export async function startChatSlipway(database: TestDatabase, env: Record<strin
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
-    stop: () => slipway.stop(),
+    stop: async () => {
+      await slipway.stop();
+      await rm(gitCache, { recursive: true, force: true });
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { notificationSenders } from '../../adapters/index.js';
@@ -12,11 +13,13 @@ import { Deployment, type IDeployment, type IProject, Project } from '../../src/
 import type { Orm } from '../../src/db/orm.js';
 import { DeploymentQueue } from '../../src/jobs/deployment-queue.js';
 import { NotificationQueue } from '../../src/jobs/notification-queue.js';
+import { PipelineQueue } from '../../src/jobs/pipeline-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/logger.js';
 import { createOutboundGuard } from '../../src/net/outbound-guard.js';
 import type { SshHosts } from '../harness/sshd.js';
 import { openTestOrm, type TestDatabase } from './database.js';
+import { reportGreen } from './fixtures.js';
 
 /**
  * The fixture repository is owned by the SSH login user; let this process's git (and the child
@@ -32,10 +35,12 @@ export const ADA: Actor = { memberId: null, name: 'Ada', source: 'test' };
 /** The core's deployment pieces wired as in main.ts, on a test database, in this process. */
 export async function startDeployStack(
   database: TestDatabase,
-  options: { work?: boolean; secretKey?: string } = {},
+  options: { work?: boolean; secretKey?: string; outboundFetch?: typeof fetch } = {},
 ) {
   const secretKey = options.secretKey ?? randomBytes(32).toString('base64');
+  const gitCache = await mkdtemp(join(tmpdir(), 'slipway-git-cache-'));
   const config = loadConfig({
+    SLIPWAY_GIT_CACHE_DIR: gitCache,
     DATABASE_URL: database.url,
     SLIPWAY_SECRET_KEY: secretKey,
     SLIPWAY_SSH_CONNECT_TIMEOUT_MS: '5000',
@@ -53,7 +58,15 @@ export async function startDeployStack(
   await queue.setup();
   const notifications = new NotificationQueue(boss);
   await notifications.setup();
+  const pipelines = new PipelineQueue(boss);
+  await pipelines.setup();
   const liveness = await RunLiveness.open(database.url, logger);
+  // The outbound guard as the service builds it; a test may watch what goes out through its fetch.
+  const strict = createOutboundGuard({ allow: config.SLIPWAY_ALLOW_PRIVATE_TARGETS });
+  const watched = options.outboundFetch;
+  const guard = watched
+    ? { ...strict, fetch: ((input, init) => watched(input, init)) as typeof strict.fetch }
+    : strict;
   // The services as the running Slipway builds them (no chat, no HTTP, no notification workers).
   const services = buildServices(
     {
@@ -62,17 +75,28 @@ export async function startDeployStack(
       orm,
       secrets,
       senders: notificationSenders(config),
-      outbound: createOutboundGuard({ allow: config.SLIPWAY_ALLOW_PRIVATE_TARGETS }),
+      outbound: guard,
     },
-    { deployments: queue, notifications, liveness, instanceId: `test-${randomBytes(4).toString('hex')}` },
+    {
+      deployments: queue,
+      notifications,
+      pipelines,
+      liveness,
+      instanceId: `test-${randomBytes(4).toString('hex')}`,
+    },
   );
   const { executor, reaper, deployments, setup: projects } = services;
-  if (options.work !== false) await queue.work(4, (id) => executor.execute(id));
+  if (options.work !== false) {
+    await queue.work(4, (id) => executor.execute(id));
+    await pipelines.work(2, (id) => services.pipelineRunner.advance(id));
+  }
 
   return {
     secretKey,
     secrets,
     orm,
+    /** Every service, as the running Slipway builds them. */
+    services,
     deployments,
     projects,
     executor,
@@ -88,6 +112,8 @@ export async function startDeployStack(
         subPath?: string;
         installCommand?: string;
         envFile?: string;
+        /** CI reports every commit green (the default), so production's test gate passes. */
+        green?: boolean;
       } = {},
     ) {
       const em = orm.em.fork() as EntityManager;
@@ -120,6 +146,7 @@ export async function startDeployStack(
         servers,
       });
       if (setup.envFile) await projects.setEnvironmentFile(em, ADA, project, setup.envFile);
+      if (setup.green !== false) await reportGreen(services.statuses, project.name, repository);
       return { project, servers, environment, deployPaths: servers.map((server) => server.deployPath) };
     },
     async waitFor(
@@ -143,6 +170,7 @@ export async function startDeployStack(
       await stopJobQueue(boss, 5000);
       await liveness.close();
       await orm.close(true);
+      await rm(gitCache, { recursive: true, force: true });
     },
   };
 }

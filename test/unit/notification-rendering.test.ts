@@ -53,7 +53,10 @@ describe('notice rendering', () => {
     expect(reply.title).toBe('Deploy #42 · api → production');
     expect(reply.status).toBe('error');
     expect(reply.text).toBe('Failed at step "install" on web-1: install exited with 3');
-    expect(reply.fields).toContainEqual({ label: 'Message', value: 'Use *fast* path <script> (Ada)' });
+    expect(reply.fields).toContainEqual({
+      label: 'Commit',
+      value: '01234567 Use *fast* path <script> — Ada',
+    });
     expect(reply.code).toContain('npm ERR! code E404');
   });
 
@@ -79,7 +82,7 @@ describe('notice rendering', () => {
     expect(embed.description.length).toBeLessThanOrEqual(4096);
     expect(embed.description.endsWith('npm ERR! code E404\n\n```')).toBe(true);
     expect(embed.fields.find((f) => f.value.includes('fast'))?.value).toBe(
-      'Use \\*fast\\* path <script> (Ada)',
+      '01234567 Use \\*fast\\* path <script> — Ada',
     );
     expect(message.allowed_mentions).toEqual({ parse: [] });
     const withButtons = replyToDiscordMessage({
@@ -125,7 +128,7 @@ describe('notice rendering', () => {
 
   it('e-mail HTML escapes everything it did not write', () => {
     const html = replyToHtml(notificationReply(failedDeploy));
-    expect(html).toContain('Use *fast* path &lt;script&gt; (Ada)');
+    expect(html).toContain('01234567 Use *fast* path &lt;script&gt; — Ada');
     expect(html).not.toContain('<script>');
   });
 });

@@ -44,7 +44,7 @@ describe('the Slack manifest', () => {
     expect(commands).toEqual(['/deploy', '/promote', '/slipway']);
     expect(manifest.features.slash_commands[0]).toMatchObject({
       url: 'https://slipway.example.com/slack/events',
-      usage_hint: '<project> <env> [ref]',
+      usage_hint: '<project> <env> [ref] [confirm|force [reason]]',
     });
     expect(manifest.settings.interactivity.request_url).toBe('https://slipway.example.com/slack/events');
     expect(manifest.oauth_config.scopes.bot).toContain('commands');
@@ -92,10 +92,16 @@ describe('deployment messages', () => {
     status: 'running',
     ref: 'main',
     commit: 'a'.repeat(40),
+    commitMessage: null,
+    commitAuthor: null,
+    changes: null,
     promotedFrom: null,
     requestedBy: 'dev',
     requestedById: null,
     releaseName: null,
+    forced: false,
+    forceReason: null,
+    previousRelease: null,
     failureReason: null,
     cancelRequestedBy: null,
     createdAt: new Date('2026-11-22T10:00:00Z'),
@@ -169,15 +175,28 @@ describe('deployment messages', () => {
     expect(rendered.text).toContain('&lt;!channel&gt;');
   });
 
-  it('shows the duration and a Rollback button when finished', () => {
+  it('shows the duration and a Rollback button when finished with a release behind it', () => {
     const reply = deploymentReply({
       ...base,
       status: 'finished',
       finishedAt: new Date('2026-11-22T10:00:13Z'),
       durationMs: 12_345,
       releaseName: '20261122100001-x',
+      previousRelease: '20261121100001-w',
     });
     expect(reply.text).toBe('Finished in 12.3 s: release 20261122100001-x.');
     expect(reply.buttons?.map((b) => b.actionId)).toEqual(['rollback']);
+  });
+
+  it('offers no Rollback button on a first release: there is nothing to go back to', () => {
+    const reply = deploymentReply({
+      ...base,
+      status: 'finished',
+      finishedAt: new Date('2026-11-22T10:00:13Z'),
+      durationMs: 12_345,
+      releaseName: '20261122100001-x',
+      previousRelease: null,
+    });
+    expect(reply.buttons ?? []).toEqual([]);
   });
 });

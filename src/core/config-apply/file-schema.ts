@@ -11,6 +11,7 @@ import {
   ROLES,
   TEST_GATE_MODES,
 } from '../../vocabulary.js';
+import { pipelineStageSchema } from '../pipelines/index.js';
 
 /**
  * The shape of `slipway.yml`. Fields left out take Slipway's defaults; a list left out
@@ -67,6 +68,48 @@ const server = z
       ctx.addIssue({ code: 'custom', path: ['user'], message: 'user is required for an ssh server' });
   });
 
+/** GitLab's deploy freezes: a cron `start` and an `end` (cron) or `duration_minutes`, or a date range. */
+const freezeWindow = z
+  .object({
+    start: z.string({ error: 'start must be a cron expression' }).min(1).max(120).optional(),
+    end: z.string({ error: 'end must be a cron expression' }).min(1).max(120).optional(),
+    duration_minutes: z
+      .number({ error: 'duration_minutes must be a number' })
+      .int()
+      .min(1)
+      .max(44_640)
+      .optional(),
+    timezone: z.string().min(1).max(64).default('UTC'),
+    from: z.coerce.date({ error: 'from must be a date-time like 2026-12-24T00:00:00Z' }).optional(),
+    until: z.coerce.date({ error: 'until must be a date-time like 2026-12-27T00:00:00Z' }).optional(),
+    reason: z.string().max(500).nullable().default(null),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    const recurring = value.start !== undefined;
+    if (recurring && (value.from || value.until)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['from'],
+        message: 'a freeze has start (cron) or from/until, not both',
+      });
+    } else if (recurring && (value.end === undefined) === (value.duration_minutes === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['end'],
+        message: 'a recurring freeze needs end or duration_minutes',
+      });
+    } else if (!recurring && (!value.from || !value.until)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [value.from ? 'until' : 'from'],
+        message: 'a freeze needs start (cron), or from and until',
+      });
+    } else if (!recurring && value.from && value.until && value.until <= value.from) {
+      ctx.addIssue({ code: 'custom', path: ['until'], message: 'until must come after from' });
+    }
+  });
+
 const environment = z
   .object({
     name: name('name'),
@@ -76,6 +119,8 @@ const environment = z
     branch: ref('branch').optional(),
     servers: z.array(name('each server')).default([]),
     external_url: z.url({ error: 'external_url must be a URL' }).nullable().default(null),
+    health_check_url: z.url({ error: 'health_check_url must be a URL' }).nullable().default(null),
+    freeze_windows: z.array(freezeWindow).optional(),
     description: z.string().max(2000).nullable().default(null),
     commit_behavior: z
       .enum(COMMIT_BEHAVIOURS, { error: `commit_behavior must be one of ${COMMIT_BEHAVIOURS.join(', ')}` })
@@ -150,6 +195,16 @@ const notification = z
   })
   .strict();
 
+/** Escape's pipelines, as the issue writes them: stages of an environment and its steps. */
+const pipeline = z
+  .object({
+    name: name('name'),
+    /** Signs webhook-trigger bodies; `${NAME}` reads it from the environment. Generated when left out. */
+    signing_secret: z.string().min(16, 'signing_secret must be at least 16 characters').max(500).optional(),
+    stages: z.array(pipelineStageSchema).min(1, 'a pipeline has at least one stage').max(20),
+  })
+  .strict();
+
 const project = z
   .object({
     name: name('name'),
@@ -192,6 +247,7 @@ const project = z
     hooks: z.array(hook).optional(),
     members: z.array(member).optional(),
     notifications: z.array(notification).optional(),
+    pipelines: z.array(pipeline).optional(),
   })
   .strict();
 
@@ -211,3 +267,4 @@ export type EnvironmentSpec = NonNullable<ProjectSpec['environments']>[number];
 export type HookSpec = NonNullable<ProjectSpec['hooks']>[number];
 export type MemberSpec = NonNullable<ProjectSpec['members']>[number];
 export type NotificationSpec = NonNullable<ProjectSpec['notifications']>[number];
+export type PipelineSpec = NonNullable<ProjectSpec['pipelines']>[number];

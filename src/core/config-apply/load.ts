@@ -3,12 +3,21 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { validateLinkedFolderPath, validateRepository } from '../../engine/index.js';
+import { checkFreezeWindow } from '../deployments/index.js';
 import {
   checkChannelTarget,
   notificationChannelInputSchema,
   type TargetRulesByPlatform,
 } from '../notifications/index.js';
 import { type ConfigFile, configFileSchema, type NotificationSpec } from './file-schema.js';
+
+/** The freeze service's field names → the file's. */
+const FREEZE_FIELDS: Record<string, string> = {
+  freeze_start: 'start',
+  freeze_end: 'end',
+  duration_minutes: 'duration_minutes',
+  cron_timezone: 'timezone',
+};
 
 export interface ConfigError {
   line: number;
@@ -25,7 +34,7 @@ export type LoadedConfig =
 type Path = (string | number)[];
 
 /** Environment variables `${NAME}` are read in these fields only: a hook's script keeps its own `${…}`. */
-const INTERPOLATED = new Set(['repository', 'webhook_url', 'secret', 'channel', 'email']);
+const INTERPOLATED = new Set(['repository', 'webhook_url', 'secret', 'channel', 'email', 'signing_secret']);
 
 /**
  * Reads `slipway.yml`: YAML syntax, then the schema, then the rules between fields (unique
@@ -114,6 +123,9 @@ function normalise(config: ConfigFile, base: string, env: Record<string, string 
     for (const server of project.servers ?? []) {
       if (server.transport === 'local') server.deploy_path = localPath(server.deploy_path, base);
     }
+    for (const pipeline of project.pipelines ?? []) {
+      if (pipeline.signing_secret !== undefined) pipeline.signing_secret = expand(pipeline.signing_secret);
+    }
     for (const notification of project.notifications ?? []) {
       for (const key of ['webhook_url', 'secret', 'channel'] as const) {
         const value = notification[key];
@@ -199,6 +211,49 @@ function checkProject(
   );
   environments.forEach((environment, i) => {
     checkServers(environment?.servers, at('environments', i, 'servers'));
+    list(environment?.freeze_windows).forEach((raw, k) => {
+      const window = record(raw);
+      if (!window || typeof window.start !== 'string') return;
+      // The cron expressions and the time zone, as the freeze service will check them.
+      try {
+        checkFreezeWindow({
+          cronStart: window.start,
+          cronEnd: text(window.end) ?? null,
+          durationMinutes: typeof window.duration_minutes === 'number' ? window.duration_minutes : null,
+          timezone: text(window.timezone) ?? 'UTC',
+        });
+      } catch (error) {
+        const field = String((error as { details?: { field?: string } }).details?.field ?? 'start');
+        const key = FREEZE_FIELDS[field] ?? 'start';
+        // The path names the field already; the API's name for it is not the file's.
+        const message = (error as Error).message.replace(/^freeze_(start|end): /, '');
+        report(at('environments', i, 'freeze_windows', k, key), message);
+      }
+    });
+  });
+  const pipelines = list(project.pipelines).map(record);
+  unique(
+    pipelines.map((p) => p?.name),
+    at('pipelines'),
+    'name',
+    'pipeline',
+    report,
+  );
+  const environmentNames = new Set(environments.map((e) => text(e?.name)).filter(Boolean));
+  pipelines.forEach((pipeline, i) => {
+    const secret = text(pipeline?.signing_secret);
+    if (secret !== undefined) expand(at('pipelines', i, 'signing_secret'), secret);
+    // Stages name environments of this project: those the file declares, when it declares them.
+    if (!project.environments) return;
+    list(pipeline?.stages).forEach((stage, k) => {
+      const environment = text(record(stage)?.environment);
+      if (environment !== undefined && !environmentNames.has(environment)) {
+        report(
+          at('pipelines', i, 'stages', k, 'environment'),
+          `environment "${environment}" is not declared under this project's environments`,
+        );
+      }
+    });
   });
   const hooks = list(project.hooks).map(record);
   unique(

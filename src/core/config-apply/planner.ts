@@ -1,5 +1,7 @@
 import type { AccessPolicy, Actor, ChatIdentityRef, MemberRoleRow } from '../access/index.js';
+import type { FreezeWindowInput, FreezeWindows } from '../deployments/index.js';
 import type { NotificationChannelService, NotificationChannelView } from '../notifications/index.js';
+import { type PipelineService, stageSteps, writtenStep } from '../pipelines/index.js';
 import {
   type EnvironmentInput,
   type EnvironmentService,
@@ -31,6 +33,8 @@ export interface ApplyServices {
   environments: EnvironmentService;
   hooks: HookService;
   access: AccessPolicy;
+  freezes: FreezeWindows;
+  pipelines: PipelineService;
   /** Null where notifications are not wired; a file with notifications is then refused. */
   channels: NotificationChannelService | null;
 }
@@ -42,7 +46,8 @@ export type ChangeKind =
   | 'hook'
   | 'linked folder'
   | 'member'
-  | 'notification';
+  | 'notification'
+  | 'pipeline';
 
 export interface Change {
   action: 'create' | 'update' | 'replace' | 'delete';
@@ -98,7 +103,7 @@ export class ConfigPlanner {
   }
 
   private async planProject(spec: ProjectSpec, prune: boolean): Promise<Change[]> {
-    const { projects, servers, environments, hooks, access, channels } = this.services;
+    const { projects, servers, environments, hooks, access, channels, freezes, pipelines } = this.services;
     const name = spec.name;
     const record = await projects.record(name);
     const changes: Change[] = [];
@@ -239,19 +244,31 @@ export class ConfigPlanner {
       for (const environment of spec.environments) {
         const input = environmentInput(environment, spec.branch);
         const existing = current.find((e) => e.name === environment.name);
+        const wanted = environment.freeze_windows?.map(freezeInput);
         if (!existing) {
+          const details = [
+            `tier ${input.tier}, branch ${input.branch}, servers ${list(input.servers ?? [])}`,
+          ];
+          if (wanted?.length) details.push(`freeze windows: ${wanted.length}`);
           changes.push(
             change({
               action: 'create',
               kind: 'environment',
               name: environment.name,
-              details: [`tier ${input.tier}, branch ${input.branch}, servers ${list(input.servers ?? [])}`],
-              run: async (actor) => void (await environments.create(actor, name, input)),
+              details,
+              run: async (actor) => {
+                await environments.create(actor, name, input);
+                if (wanted?.length) await freezes.replace(actor, name, environment.name, wanted);
+              },
             }),
           );
           continue;
         }
         const diff = environmentDiff(existing, input);
+        // A freeze_windows list is managed as a whole: any difference replaces it.
+        const held = wanted ? (await freezes.list(name, existing.id)).map(freezeInput) : [];
+        const freezesDiffer = wanted !== undefined && !same(sortedWindows(held), sortedWindows(wanted));
+        if (freezesDiffer) diff.lines.push(`freeze windows: ${held.length} → ${wanted!.length}`);
         if (diff.changed) {
           const { name: _name, ...patch } = input;
           changes.push(
@@ -260,7 +277,10 @@ export class ConfigPlanner {
               kind: 'environment',
               name: environment.name,
               details: diff.lines,
-              run: async (actor) => void (await environments.update(actor, name, existing.id, patch)),
+              run: async (actor) => {
+                await environments.update(actor, name, existing.id, patch);
+                if (freezesDiffer) await freezes.replace(actor, name, existing.id, wanted!);
+              },
             }),
           );
         }
@@ -280,6 +300,85 @@ export class ConfigPlanner {
                 }
                 await environments.remove(actor, name, extra.id);
               },
+            }),
+          );
+        }
+      }
+    }
+
+    if (spec.pipelines) {
+      const current = record ? await pipelines.list(name) : [];
+      for (const pipeline of spec.pipelines) {
+        const wanted = pipeline.stages.map((stage) => ({
+          environment: stage.environment,
+          steps: stageSteps(stage.steps ?? []).map(writtenStep),
+        }));
+        const existing = current.find((p) => p.name === pipeline.name);
+        const save = (actor: Actor) =>
+          pipelines.save(
+            actor,
+            name,
+            pipeline.name,
+            { stages: wanted },
+            {
+              signingSecret: pipeline.signing_secret ?? null,
+              trusted: true,
+            },
+          );
+        if (!existing) {
+          later.push(
+            change({
+              action: 'create',
+              kind: 'pipeline',
+              name: pipeline.name,
+              details: [wanted.map((stage) => stage.environment).join(' → ')],
+              run: async (actor) => void (await save(actor)),
+            }),
+          );
+          continue;
+        }
+        const held = existing.stages.map((stage) => ({
+          environment: stage.environment,
+          steps: stage.steps.map(writtenStep),
+        }));
+        const details: string[] = [];
+        if (!same(held, wanted)) {
+          const before = held.map((stage) => stage.environment).join(' → ');
+          const after = wanted.map((stage) => stage.environment).join(' → ');
+          const changedSteps = wanted
+            .filter((stage, i) => !same(stage.steps, held[i]?.steps))
+            .map((stage) => stage.environment);
+          details.push(
+            before === after ? `steps of ${changedSteps.join(', ')} changed` : `stages: ${before} → ${after}`,
+          );
+        }
+        if (
+          pipeline.signing_secret &&
+          !(await pipelines.secretIs(name, pipeline.name, pipeline.signing_secret))
+        ) {
+          details.push('signing_secret changed');
+        }
+        if (details.length) {
+          later.push(
+            change({
+              action: 'update',
+              kind: 'pipeline',
+              name: pipeline.name,
+              details,
+              run: async (actor) => void (await save(actor)),
+            }),
+          );
+        }
+      }
+      if (prune) {
+        for (const extra of current.filter((p) => !spec.pipelines?.some((w) => w.name === p.name))) {
+          later.unshift(
+            change({
+              action: 'delete',
+              kind: 'pipeline',
+              name: extra.name,
+              details: [],
+              run: async (actor) => pipelines.remove(actor, name, extra.name),
             }),
           );
         }
@@ -471,6 +570,7 @@ export class ConfigPlanner {
 }
 
 const DELETE_ORDER: ChangeKind[] = [
+  'pipeline',
   'hook',
   'environment',
   'server',
@@ -479,8 +579,11 @@ const DELETE_ORDER: ChangeKind[] = [
   'notification',
 ];
 
+/** Creations and updates among `later` (pipelines, which need their environments) go first, in order; then deletions. */
 function sortDeletes(changes: Change[]): Change[] {
-  return [...changes].sort((a, b) => DELETE_ORDER.indexOf(a.kind) - DELETE_ORDER.indexOf(b.kind));
+  const kept = changes.filter((c) => c.action !== 'delete');
+  const deletes = changes.filter((c) => c.action === 'delete');
+  return [...kept, ...deletes.sort((a, b) => DELETE_ORDER.indexOf(a.kind) - DELETE_ORDER.indexOf(b.kind))];
 }
 
 /** Differences of one resource, as lines for the plan. */
@@ -558,6 +661,7 @@ function environmentInput(
     branch: spec.branch ?? projectBranch,
     servers: [...spec.servers].sort(),
     externalUrl: spec.external_url,
+    healthCheckUrl: spec.health_check_url,
     description: spec.description,
     commitBehaviour: spec.commit_behavior,
     autoStopSetting: spec.auto_stop_setting,
@@ -573,6 +677,7 @@ function environmentDiff(existing: EnvironmentView, input: EnvironmentInput): Di
   diff.field('branch', existing.branch, input.branch);
   diff.field('servers', [...existing.servers].sort(), input.servers);
   diff.field('external_url', existing.externalUrl, input.externalUrl);
+  diff.field('health_check_url', existing.healthCheckUrl, input.healthCheckUrl);
   diff.field('description', existing.description, input.description);
   diff.field('commit_behavior', existing.commitBehaviour, input.commitBehaviour);
   diff.field('auto_stop_setting', existing.autoStopSetting, input.autoStopSetting);
@@ -580,6 +685,38 @@ function environmentDiff(existing: EnvironmentView, input: EnvironmentInput): Di
   diff.field('approvals.approver_role', existing.approverRole, input.approverRole);
   diff.field('approvals.ttl_minutes', existing.approvalTtlMinutes, input.approvalTtlMinutes);
   return diff;
+}
+
+type FreezeSpec = NonNullable<EnvironmentSpec['freeze_windows']>[number];
+
+/** A freeze window of the file, or one Slipway holds, in the freeze service's terms (for comparing too). */
+function freezeInput(spec: FreezeSpec | FreezeWindowInput): FreezeWindowInput {
+  if ('cronStart' in spec || 'startsAt' in spec) {
+    const held = spec as FreezeWindowInput;
+    return {
+      cronStart: held.cronStart ?? null,
+      cronEnd: held.cronEnd ?? null,
+      durationMinutes: held.durationMinutes ?? null,
+      timezone: held.cronStart ? (held.timezone ?? 'UTC') : 'UTC',
+      startsAt: held.startsAt ?? null,
+      endsAt: held.endsAt ?? null,
+      reason: held.reason ?? null,
+    };
+  }
+  const file = spec as FreezeSpec;
+  return {
+    cronStart: file.start ?? null,
+    cronEnd: file.end ?? null,
+    durationMinutes: file.duration_minutes ?? null,
+    timezone: file.start ? file.timezone : 'UTC',
+    startsAt: file.from ?? null,
+    endsAt: file.until ?? null,
+    reason: file.reason ?? null,
+  };
+}
+
+function sortedWindows(windows: FreezeWindowInput[]): string[] {
+  return windows.map((w) => JSON.stringify(freezeInput(w))).sort();
 }
 
 function hookInput(spec: HookSpec): HookInput & { servers: string[] } {

@@ -1,13 +1,8 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { validateRef, validateRepository } from '../../engine/index.js';
 import { SlipwayError } from '../../errors.js';
 import { isOutboundRefusal, type OutboundGuard } from '../../net/outbound-guard.js';
+import { gitErrorDetail, runGit } from './git-command.js';
 
-const run = promisify(execFile);
 const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 export interface ResolvedCommit {
@@ -67,36 +62,23 @@ export class CommitResolver {
   }
 
   private async lsRemote(repository: string, patterns: string[], privateKey?: string): Promise<string> {
-    const keyDir = privateKey ? await mkdtemp(join(tmpdir(), 'slipway-git-')) : undefined;
     try {
-      const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0' };
-      if (keyDir && privateKey) {
-        const keyPath = join(keyDir, 'id');
-        await writeFile(keyPath, privateKey, { mode: 0o600 });
-        env.GIT_SSH_COMMAND = `ssh -i ${keyPath} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new`;
-      }
       // Every http(s) connection git makes (redirects too) goes through the guard's proxy, which
-      // connects only to the checked address; NO_PROXY may not exempt any host from it.
+      // connects only to the checked address.
       const proxy = /^https?:\/\//i.test(repository) ? await this.outbound.gitProxy() : null;
-      if (proxy) Object.assign(env, { NO_PROXY: '', no_proxy: '' });
-      const args = [...(proxy ? ['-c', `http.proxy=${proxy}`] : []), 'ls-remote', repository, ...patterns];
-      const { stdout } = await run('git', args, {
-        env,
-        timeout: this.timeoutMs,
+      return await runGit(['ls-remote', repository, ...patterns], {
+        privateKey,
+        timeoutMs: this.timeoutMs,
+        proxy,
         maxBuffer: 1024 * 1024,
       });
-      return stdout;
     } catch (error) {
-      const detail = ((error as { stderr?: string }).stderr ?? (error as Error).message)
-        .trim()
-        .split('\n')
-        .slice(-2)
-        .join(' ');
-      throw new SlipwayError('command_failed', `Could not read ${repository}: ${detail}`, undefined, {
-        cause: error,
-      });
-    } finally {
-      if (keyDir) await rm(keyDir, { recursive: true, force: true });
+      throw new SlipwayError(
+        'command_failed',
+        `Could not read ${repository}: ${gitErrorDetail(error)}`,
+        undefined,
+        { cause: error },
+      );
     }
   }
 }

@@ -7,12 +7,21 @@ import type { OutboundFetch } from '../../net/outbound-guard.js';
 import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
 import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
 import { checkHealth } from './health-check.js';
+import { recordLiveRelease } from './live-state.js';
 import type { RunLiveness } from './run-liveness.js';
 import { StepRecorder } from './step-recorder.js';
 
 const WATCH_INTERVAL_MS = 1000;
 
-type Outcome = { status: 'finished' | 'failed' | 'cancelled'; code: string | null; reason: string | null };
+type Outcome = {
+  status: 'finished' | 'failed' | 'cancelled';
+  code: string | null;
+  reason: string | null;
+  /** The release `current` points at now, when this run changed it (recorded as the environment's live state). */
+  live?: string;
+  /** The release that was live before this run. */
+  previous?: string | null;
+};
 
 /**
  * Runs one deployment in this process: claims it (queued → running, at most once, whichever
@@ -41,6 +50,8 @@ export class DeploymentExecutor {
       notifications?: NotificationEmitter;
       /** The health check's fetch: the outbound guard's (the URL is a user's). */
       outbound: OutboundFetch;
+      /** Inside the transaction that ends a deployment (a pipeline waiting for it is moved on). */
+      onFinished?: (tx: EntityManager, deploymentId: string) => Promise<void>;
     },
   ) {}
 
@@ -120,6 +131,7 @@ export class DeploymentExecutor {
         recorder,
         deployment.targetRelease,
       );
+      const previous = result.servers[0]?.previousRelease ?? null;
       if (result.status === 'finished') {
         const target = result.servers[0]?.currentRelease ?? null;
         await em.nativeUpdate(
@@ -127,26 +139,32 @@ export class DeploymentExecutor {
           { id: deployment.id },
           { releaseName: target, targetRelease: target },
         );
+        if (target) return { ...fromResult(result), live: target, previous };
       }
-      return fromResult(result);
+      return { ...fromResult(result), previous };
     }
 
     const plan = await plans.deploymentPlan(em, deployment, startedAt);
     await em.nativeUpdate(Deployment, { id: deployment.id }, { releaseName: plan.releaseName });
     const recorder = new StepRecorder(em, deployment.id, plan.servers, logger, this.progress(deployment.id));
     const result = await runner.deploy(plan, recorder, signal);
-    if (result.status !== 'finished' || !deployment.project.healthCheckUrl) return fromResult(result);
+    const previous = result.servers[0]?.previousRelease ?? null;
+    // Activated on every server: the new release is live, whatever comes after (purge, health).
+    const live = result.activated ? { live: plan.releaseName, previous } : { previous };
+    // The environment's own health-check URL; the project's is the default.
+    const healthUrl = deployment.environment.healthCheckUrl ?? deployment.project.healthCheckUrl;
+    if (result.status !== 'finished' || !healthUrl) return { ...fromResult(result), ...live };
 
-    const health = await checkHealth(deployment.project.healthCheckUrl, { fetch: this.deps.outbound });
-    if (health.healthy) return fromResult(result);
+    const health = await checkHealth(healthUrl, { fetch: this.deps.outbound });
+    if (health.healthy) return { ...fromResult(result), ...live };
     if (!deployment.project.rollbackOnHealthFailure) {
       return {
         status: 'failed',
         code: 'health_check_failed',
         reason: `Health check failed: ${health.detail}.`,
+        ...live,
       };
     }
-    const previous = result.servers[0]?.previousRelease ?? null;
     const rollback = await runner.rollback(
       { ...plans.connection(deployment), deploymentId: deployment.id, servers: plan.servers },
       recorder,
@@ -155,6 +173,7 @@ export class DeploymentExecutor {
     return {
       status: 'failed',
       code: 'health_check_failed',
+      ...(rollback.status === 'finished' && previous ? { live: previous, previous } : live),
       reason:
         rollback.status === 'finished'
           ? `Health check failed: ${health.detail}. Rolled back to ${previous ?? 'the previous release'}.`
@@ -193,6 +212,7 @@ export class DeploymentExecutor {
           finishedAt: new Date(),
           failureCode: outcome.code,
           failureReason: outcome.reason,
+          ...(outcome.previous !== undefined ? { previousRelease: outcome.previous } : {}),
         };
     const updated = await this.deps.orm.em.fork().transactional(async (tx) => {
       const count = await tx.nativeUpdate(
@@ -200,6 +220,9 @@ export class DeploymentExecutor {
         { id: deployment.id, status: 'running', runnerId: this.deps.instanceId },
         values,
       );
+      if (count && !handedBack && outcome.live) {
+        await recordLiveRelease(tx, deployment.environment.id, outcome.live);
+      }
       if (count && !handedBack) {
         await emitDeploymentNotification(
           this.deps.notifications,
@@ -207,6 +230,7 @@ export class DeploymentExecutor {
           `deployment.${outcome.status}`,
           deployment.id,
         );
+        await this.deps.onFinished?.(tx, deployment.id);
       }
       return count;
     });

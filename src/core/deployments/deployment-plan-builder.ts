@@ -1,6 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config.js';
-import { Hook, type IDeployment, type IServer, LinkedFolder } from '../../db/entities/index.js';
+import {
+  Hook,
+  type IDeployment,
+  type IEnvironment,
+  type IProject,
+  type IServer,
+  LinkedFolder,
+} from '../../db/entities/index.js';
 import {
   type ConnectionSettings,
   type DeploymentPlan,
@@ -47,21 +54,29 @@ export class DeploymentPlanBuilder {
 
   /** The deployment's environment's servers that receive code; populated by the caller. */
   servers(deployment: IDeployment): IServer[] {
-    const servers = deployment.environment.servers
-      .getItems()
-      .filter((server) => server.receivesCodeDeployments);
+    return this.serversOf(deployment.environment);
+  }
+
+  /** An environment's servers that receive code, by name; its `servers` populated by the caller. */
+  serversOf(environment: IEnvironment): IServer[] {
+    const servers = environment.servers.getItems().filter((server) => server.receivesCodeDeployments);
     if (servers.length === 0) {
       throw new SlipwayError(
         'invalid_input',
-        `${deployment.environment.name} has no servers that receive code deployments.`,
+        `${environment.name} has no servers that receive code deployments.`,
       );
     }
     return servers.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   connection(deployment: IDeployment): ConnectionSettings {
+    return this.connectionFor(deployment.project);
+  }
+
+  /** How to reach a project's servers: its key (opened in memory only) and the timeouts. */
+  connectionFor(project: IProject): ConnectionSettings {
     return {
-      privateKey: this.secrets.open(deployment.project.sshPrivateKey, SECRET_PURPOSE.projectSshKey),
+      privateKey: this.secrets.open(project.sshPrivateKey, SECRET_PURPOSE.projectSshKey),
       concurrency: this.config.SLIPWAY_SERVER_CONCURRENCY,
       commandTimeoutMs: this.config.SLIPWAY_COMMAND_TIMEOUT_MS,
       connectTimeoutMs: this.config.SLIPWAY_SSH_CONNECT_TIMEOUT_MS,

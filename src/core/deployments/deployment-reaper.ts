@@ -4,6 +4,7 @@ import type { DeploymentRunner, ServerInspection } from '../../engine/index.js';
 import type { Logger } from '../../logger.js';
 import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
 import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
+import { agreedRelease, recordLiveRelease } from './live-state.js';
 import { RUNNER_IS_GONE_SQL } from './run-liveness.js';
 
 /**
@@ -68,6 +69,9 @@ export class DeploymentReaper {
     const names = new Map(servers.map((server) => [server.id, server.name]));
     deployment.failureReason = `Interrupted: the Slipway process running it stopped. ${describe(inspections, names, release)}`;
     await em.flush();
+    // The servers are the truth: if they agree on a release, that is what is live now.
+    const live = agreedRelease(inspections);
+    if (live) await recordLiveRelease(em, deployment.environment.id, live);
     this.deps.logger.warn(
       { deploymentId, reason: deployment.failureReason },
       'interrupted deployment reaped',

@@ -3,6 +3,7 @@ import {
   Approval,
   ApprovalRequest,
   Deployment,
+  type DeploymentChanges,
   DeploymentStep,
   Environment,
   type IDeployment,
@@ -11,6 +12,7 @@ import type { Orm } from '../../db/orm.js';
 import type { EnvironmentTier, StepStatus } from '../../vocabulary.js';
 import { findEnvironment, findProject } from '../lookup.js';
 import { findDeployment } from './deployment-service.js';
+import type { FreezeStatus, FreezeWindows } from './freeze-service.js';
 
 export interface StepView {
   name: string;
@@ -44,10 +46,20 @@ export interface DeploymentView {
   status: IDeployment['status'];
   ref: string;
   commit: string | null;
+  /** The commit's message (its first line is what cards show) and author, read from git. */
+  commitMessage: string | null;
+  commitAuthor: string | null;
+  /** The commits between what was live and what this ships. */
+  changes: DeploymentChanges | null;
   promotedFrom: string | null;
   requestedBy: string;
   requestedById: string | null;
   releaseName: string | null;
+  /** An admin forced it past a test gate or a freeze, and why. */
+  forced: boolean;
+  forceReason: string | null;
+  /** The release that was live before this one (null: nothing was, so there is nothing to roll back to). */
+  previousRelease: string | null;
   failureReason: string | null;
   cancelRequestedBy: string | null;
   createdAt: Date;
@@ -66,15 +78,25 @@ export interface EnvironmentSummary {
   state: string;
   servers: string[];
   approvalsRequired: number;
+  /** What `current` points at (stored when an activation or a rollback completes). */
   liveCommit: string | null;
+  liveRelease: string | null;
+  liveSince: Date | null;
+  /** The number of the deployment that built the live release. */
+  liveDeployment: number | null;
   lastDeploy: { number: number; status: string; by: string; at: Date } | null;
   lock: { holder: string; reason: string | null; since: Date; expiresAt: Date | null } | null;
   pendingApprovals: number;
+  /** A deploy freeze in force now, and the next one (null: the environment has no freeze windows). */
+  freeze: FreezeStatus | null;
 }
 
 /** Read models for chat and the console: deployments with their steps and approvals, environments. */
 export class DeploymentViews {
-  constructor(private readonly orm: Orm) {}
+  constructor(
+    private readonly orm: Orm,
+    private readonly freezes?: FreezeWindows,
+  ) {}
 
   async deployment(idOrNumber: string): Promise<DeploymentView> {
     const em = this.orm.em.fork();
@@ -108,10 +130,16 @@ export class DeploymentViews {
       status: d.status,
       ref: d.ref,
       commit: d.commitHash ?? null,
+      commitMessage: d.commitMessage ?? null,
+      commitAuthor: d.commitAuthor ?? null,
+      changes: d.changes ?? null,
       promotedFrom: promotedFrom?.name ?? null,
       requestedBy: d.requestedByName,
       requestedById: d.requestedBy?.id ?? null,
       releaseName: d.releaseName ?? null,
+      forced: d.forced,
+      forceReason: d.forceReason ?? null,
+      previousRelease: d.previousRelease ?? null,
       failureReason: d.failureReason ?? null,
       cancelRequestedBy: d.cancelRequestedBy ?? null,
       createdAt: d.createdAt,
@@ -177,10 +205,10 @@ export class DeploymentViews {
     environmentName: string | null,
   ): Promise<EnvironmentSummary[]> {
     const rows = await em.getConnection().execute<SummaryRow[]>(
-      `select p.name as project, e.name, e.tier, e.branch, e.state, e.approvals_required,
+      `select e.id, p.name as project, e.name, e.tier, e.branch, e.state, e.approvals_required,
          coalesce((select array_agg(s.name order by s.name) from environment_servers es
                    join servers s on s.id = es.server_id where es.environment_id = e.id), '{}') as servers,
-         live.commit_hash as live_commit,
+         e.live_commit, e.live_release, e.live_since, live.number as live_number,
          last.number as last_number, last.status as last_status,
          last.requested_by_name as last_by, last.created_at as last_at,
          l.holder_name as lock_holder, l.reason as lock_reason,
@@ -189,9 +217,7 @@ export class DeploymentViews {
            where ar.status = 'pending' and d.environment_id = e.id)::int as pending_approvals
        from environments e
        join projects p on p.id = e.project_id
-       left join lateral (select d.commit_hash from deployments d
-           where d.environment_id = e.id and d.status = 'finished' and d.kind in ('deploy', 'promote')
-           order by d.finished_at desc nulls last limit 1) live on true
+       left join deployments live on live.id = e.live_deployment_id
        left join lateral (select d.number, d.status, d.requested_by_name, d.created_at from deployments d
            where d.environment_id = e.id order by d.created_at desc limit 1) last on true
        left join locks l on l.environment_id = e.id and (l.expires_at is null or l.expires_at > now())
@@ -199,6 +225,7 @@ export class DeploymentViews {
        order by p.name, e.name`,
       [projectName, projectName, environmentName, environmentName],
     );
+    const freezes = (await this.freezes?.statusOf(rows.map((r) => r.id))) ?? new Map<string, FreezeStatus>();
     return rows.map((r) => ({
       project: r.project,
       name: r.name,
@@ -208,6 +235,9 @@ export class DeploymentViews {
       servers: r.servers,
       approvalsRequired: r.approvals_required,
       liveCommit: r.live_commit,
+      liveRelease: r.live_release,
+      liveSince: r.live_since ? new Date(r.live_since) : null,
+      liveDeployment: r.live_number,
       lastDeploy:
         r.last_number === null
           ? null
@@ -227,11 +257,13 @@ export class DeploymentViews {
               expiresAt: r.lock_expires_at ? new Date(r.lock_expires_at) : null,
             },
       pendingApprovals: r.pending_approvals,
+      freeze: freezes.get(r.id) ?? null,
     }));
   }
 }
 
 interface SummaryRow {
+  id: string;
   project: string;
   name: string;
   tier: EnvironmentTier;
@@ -240,6 +272,9 @@ interface SummaryRow {
   approvals_required: number;
   servers: string[];
   live_commit: string | null;
+  live_release: string | null;
+  live_since: Date | string | null;
+  live_number: number | null;
   last_number: number | null;
   last_status: string | null;
   last_by: string | null;

@@ -1,6 +1,9 @@
 // The rules of refs and release names (they reach a shell): the API validates with the same ones.
 export { isReleaseName, isSafeRef, validateRef } from '../../engine/index.js';
+export { CARD_COMMITS, CommitContext, type CommitDetails } from './commit-context.js';
+export { type CommitInfo, CommitLog } from './commit-log.js';
 export { CommitResolver } from './commit-resolver.js';
+export { compareUrl, repositoryHome } from './compare-link.js';
 export { DeploymentExecutor } from './deployment-executor.js';
 export type { ShownMessage } from './deployment-messages.js';
 export { DeploymentMessages } from './deployment-messages.js';
@@ -9,8 +12,13 @@ export { DeploymentReaper } from './deployment-reaper.js';
 export type { DeploymentDetail, DeploymentListItem } from './deployment-records.js';
 export { DeploymentRecords } from './deployment-records.js';
 export type { KnownCommit } from './deployment-service.js';
-export { DeploymentService, liveCommit } from './deployment-service.js';
+export { type DeployGate, DeploymentService, type DeployRequest } from './deployment-service.js';
 export type { DeploymentView, EnvironmentSummary } from './deployment-views.js';
 export { DeploymentViews } from './deployment-views.js';
+export type { FreezeStatus, FreezeWindowInput, FreezeWindowView } from './freeze-service.js';
+export { FreezeWindows } from './freeze-service.js';
+export { checkFreezeWindow, describeFreezeWindow } from './freeze-windows.js';
 export { LockService } from './lock-service.js';
-export { RunLiveness } from './run-liveness.js';
+export { type CommitsSince, ProjectCommits } from './project-commits.js';
+export { RollbackTargets } from './rollback-target.js';
+export { RUNNER_IS_GONE_SQL, RunLiveness } from './run-liveness.js';

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { DeploymentChanges } from '../../db/entities/index.js';
 import type { DeploymentKind, DeploymentStatus, EnvironmentTier } from '../../vocabulary.js';
 import { type DeploymentSnapshot, deploymentSubject, type NewNotification } from './notification-events.js';
 import type { NotificationEmitter } from './notification-outbox.js';
@@ -22,9 +23,13 @@ interface SnapshotRow {
   commit_hash: string | null;
   commit_message: string | null;
   commit_author: string | null;
+  changes: DeploymentChanges | null;
   promoted_from: string | null;
   requested_by_name: string;
   release_name: string | null;
+  previous_release: string | null;
+  forced: boolean;
+  force_reason: string | null;
   failure_reason: string | null;
   cancel_requested_by: string | null;
   created_at: Date;
@@ -45,8 +50,8 @@ interface SnapshotRow {
 const SNAPSHOT_SQL = `
 select d.id, d.number, d.project_id, p.name as project, e.name as environment,
        e.tier as environment_tier, e.external_url as environment_url, d.kind, d.status, d.ref,
-       d.commit_hash, d.commit_message, d.commit_author, pf.name as promoted_from, d.requested_by_name,
-       d.release_name, d.failure_reason, d.cancel_requested_by, d.created_at, d.started_at, d.finished_at,
+       d.commit_hash, d.commit_message, d.commit_author, d.changes, pf.name as promoted_from, d.requested_by_name,
+       d.release_name, d.previous_release, d.forced, d.force_reason, d.failure_reason, d.cancel_requested_by, d.created_at, d.started_at, d.finished_at,
        fs.server_name as failed_server, fs.name as failed_step, fs.output_tail as failed_output,
        ar.status as approval_status, ar.required_count, ar.approver_role, ar.expires_at,
        (select coalesce(json_agg(a.member_name order by a.created_at), '[]') from approvals a
@@ -105,9 +110,13 @@ function snapshot(row: SnapshotRow): DeploymentSnapshot {
     commit: row.commit_hash,
     commitMessage: row.commit_message ? row.commit_message.split('\n')[0]!.slice(0, 200) : null,
     commitAuthor: row.commit_author,
+    changes: row.changes,
     promotedFrom: row.promoted_from,
     requestedBy: row.requested_by_name,
     releaseName: row.release_name,
+    previousRelease: row.previous_release,
+    forced: row.forced,
+    forceReason: row.force_reason,
     failureReason: row.failure_reason,
     cancelRequestedBy: row.cancel_requested_by,
     createdAt: new Date(row.created_at).toISOString(),

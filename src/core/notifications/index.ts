@@ -22,9 +22,17 @@ export type {
   LockNotificationData,
   NewNotification,
   Notification,
+  PipelineExecutionSnapshot,
+  PipelineNotificationData,
+  PipelinePhaseSnapshot,
+  PipelineStepSnapshot,
   PushRefusedData,
 } from './notification-events.js';
-export { DEFAULT_CHANNEL_EVENTS, NOTIFICATION_EVENT_TYPES } from './notification-events.js';
+export {
+  DEFAULT_CHANNEL_EVENTS,
+  NOTIFICATION_EVENT_TYPES,
+  pipelineExecutionSubject,
+} from './notification-events.js';
 export { NotificationLiveness } from './notification-liveness.js';
 export type { NotificationEmitter } from './notification-outbox.js';
 export { NotificationOutbox, SILENT_NOTIFICATIONS } from './notification-outbox.js';

@@ -25,7 +25,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._:()#@/-]{0,99}$/;
 /** Failed deliveries younger than this are sent again when a channel is fixed or switched back on. */
 const REQUEUE_WINDOW_MS = 24 * 3600_000;
 
-const GROUPS = ['deployment', 'approval', 'heartbeat', 'environment', 'push'] as const;
+const GROUPS = ['deployment', 'approval', 'heartbeat', 'environment', 'push', 'pipeline'] as const;
 
 /** Event names, `deployment.*`-style groups, or `*` for every event. */
 const eventsSchema = z

@@ -1,4 +1,13 @@
-import type { CommitBehaviour, DeploymentKind, DeploymentStatus, EnvironmentTier } from '../../vocabulary.js';
+import type { DeploymentChanges } from '../../db/entities/index.js';
+import type {
+  CommitBehaviour,
+  DeploymentKind,
+  DeploymentStatus,
+  EnvironmentTier,
+  PipelineStatus,
+  PipelineStepKind,
+  PipelineStepStatus,
+} from '../../vocabulary.js';
 
 /**
  * What Slipway tells channels about (DESIGN.md §3 "Notification channel"). A channel subscribes
@@ -20,6 +29,11 @@ export const NOTIFICATION_EVENT_TYPES = [
   'environment.locked',
   'environment.unlocked',
   'push.refused',
+  'pipeline.started',
+  /** A run stopped at a confirmation: the card carries Confirm and Reject. */
+  'pipeline.waiting',
+  'pipeline.finished',
+  'pipeline.failed',
 ] as const;
 export type NotificationEventType = (typeof NOTIFICATION_EVENT_TYPES)[number];
 
@@ -50,9 +64,16 @@ export interface DeploymentSnapshot {
   commit: string | null;
   commitMessage: string | null;
   commitAuthor: string | null;
+  /** The commits it ships; absent in events written before they were recorded. */
+  changes?: DeploymentChanges | null;
   promotedFrom: string | null;
   requestedBy: string;
   releaseName: string | null;
+  /** Forced past a gate or a freeze by an admin, and why; absent in older events. */
+  forced?: boolean;
+  forceReason?: string | null;
+  /** The release live before this one; absent in events written before it was recorded. */
+  previousRelease?: string | null;
   failureReason: string | null;
   cancelRequestedBy: string | null;
   createdAt: string;
@@ -123,13 +144,78 @@ export interface PushRefusedData {
   code: string;
 }
 
+/** A step of a pipeline run, as cards and webhook receivers see it. */
+export interface PipelineStepSnapshot {
+  id: string;
+  type: PipelineStepKind;
+  status: PipelineStepStatus;
+  /** A deploy step: the deployment it asked for. */
+  deployment: { id: string; number: number; kind: DeploymentKind; status: DeploymentStatus } | null;
+  /** A confirmation: who may confirm (a role, or named people), and who decided. */
+  role: string | null;
+  users: { key: string; name: string | null }[];
+  decidedBy: string | null;
+  /** A smoke step's command; a webhook step's host (the URL may carry a token). */
+  command: string | null;
+  host: string | null;
+  /** What happened: the smoke output's end, the webhook's answer, why it failed. */
+  detail: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface PipelinePhaseSnapshot {
+  name: string;
+  environment: string;
+  status: PipelineStatus;
+  steps: PipelineStepSnapshot[];
+}
+
+/** A pipeline run as it was when the event happened (Escape's execution: status, run number, phases). */
+export interface PipelineExecutionSnapshot {
+  id: string;
+  runNumber: number;
+  pipeline: string;
+  project: string;
+  status: PipelineStatus;
+  ref: string;
+  commit: string;
+  commitMessage: string | null;
+  commitAuthor: string | null;
+  requestedBy: string;
+  requestedById: string | null;
+  source: string;
+  forced: boolean;
+  forceReason: string | null;
+  failureReason: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** The confirmation the run waits at, if it does. */
+  waitingFor: {
+    stepId: string;
+    phase: string;
+    role: string | null;
+    users: { key: string; name: string | null }[];
+  } | null;
+  phases: PipelinePhaseSnapshot[];
+}
+
+export interface PipelineNotificationData {
+  execution: PipelineExecutionSnapshot;
+  /** Who caused this event (the confirmer, the rejecter), when a person did. */
+  actor: string | null;
+}
+
 type DataOf<T extends NotificationEventType> = T extends `deployment.${string}` | `approval.${string}`
   ? DeploymentNotificationData
   : T extends `heartbeat.${string}`
     ? HeartbeatNotificationData
     : T extends `push.${string}`
       ? PushRefusedData
-      : LockNotificationData;
+      : T extends `pipeline.${string}`
+        ? PipelineNotificationData
+        : LockNotificationData;
 
 /** An event to write to the outbox. `subject` groups the notifications shown as one message edited in place. */
 export type NewNotification = {
@@ -146,3 +232,4 @@ export type NewNotification = {
 export type Notification = NewNotification & { id: string; seq: number; occurredAt: string };
 
 export const deploymentSubject = (deploymentId: string) => `deployment:${deploymentId}`;
+export const pipelineExecutionSubject = (executionId: string) => `pipeline-execution:${executionId}`;

@@ -46,6 +46,8 @@ export interface EnvironmentView {
   slug: string;
   description: string | null;
   externalUrl: string | null;
+  /** Checked after each activation; null: the project's URL is checked. */
+  healthCheckUrl: string | null;
   state: EnvironmentState;
   tier: EnvironmentTier;
   branch: string;
@@ -59,6 +61,8 @@ export interface EnvironmentView {
   clonedFrom: string | null;
   autoDestroy: boolean;
   lock: { holder: string; reason: string | null; since: Date; expiresAt: Date | null } | null;
+  /** What `current` points at on the servers, and its commit (null: nothing deployed yet). */
+  live: { release: string; commit: string | null; deploymentId: string | null; since: Date | null } | null;
   createdAt: Date;
   updatedAt: Date;
   /** Only on a single environment (GitLab's "get"). */
@@ -70,6 +74,7 @@ export interface EnvironmentInput {
   tier?: EnvironmentTier;
   branch?: string;
   externalUrl?: string | null;
+  healthCheckUrl?: string | null;
   description?: string | null;
   /** Server names or ids. */
   servers?: string[];
@@ -177,6 +182,7 @@ export class EnvironmentService {
     set('tier', patch.tier);
     if (patch.branch !== undefined) set('branch', validateRef(patch.branch));
     set('externalUrl', patch.externalUrl);
+    set('healthCheckUrl', patch.healthCheckUrl);
     set('description', patch.description);
     set('autoStopSetting', patch.autoStopSetting);
     set('autoStopAt', patch.autoStopAt);
@@ -440,6 +446,7 @@ export class EnvironmentService {
         slug: environment.slug,
         description: environment.description ?? null,
         externalUrl: environment.externalUrl ?? null,
+        healthCheckUrl: environment.healthCheckUrl ?? null,
         state: environment.state,
         tier: environment.tier,
         branch: environment.branch,
@@ -461,6 +468,14 @@ export class EnvironmentService {
               reason: lock.reason ?? null,
               since: lock.createdAt,
               expiresAt: lock.expiresAt ?? null,
+            }
+          : null,
+        live: environment.liveRelease
+          ? {
+              release: environment.liveRelease,
+              commit: environment.liveCommit ?? null,
+              deploymentId: environment.liveDeployment?.id ?? null,
+              since: environment.liveSince ?? null,
             }
           : null,
         createdAt: environment.createdAt,

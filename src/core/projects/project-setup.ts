@@ -206,6 +206,7 @@ export class ProjectSetup {
       approverRole?: Role;
       approvalTtlMinutes?: number;
       externalUrl?: string | null;
+      healthCheckUrl?: string | null;
       description?: string | null;
       autoStopSetting?: AutoStopSetting;
       autoStopAt?: Date | null;
@@ -229,6 +230,7 @@ export class ProjectSetup {
       approverRole: input.approverRole ?? 'approver',
       approvalTtlMinutes: input.approvalTtlMinutes ?? 30,
       externalUrl: input.externalUrl ?? null,
+      healthCheckUrl: input.healthCheckUrl ?? null,
       description: input.description ?? null,
       autoStopSetting: input.autoStopSetting ?? 'always',
       autoStopAt: input.autoStopAt ?? null,

@@ -4,7 +4,7 @@ import type { Orm } from '../../db/orm.js';
 import { SlipwayError } from '../../errors.js';
 import type { EnvironmentTier } from '../../vocabulary.js';
 import { type AccessPolicy, type Actor, recordAudit } from '../access/index.js';
-import { type CommitResolver, type DeploymentService, liveCommit } from '../deployments/index.js';
+import type { CommitResolver, DeploymentService } from '../deployments/index.js';
 import { findEnvironment, findEnvironmentByKey, findProject } from '../lookup.js';
 import { SECRET_PURPOSE, type SecretBox } from '../secrets/index.js';
 import type { GateVerdict, TestGate } from './test-gate.js';
@@ -19,6 +19,8 @@ export interface PromoteInput {
   forcePromote?: boolean;
   /** Go on past a `warn` test gate. */
   confirm?: boolean;
+  /** Why it is forced: with `forcePromote`, it goes through a freeze of the target. */
+  reason?: string;
 }
 
 export interface PromotionOutcome {
@@ -65,7 +67,7 @@ export class PromotionService {
     projectName: string,
     from: string,
     to: string,
-    input: { forcePromote?: boolean; confirm?: boolean } = {},
+    input: { forcePromote?: boolean; confirm?: boolean; reason?: string } = {},
   ): Promise<PromotionOutcome> {
     const em = this.orm.em.fork();
     const project = await findProject(em, projectName);
@@ -91,10 +93,10 @@ export class PromotionService {
     project: IProject,
     source: IEnvironment,
     target: IEnvironment,
-    input: { forcePromote?: boolean; confirm?: boolean },
+    input: { forcePromote?: boolean; confirm?: boolean; reason?: string },
   ): Promise<PromotionOutcome> {
     if (input.forcePromote) await this.access.require(actor, project.name, 'admin', 'force a promotion');
-    const live = await liveCommit(em, source);
+    const live = source.liveCommit ?? null;
     if (!live) {
       throw new SlipwayError(
         'refused',
@@ -130,6 +132,7 @@ export class PromotionService {
       to: target.name,
       force: forced,
       expectedCommit: live,
+      ...(input.reason ? { reason: input.reason } : {}),
     });
     if (forced) await audit('deployment.promote.force', 'ok');
     return {
@@ -146,7 +149,12 @@ export class PromotionService {
    * The promotion platform's manual build, for environments whose commit behaviour is
    * `do_nothing`: deploys the head of the environment's branch, if it is not live already.
    */
-  async manualBuild(actor: Actor, projectName: string, environmentKey: string): Promise<IDeployment> {
+  async manualBuild(
+    actor: Actor,
+    projectName: string,
+    environmentKey: string,
+    gate: { confirm?: boolean; force?: boolean } = {},
+  ): Promise<IDeployment> {
     const em = this.orm.em.fork();
     const project = await findProject(em, projectName);
     const environment = await findEnvironmentByKey(em, project, environmentKey);
@@ -161,17 +169,19 @@ export class PromotionService {
       environment.branch,
       this.secrets.open(project.sshPrivateKey, SECRET_PURPOSE.projectSshKey),
     );
-    const live = await liveCommit(em, environment);
+    const live = environment.liveCommit ?? null;
     if (live === head.hash) {
       throw new SlipwayError(
         'refused',
         `Nothing to build: ${head.hash.slice(0, 8)}, the head of ${environment.branch}, is already live on ${environment.name}.`,
       );
     }
+    // A build is a deploy: it passes the environment's test gate like one.
     return this.deployments.requestDeploy(actor, {
       project: project.name,
       environment: environment.name,
       ref: environment.branch,
+      ...gate,
     });
   }
 

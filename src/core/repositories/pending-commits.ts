@@ -1,7 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type IEnvironment, PendingCommit } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
-import { liveCommit } from '../deployments/index.js';
 import { findEnvironmentByKey, findProject } from '../lookup.js';
 import type { PushedCommit } from './repository-events.js';
 
@@ -83,7 +82,8 @@ export class PendingCommits {
 
   /** Drops the live commit and the ones pushed before it: they shipped. Returns the live commit. */
   private async dropLive(em: EntityManager, environment: IEnvironment): Promise<string | null> {
-    const live = await liveCommit(em, environment);
+    // The environment's stored live state: what `current` points at (rollbacks included).
+    const live = environment.liveCommit ?? null;
     if (!live) return null;
     await em.getConnection().execute(
       `delete from pending_commits

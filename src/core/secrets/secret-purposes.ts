@@ -4,4 +4,5 @@ export const SECRET_PURPOSE = {
   projectEnvironmentFile: 'project.environment_file',
   channelTarget: 'notification_channel.target',
   channelSecret: 'notification_channel.secret',
+  pipelineSigningSecret: 'pipeline.signing_secret',
 } as const;

@@ -2,6 +2,14 @@ import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { createdAt, uuidPrimaryKey } from './common.js';
 import { Deployment } from './deployment.js';
 
+/** A chat message an adapter posted, by which it can find it again (stored as JSON too). */
+export interface PostedMessage {
+  platform: string;
+  channel: string;
+  messageId: string;
+  reference?: Record<string, string> | undefined;
+}
+
 /**
  * A chat message that shows a deployment (its card, or an approval request), so that every
  * replica, also after a restart, can keep it up to date in place. `reference` is the adapter's

@@ -6,6 +6,32 @@ import { Member } from './member.js';
 import { Project } from './project.js';
 import { Server } from './server.js';
 
+/** One commit a deployment ships, as cards list it. */
+export interface ShippedCommit {
+  sha: string;
+  /** The message's first line. */
+  subject: string;
+  author: string;
+}
+
+/** What a deployment changes: the commits between what was live and what it ships, read from git when it was asked for. */
+export interface DeploymentChanges {
+  /** The commit live on the environment when it was asked for; null when nothing was live. */
+  base: string | null;
+  head: string;
+  /** How many commits `head` adds over `base`. */
+  total: number;
+  /** How many of `base`'s commits `head` lacks (a deploy of an older commit goes back). */
+  behind: number;
+  /**
+   * The newest of them (at most 10), newest first; when `head` only goes back (`total` 0), the
+   * commits of `base` it takes away.
+   */
+  commits: ShippedCommit[];
+  /** The git host's compare page (GitHub, GitLab, Bitbucket), when there is one. */
+  compareUrl: string | null;
+}
+
 export const Deployment = defineEntity({
   name: 'Deployment',
   tableName: 'deployments',
@@ -31,16 +57,21 @@ export const Deployment = defineEntity({
     commitHash: p.string().length(64).nullable(),
     commitAuthor: p.string().length(255).nullable(),
     commitMessage: p.text().nullable(),
+    changes: p.json<DeploymentChanges>().nullable(),
     /** `<UTC yyyymmddHHMMSS>-<id>`, the folder under `releases/`. */
     releaseName: p.string().length(100).nullable(),
     /** For a rollback: the release switched to. */
     targetRelease: p.string().length(100).nullable(),
+    /** The release that was live before this one activated (null: nothing was): what a rollback returns to. */
+    previousRelease: p.string().length(100).nullable(),
     promotedFrom: () => p.manyToOne(Environment).nullable().deleteRule('set null'),
     requestedBy: () => p.manyToOne(Member).nullable().deleteRule('set null'),
     requestedByName: p.string().length(255),
     /** Where it was asked from (slack, web, api, github, …). */
     source: p.string().length(32),
     forced: p.boolean().default(false),
+    /** Why an admin forced it (past a test gate or a freeze). */
+    forceReason: p.text().nullable(),
     /** Why it failed, for people: the failing step and server, or that the worker was interrupted. */
     failureReason: p.text().nullable(),
     /** Why it failed, for programs: `interrupted`, `command_failed`, `health_check_failed`, … */

@@ -6,6 +6,7 @@ import { ConsoleSession, ConsoleSignInLink } from './console-session.js';
 import { Deployment, DeploymentStep } from './deployment.js';
 import { DeploymentMessage } from './deployment-message.js';
 import { Environment } from './environment.js';
+import { FreezeWindow } from './freeze-window.js';
 import { Heartbeat } from './heartbeat.js';
 import { Hook } from './hook.js';
 import { InboundRequest } from './inbound-request.js';
@@ -14,7 +15,13 @@ import { ChatIdentity, Member, ProjectRole } from './member.js';
 import { NotificationChannel } from './notification-channel.js';
 import { NotificationDelivery, NotificationEvent, NotificationMessage } from './notification-outbox.js';
 import { PendingCommit } from './pending-commit.js';
-import { Pipeline, PipelineStage, PipelineStep } from './pipeline.js';
+import {
+  Pipeline,
+  PipelineExecution,
+  PipelineExecutionStep,
+  PipelineStage,
+  PipelineStep,
+} from './pipeline.js';
 import { LinkedFolder, Project } from './project.js';
 import { Server } from './server.js';
 
@@ -26,6 +33,7 @@ export * from './console-session.js';
 export * from './deployment.js';
 export * from './deployment-message.js';
 export * from './environment.js';
+export * from './freeze-window.js';
 export * from './heartbeat.js';
 export * from './hook.js';
 export * from './inbound-request.js';
@@ -61,6 +69,8 @@ export const ENTITIES = [
   Pipeline,
   PipelineStage,
   PipelineStep,
+  PipelineExecution,
+  PipelineExecutionStep,
   ApiToken,
   CommitStatus,
   DeploymentMessage,
@@ -68,4 +78,5 @@ export const ENTITIES = [
   PendingCommit,
   ConsoleSignInLink,
   ConsoleSession,
+  FreezeWindow,
 ];

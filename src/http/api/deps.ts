@@ -1,9 +1,15 @@
 import type { AccessPolicy, ApiTokenService } from '../../core/access/index.js';
 import type { ApprovalService } from '../../core/approvals/index.js';
-import type { DeploymentRecords, DeploymentService, LockService } from '../../core/deployments/index.js';
+import type {
+  DeploymentRecords,
+  DeploymentService,
+  FreezeWindows,
+  LockService,
+  ProjectCommits,
+} from '../../core/deployments/index.js';
 import type { HeartbeatService } from '../../core/heartbeats/index.js';
 import type { NotificationChannelService } from '../../core/notifications/index.js';
-import type { PipelineView } from '../../core/pipelines/index.js';
+import type { PipelineExecutions, PipelineService, PipelineView } from '../../core/pipelines/index.js';
 import type {
   EnvironmentFileService,
   EnvironmentService,
@@ -30,9 +36,13 @@ export interface ApiDeps {
   reviewApps: ReviewApps;
   promotions: PromotionService;
   pipeline: PipelineView;
+  pipelines: PipelineService;
+  executions: PipelineExecutions;
   statuses: CommitStatusService;
   deployments: DeploymentService;
   records: DeploymentRecords;
+  commits: ProjectCommits;
+  freezes: FreezeWindows;
   approvals: ApprovalService;
   locks: LockService;
   heartbeats: HeartbeatService;

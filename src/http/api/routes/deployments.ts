@@ -218,7 +218,7 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
         tags,
         summary: 'Deploy a branch, tag or commit to an environment',
         description:
-          "Envoyer's targets: without `from`, the environment's branch; `from: branch` with `branch`, `from: tag` with `tag`, `from: sha` with a full `sha`. An environment that needs approvals answers `awaiting_approval`: approvers approve it like a chat request.",
+          "Envoyer's targets: without `from`, the environment's branch; `from: branch` with `branch`, `from: tag` with `tag`, `from: sha` with a full `sha`. A deploy to a staging or production environment passes the project's test gate, like a promotion: `block` refuses a commit whose tests did not pass (400), `warn` needs `confirm: true`; `force: true` skips it (admins only, 403 otherwise; recorded in the audit log). An environment that needs approvals answers `awaiting_approval`: approvers approve it like a chat request.",
         scope: 'deployments:create',
         role: 'deployer',
         action: 'deploy',
@@ -235,6 +235,12 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
               .string()
               .regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, 'sha must be a full 40-character lowercase commit id')
               .optional(),
+            confirm: z.boolean().optional().describe('Go on past a `warn` test gate'),
+            force: z
+              .boolean()
+              .optional()
+              .describe('Admins: skip the test gate, and with a `reason` a freeze (audited)'),
+            reason: z.string().min(1).max(500).optional().describe('Why it is forced'),
           })
           .strict()
           .superRefine((b, ctx) => {
@@ -262,6 +268,9 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
         project,
         environment: b.environment,
         ...(ref !== undefined ? { ref } : {}),
+        ...(b.confirm ? { confirm: true } : {}),
+        ...(b.force ? { force: true } : {}),
+        ...(b.reason ? { reason: b.reason } : {}),
       });
       reply.code(201);
       return detail(project, created.id);
@@ -319,7 +328,7 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
         tags,
         summary: 'Roll an environment back',
         description:
-          'Points `current` back to the release before the live one (or to `release`) on every server.',
+          'Points `current` back to the release before the live one on every server, or to `release` (a release name, or `#42` for the release deployment 42 built; `deployment: 42` says the same). The target is checked on the servers first: when there is nothing to go back to, or the release is not kept on every server, the answer is 400 naming the releases that exist, and nothing is recorded.',
         scope: 'deployments:create',
         role: 'deployer',
         action: 'roll back',
@@ -330,10 +339,23 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
           .object({
             release: z
               .string()
-              .refine(isReleaseName, 'release must be a release name like 20260101120000-0000000042')
+              .refine(
+                (value) => isReleaseName(value) || /^#\d{1,9}$/.test(value),
+                'release must be a release name like 20260101120000-0000000042, or #42',
+              )
               .optional(),
+            deployment: z
+              .number()
+              .int()
+              .min(1)
+              .optional()
+              .describe('The number of the deploy or promote whose release to go back to'),
           })
           .strict()
+          .refine((b) => b.release === undefined || b.deployment === undefined, {
+            path: ['deployment'],
+            message: 'give release or deployment, not both',
+          })
           .nullish()
           .describe('Optional'),
         response: { 201: oneDeployment },
@@ -343,7 +365,9 @@ export function registerDeploymentRoutes(api: ApiInstance, deps: ApiDeps): void 
       const actor = actorOf(request);
       const { project } = request.params;
       const environment = await environmentName(project, request.params.environment);
-      const release = request.body?.release;
+      const release =
+        request.body?.release ??
+        (request.body?.deployment !== undefined ? `#${request.body.deployment}` : undefined);
       const created = await deployments.requestRollback(actor, {
         project,
         environment,

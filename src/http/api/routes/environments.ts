@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { FreezeStatus } from '../../../core/deployments/index.js';
 import type { EnvironmentView } from '../../../core/projects/index.js';
 import { COMMIT_BEHAVIOURS, ENVIRONMENT_STATES } from '../../../vocabulary.js';
 import { actorOf } from '../auth.js';
@@ -27,6 +28,10 @@ const environmentJson = z
     slug: z.string(),
     description: z.string().nullable(),
     external_url: z.string().nullable(),
+    health_check_url: z
+      .string()
+      .nullable()
+      .describe("Checked after each activation; null: the project's health-check URL is"),
     state: z.enum(ENVIRONMENT_STATES),
     tier,
     branch: z.string(),
@@ -48,6 +53,27 @@ const environmentJson = z
       })
       .strict()
       .nullable(),
+    live: z
+      .object({
+        release: z.string().describe('The release `current` points at on the servers'),
+        commit: z.string().nullable(),
+        deployment_id: z.uuid().nullable().describe('The deployment that built that release'),
+        since: nullableTimestamp,
+      })
+      .strict()
+      .nullable()
+      .describe('What is live, as stored when an activation or a rollback completed'),
+    freeze: z
+      .object({
+        frozen: z.boolean(),
+        until: nullableTimestamp.describe('When the freeze in force ends'),
+        reason: z.string().nullable(),
+        next_at: nullableTimestamp.describe('When the next freeze starts'),
+        next_reason: z.string().nullable(),
+      })
+      .strict()
+      .optional()
+      .describe('Deploy freezes (on a single environment and the list)'),
     created_at: timestamp,
     updated_at: timestamp,
     last_deployment: deploymentSummary.nullable().optional().describe('On a single environment only'),
@@ -55,13 +81,17 @@ const environmentJson = z
   .strict();
 apiSchemas.add(environmentJson, { id: 'Environment' });
 
-export function environmentJsonOf(e: EnvironmentView): z.output<typeof environmentJson> {
+export function environmentJsonOf(
+  e: EnvironmentView,
+  freeze?: FreezeStatus | null,
+): z.output<typeof environmentJson> {
   return {
     id: e.id,
     name: e.name,
     slug: e.slug,
     description: e.description,
     external_url: e.externalUrl,
+    health_check_url: e.healthCheckUrl,
     state: e.state,
     tier: e.tier,
     branch: e.branch,
@@ -77,6 +107,25 @@ export function environmentJsonOf(e: EnvironmentView): z.output<typeof environme
     lock: e.lock
       ? { holder: e.lock.holder, reason: e.lock.reason, since: e.lock.since, expires_at: e.lock.expiresAt }
       : null,
+    live: e.live
+      ? {
+          release: e.live.release,
+          commit: e.live.commit,
+          deployment_id: e.live.deploymentId,
+          since: e.live.since,
+        }
+      : null,
+    ...(freeze !== undefined
+      ? {
+          freeze: {
+            frozen: !!freeze?.active,
+            until: freeze?.active?.until ?? null,
+            reason: freeze?.active?.reason ?? null,
+            next_at: freeze?.next?.at ?? null,
+            next_reason: freeze?.next?.reason ?? null,
+          },
+        }
+      : {}),
     created_at: e.createdAt,
     updated_at: e.updatedAt,
     ...(e.lastDeployment !== undefined
@@ -90,6 +139,7 @@ export { environmentJson };
 const editable = {
   description: z.string().max(2000).nullable(),
   external_url: z.url({ error: 'external_url must be a URL' }).max(2000).nullable(),
+  health_check_url: z.url({ error: 'health_check_url must be a URL' }).max(2000).nullable(),
   tier,
   branch: gitRef('branch'),
   servers: z.array(z.string().min(1).max(100)).max(1000).describe('Server names or ids'),
@@ -119,6 +169,7 @@ function patchOf(b: Editable) {
   return {
     description: b.description,
     externalUrl: b.external_url,
+    healthCheckUrl: b.health_check_url,
     tier: b.tier,
     branch: b.branch,
     servers: b.servers,
@@ -183,7 +234,8 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
         search: q.search,
         states: q.states,
       });
-      return list.map(environmentJsonOf);
+      const freezes = await deps.freezes.statusOf(list.map((e) => e.id));
+      return list.map((e) => environmentJsonOf(e, freezes.get(e.id) ?? null));
     },
   });
 
@@ -193,7 +245,9 @@ export function registerEnvironmentRoutes(api: ApiInstance, deps: ApiDeps): void
       { params: environmentParams, response: { 200: environmentJson } },
     ),
     handler: async (request) => {
-      return environmentJsonOf(await environments.get(request.params.project, request.params.environment));
+      const environment = await environments.get(request.params.project, request.params.environment);
+      const freezes = await deps.freezes.statusOf([environment.id]);
+      return environmentJsonOf(environment, freezes.get(environment.id) ?? null);
     },
   });
 

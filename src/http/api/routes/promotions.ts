@@ -121,17 +121,31 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
         tags,
         summary: 'Trigger a manual build of pending commits',
         description:
-          "For `do_nothing` environments: deploys the head of the environment's branch. 400 when that commit is already live, or for other commit behaviours.",
+          "For `do_nothing` environments: deploys the head of the environment's branch, through the test gate like any deploy (`confirm`, an admin's `force`). 400 when that commit is already live, or for other commit behaviours.",
         scope: 'deployments:create',
         role: 'deployer',
         action: 'build',
       },
-      { params: environmentParams, response: { 202: oneDeployment } },
+      {
+        params: environmentParams,
+        body: z
+          .object({
+            confirm: z.boolean().optional().describe('Go on past a `warn` test gate'),
+            force: z.boolean().optional().describe('Admins: skip the test gate (audited)'),
+          })
+          .strict()
+          .nullish()
+          .describe('Optional'),
+        response: { 202: oneDeployment },
+      },
     ),
     handler: async (request, reply) => {
       const actor = actorOf(request);
       const { project } = request.params;
-      const deployment = await deps.promotions.manualBuild(actor, project, request.params.environment);
+      const deployment = await deps.promotions.manualBuild(actor, project, request.params.environment, {
+        ...(request.body?.confirm ? { confirm: true } : {}),
+        ...(request.body?.force ? { force: true } : {}),
+      });
       reply.code(202);
       return { deployment: deploymentJsonOf(await deps.records.detail(project, deployment.id)) };
     },
@@ -156,6 +170,12 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
             target: resourceName('target').optional(),
             forcePromote: z.boolean().optional(),
             confirm: z.boolean().optional(),
+            reason: z
+              .string()
+              .min(1)
+              .max(500)
+              .optional()
+              .describe('Why it is forced: with forcePromote, it goes through a freeze of the target'),
           })
           .strict(),
         response: {
@@ -182,6 +202,7 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
         target: b.target,
         forcePromote: b.forcePromote,
         confirm: b.confirm,
+        ...(b.reason ? { reason: b.reason } : {}),
       });
       reply.code(202);
       return {
@@ -197,7 +218,13 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
 
   api.get('/projects/:project/pipeline', {
     schema: operation(
-      { tags, summary: 'Pipeline data: environments by stage with their recent deployments', role: 'viewer' },
+      {
+        tags,
+        summary: 'Pipeline data: stages with their environments, what is live, recent deployments',
+        description:
+          "With an Escape pipeline (the first by name, or `pipeline`), the stages are its stages in order, each with its environment, its steps and the pipeline's latest run; without one, the environments grouped by tier. `live_commit` and `live_release` are what `current` points at (rollbacks included).",
+        role: 'viewer',
+      },
       {
         params: projectParams,
         querystring: z
@@ -208,6 +235,7 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
               .min(1, 'recentDeployments must be between 1 and 10')
               .max(10, 'recentDeployments must be between 1 and 10')
               .default(1),
+            pipeline: resourceName('pipeline').optional(),
           })
           .strict(),
         response: {
@@ -217,21 +245,50 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
               testGates: z
                 .object({ staging: z.enum(TEST_GATE_MODES), production: z.enum(TEST_GATE_MODES) })
                 .strict(),
+              pipeline: z
+                .object({
+                  name: z.string(),
+                  pipelines: z.array(z.string()),
+                  latest_execution: z
+                    .object({
+                      id: z.uuid(),
+                      run_nr: z.number().int(),
+                      status: z.string(),
+                      commit: z.string(),
+                    })
+                    .strict()
+                    .nullable(),
+                })
+                .strict()
+                .nullable(),
               stages: z.array(
                 z
                   .object({
-                    stage: tier,
+                    stage: z.string().describe('A tier, or a pipeline stage (its environment)'),
                     environments: z.array(
                       z
                         .object({
                           id: z.uuid(),
                           name: z.string(),
+                          tier,
                           branch: z.string(),
                           state: z.string(),
                           live_commit: z.string().nullable(),
+                          live_release: z.string().nullable(),
                           test_status: combined.nullable(),
                           locked: z.boolean(),
                           recent_deployments: z.array(deploymentSummary),
+                        })
+                        .strict(),
+                    ),
+                    steps: z.array(
+                      z
+                        .object({
+                          type: z.string(),
+                          role: z.string().nullable(),
+                          users: z.array(z.string()),
+                          command: z.string().nullable(),
+                          host: z.string().nullable(),
                         })
                         .strict(),
                     ),
@@ -244,22 +301,39 @@ export function registerPromotionRoutes(api: ApiInstance, deps: ApiDeps): void {
       },
     ),
     handler: async (request) => {
-      const data = await deps.pipeline.pipeline(request.params.project, request.query.recentDeployments);
+      const data = await deps.pipeline.pipeline(
+        request.params.project,
+        request.query.recentDeployments,
+        request.query.pipeline,
+      );
+      const latest = data.pipeline?.latest;
       return {
         project: data.project,
         testGates: data.testGates,
+        pipeline: data.pipeline
+          ? {
+              name: data.pipeline.name,
+              pipelines: data.pipeline.pipelines,
+              latest_execution: latest
+                ? { id: latest.id, run_nr: latest.runNumber, status: latest.status, commit: latest.commit }
+                : null,
+            }
+          : null,
         stages: data.stages.map((stage) => ({
           stage: stage.stage,
           environments: stage.environments.map((e) => ({
             id: e.id,
             name: e.name,
+            tier: e.tier,
             branch: e.branch,
             state: e.state,
             live_commit: e.liveCommit,
+            live_release: e.liveRelease,
             test_status: e.testStatus,
             locked: e.locked,
             recent_deployments: e.recentDeployments.map(summaryJson),
           })),
+          steps: stage.steps,
         })),
       };
     },
