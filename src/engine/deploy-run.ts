@@ -84,7 +84,7 @@ export async function runDeployment(
     status,
     activated,
     failure,
-    servers: await settleRuns(runs, notify),
+    servers: settleRuns(runs, notify),
     observerErrors: notify.errors,
   });
 

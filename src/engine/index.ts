@@ -12,7 +12,7 @@ export { envFileSecretValues, Redactor } from './redaction.js';
 export { isSafeRef, type RefRule, validatePathSegment, validateRef } from './ref.js';
 export { formatReleaseName, isReleaseName, validateReleaseName } from './release-name.js';
 export { shellQuote } from './shell-quote.js';
-export { planSteps } from './steps.js';
+export { actionStep, planSteps, toStepInfo } from './steps.js';
 export { LocalTransport } from './transport/local-transport.js';
 export { SshTransport, type SshTransportOptions } from './transport/ssh-transport.js';
 export type { ExecOptions, ExecResult, Transport } from './transport/transport.js';

@@ -125,9 +125,10 @@ export interface StepRecord extends StepOutcome {
 }
 
 /**
- * Observer calls are delivered one at a time, in order; a returned promise is awaited before the
- * next call (so a row can be inserted on start and updated on finish), but never blocks the
- * servers' work. The run's result is returned only after every call has settled.
+ * Observer calls are made as things happen, one at a time and in order, and are never waited
+ * for: a call should record what it is told and return at once (a returned promise is not
+ * awaited; its rejection ends up in the result's `observerErrors`). The run's result does not
+ * wait for the observer either: an observer that writes somewhere settles its writes itself.
  */
 export interface RunObserver {
   onStepStarted(serverId: string, step: StepInfo, startedAt: Date): void | Promise<void>;

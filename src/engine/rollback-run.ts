@@ -56,7 +56,7 @@ export async function runRollback(
   const finish = async (status: RollbackResult['status'], failure: RunFailure | null) => ({
     status,
     failure,
-    servers: await settleRuns(runs, notify),
+    servers: settleRuns(runs, notify),
     observerErrors: notify.errors,
   });
   const targets = new Map<ServerRun, string>();

@@ -1,7 +1,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Deployment, type IDeployment } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
-import type { DeploymentResult, DeploymentRunner, RollbackResult, RunFailure } from '../../engine/index.js';
+import {
+  actionStep,
+  type DeploymentResult,
+  type DeploymentRunner,
+  type PlanServer,
+  planSteps,
+  type RollbackResult,
+  type RunFailure,
+  toStepInfo,
+} from '../../engine/index.js';
 import type { Logger } from '../../logger.js';
 import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
 import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
@@ -76,9 +85,16 @@ export class DeploymentExecutor {
       const controller = new AbortController();
       this.running.set(deploymentId, controller);
       const watch = setInterval(() => void this.watch(deploymentId, controller), WATCH_INTERVAL_MS);
+      const recorder = new StepRecorder(
+        orm,
+        deploymentId,
+        this.serversOf(deployment),
+        log,
+        this.progress(deploymentId),
+      );
       let outcome: Outcome;
       try {
-        outcome = await this.run(em, deployment, startedAt, controller.signal);
+        outcome = await this.run(em, deployment, startedAt, controller.signal, recorder);
       } catch (error) {
         log.error({ err: error }, 'deployment crashed');
         outcome = {
@@ -90,7 +106,7 @@ export class DeploymentExecutor {
         clearInterval(watch);
         this.running.delete(deploymentId);
       }
-      await this.finish(em, deployment, outcome);
+      await this.finish(em, deployment, outcome, recorder);
     } finally {
       await liveness.release(deploymentId);
     }
@@ -102,16 +118,27 @@ export class DeploymentExecutor {
     for (const controller of this.running.values()) controller.abort('shutdown');
   }
 
+  /** The servers a run works on, for naming step rows; none when the environment has none (run fails). */
+  private serversOf(deployment: IDeployment): PlanServer[] {
+    try {
+      return this.deps.plans.servers(deployment).map(planServer);
+    } catch {
+      return [];
+    }
+  }
+
   private async run(
     em: EntityManager,
     deployment: IDeployment,
     startedAt: Date,
     signal: AbortSignal,
+    recorder: StepRecorder,
   ): Promise<Outcome> {
-    const { runner, plans, logger } = this.deps;
+    const { runner, plans } = this.deps;
     if (deployment.kind === 'rollback') {
       const servers = plans.servers(deployment).map(planServer);
-      const recorder = new StepRecorder(em, deployment.id, servers, logger, this.progress(deployment.id));
+      const steps = [actionStep('connect'), actionStep('rollback')].map(toStepInfo);
+      recorder.plan(new Map(servers.map((server) => [server.id, steps])));
       const result = await runner.rollback(
         { ...plans.connection(deployment), deploymentId: deployment.id, servers },
         recorder,
@@ -129,8 +156,8 @@ export class DeploymentExecutor {
     }
 
     const plan = await plans.deploymentPlan(em, deployment, startedAt);
+    recorder.plan(planSteps(plan));
     await em.nativeUpdate(Deployment, { id: deployment.id }, { releaseName: plan.releaseName });
-    const recorder = new StepRecorder(em, deployment.id, plan.servers, logger, this.progress(deployment.id));
     const result = await runner.deploy(plan, recorder, signal);
     if (result.status !== 'finished' || !deployment.project.healthCheckUrl) return fromResult(result);
 
@@ -180,7 +207,12 @@ export class DeploymentExecutor {
     }
   }
 
-  private async finish(em: EntityManager, deployment: IDeployment, outcome: Outcome): Promise<void> {
+  private async finish(
+    em: EntityManager,
+    deployment: IDeployment,
+    outcome: Outcome,
+    recorder: StepRecorder,
+  ): Promise<void> {
     const handedBack = outcome.status === 'cancelled' && this.shuttingDown && !deployment.cancelRequestedAt;
     const values = handedBack
       ? // Stopped by our own shutdown before activation: it goes back to the queue as it was.
@@ -192,6 +224,8 @@ export class DeploymentExecutor {
           failureReason: outcome.reason,
         };
     const updated = await this.deps.orm.em.fork().transactional(async (tx) => {
+      // The last step changes go with the end state: never a finished deployment with rows behind.
+      await recorder.settle(tx);
       const count = await tx.nativeUpdate(
         Deployment,
         { id: deployment.id, status: 'running', runnerId: this.deps.instanceId },
