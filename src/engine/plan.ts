@@ -136,6 +136,12 @@ export interface RunObserver {
   /** A server without a pinned key was reached: persist this fingerprint as its pin. */
   onHostKeyLearned(serverId: string, fingerprint: string): void | Promise<void>;
   onPhase?(phase: RunPhase): void | Promise<void>;
+  /**
+   * The one call that is awaited: made once every server has prepared, before any server is
+   * switched. The core records there that activation begins (crash recovery reads it); if it
+   * throws, nobody is switched and the deployment fails.
+   */
+  beforeActivation?(): Promise<void>;
 }
 
 export interface RunFailure {
