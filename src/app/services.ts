@@ -147,7 +147,10 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     orm,
     runner,
     plans,
+    liveness: jobs.liveness,
     logger,
+    isRunningHere: (id) => executor.isRunning(id),
+    requeue: (id) => jobs.deployments.enqueue(id),
     onEnded: observers.onEnded,
     notifications: outbox,
   });

@@ -1,4 +1,6 @@
 /** The deploy engine's public surface, for src/core. */
+
+export type { Convergence, ConvergenceReport } from './convergence.js';
 export {
   DeploymentRunner,
   type DeploymentRunnerOptions,

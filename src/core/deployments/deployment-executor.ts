@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Deployment, type IDeployment } from '../../db/entities/index.js';
+import { isConnectionError } from '../../db/connection-errors.js';
+import { Deployment, DeploymentStep, type IDeployment } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
 import {
   actionStep,
@@ -19,6 +20,9 @@ import type { RunLiveness } from './run-liveness.js';
 import { StepRecorder } from './step-recorder.js';
 
 const WATCH_INTERVAL_MS = 1000;
+/** How long the end of a run keeps trying to reach a database that is away (a blip, a restart). */
+const FINISH_RETRY_FOR_MS = 10 * 60_000;
+const FINISH_RETRY_MAX_DELAY_MS = 2000;
 
 type Outcome = { status: 'finished' | 'failed' | 'cancelled'; code: string | null; reason: string | null };
 
@@ -54,11 +58,19 @@ export class DeploymentExecutor {
     return this.running.size;
   }
 
+  /** True while this process runs the deployment: the reaper never reaps those. */
+  isRunning(deploymentId: string): boolean {
+    return this.running.has(deploymentId);
+  }
+
   async execute(deploymentId: string): Promise<void> {
     if (this.shuttingDown) throw new Error('shutting down: the job goes back to the queue');
     const { orm, liveness, instanceId } = this.deps;
     const log = this.deps.logger.child({ deploymentId });
     await liveness.hold(deploymentId);
+    // Known as ours before it is claimed, so this process's reaper never takes it for dead.
+    const controller = new AbortController();
+    this.running.set(deploymentId, controller);
     try {
       const em = orm.em.fork();
       const startedAt = new Date();
@@ -68,8 +80,11 @@ export class DeploymentExecutor {
           { id: deploymentId, status: 'queued' },
           { status: 'running', startedAt, runnerId: instanceId, runnerSeenAt: startedAt },
         );
-        if (count)
+        if (count) {
+          // Rows of an earlier attempt (handed back at a shutdown) make way for this run's.
+          await tx.nativeDelete(DeploymentStep, { deployment: deploymentId });
           await emitDeploymentNotification(this.deps.notifications, tx, 'deployment.started', deploymentId);
+        }
         return count;
       });
       if (claimed === 0) {
@@ -82,8 +97,6 @@ export class DeploymentExecutor {
         { populate: ['project', 'environment', 'environment.servers'] },
       );
       this.deps.onProgress?.(deploymentId);
-      const controller = new AbortController();
-      this.running.set(deploymentId, controller);
       const watch = setInterval(() => void this.watch(deploymentId, controller), WATCH_INTERVAL_MS);
       const recorder = new StepRecorder(
         orm,
@@ -92,6 +105,7 @@ export class DeploymentExecutor {
         log,
         this.progress(deploymentId),
       );
+      recorder.beforeActivation = () => this.recordActivationStart(deploymentId);
       let outcome: Outcome;
       try {
         outcome = await this.run(em, deployment, startedAt, controller.signal, recorder);
@@ -104,12 +118,21 @@ export class DeploymentExecutor {
         };
       } finally {
         clearInterval(watch);
-        this.running.delete(deploymentId);
       }
       await this.finish(em, deployment, outcome, recorder);
     } finally {
+      this.running.delete(deploymentId);
       await liveness.release(deploymentId);
     }
+  }
+
+  private untilWritten<T>(deploymentId: string, write: () => Promise<T>): Promise<T> {
+    return retrying(write, (error) =>
+      this.deps.logger.warn(
+        { err: error, deploymentId },
+        'could not write the end of a deployment yet; trying again',
+      ),
+    );
   }
 
   /** Asks every running deployment to stop before activation; used at shutdown. */
@@ -186,6 +209,13 @@ export class DeploymentExecutor {
     };
   }
 
+  /** Written before any server is switched: recovery after a crash reads it (see the reaper). */
+  private async recordActivationStart(deploymentId: string): Promise<void> {
+    await this.deps.orm.em
+      .fork()
+      .nativeUpdate(Deployment, { id: deploymentId, status: 'running' }, { activationStartedAt: new Date() });
+  }
+
   private progress(deploymentId: string): (() => void) | undefined {
     const onProgress = this.deps.onProgress;
     return onProgress ? () => onProgress(deploymentId) : undefined;
@@ -223,24 +253,26 @@ export class DeploymentExecutor {
           failureCode: outcome.code,
           failureReason: outcome.reason,
         };
-    const updated = await this.deps.orm.em.fork().transactional(async (tx) => {
-      // The last step changes go with the end state: never a finished deployment with rows behind.
-      await recorder.settle(tx);
-      const count = await tx.nativeUpdate(
-        Deployment,
-        { id: deployment.id, status: 'running', runnerId: this.deps.instanceId },
-        values,
-      );
-      if (count && !handedBack) {
-        await emitDeploymentNotification(
-          this.deps.notifications,
-          tx,
-          `deployment.${outcome.status}`,
-          deployment.id,
+    const updated = await this.untilWritten(deployment.id, () =>
+      this.deps.orm.em.fork().transactional(async (tx) => {
+        // The last step changes go with the end state: never a finished deployment with rows behind.
+        await recorder.settle(tx);
+        const count = await tx.nativeUpdate(
+          Deployment,
+          { id: deployment.id, status: 'running', runnerId: this.deps.instanceId },
+          values,
         );
-      }
-      return count;
-    });
+        if (count && !handedBack) {
+          await emitDeploymentNotification(
+            this.deps.notifications,
+            tx,
+            `deployment.${outcome.status}`,
+            deployment.id,
+          );
+        }
+        return count;
+      }),
+    );
     if (updated === 0) {
       this.deps.logger.warn(
         { deploymentId: deployment.id },
@@ -268,6 +300,23 @@ export class DeploymentExecutor {
       'deployment ended',
     );
     this.deps.onEnded?.(ended);
+  }
+}
+
+/**
+ * The end of a run is written even if the database is away for a while: the servers did what
+ * they did, and the record must say so (a run left `running` would be reaped as interrupted).
+ */
+async function retrying<T>(write: () => Promise<T>, onRetry: (error: unknown) => void): Promise<T> {
+  const deadline = Date.now() + FINISH_RETRY_FOR_MS;
+  for (let delay = 100; ; delay = Math.min(delay * 2, FINISH_RETRY_MAX_DELAY_MS)) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isConnectionError(error) || Date.now() + delay > deadline) throw error;
+      onRetry(error);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 

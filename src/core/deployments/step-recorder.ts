@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { isConnectionError } from '../../db/connection-errors.js';
 import { Server } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
 import type { PlanServer, RunObserver, StepInfo, StepOutcome } from '../../engine/index.js';
@@ -64,8 +65,10 @@ export class StepRecorder implements RunObserver {
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
   private settled = false;
-  /** Statements written so far (the benchmark reports it). */
+  /** Statements written so far (logged when the deployment ends). */
   statements = 0;
+  /** Awaited by the engine once every server has prepared, before any is switched. */
+  beforeActivation?: () => Promise<void>;
 
   constructor(
     private readonly orm: Orm,
@@ -174,7 +177,6 @@ export class StepRecorder implements RunObserver {
     if (this.settled || this.writing) return;
     this.writing = this.write()
       .catch((error: unknown) =>
-        // The rows stay dirty and go with the next write (at the latest, the final one).
         this.logger.warn({ err: error, deploymentId: this.deploymentId }, 'could not write step rows yet'),
       )
       .finally(() => {
@@ -209,8 +211,9 @@ export class StepRecorder implements RunObserver {
       await em.getConnection().execute(UPSERT_SQL, [payload], 'run', tx?.getTransactionContext());
       this.statements++;
     } catch (error) {
-      // Whatever changed meanwhile is newer; what failed goes again unless it was overtaken.
-      for (const row of rows) this.dirty.add(row);
+      // The database is away: these rows go again with the next write (at the latest, the final
+      // one). Any other refusal would be refused again; it is logged, not retried.
+      if (isConnectionError(error)) for (const row of rows) this.dirty.add(row);
       throw error;
     }
     if (!tx) this.onProgress?.();
