@@ -60,7 +60,9 @@ describe('migrations started by three processes at once', () => {
     const results = await Promise.allSettled(orms.map((orm) => migrate(orm)));
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
     const applied = results.map((result) => (result as PromiseFulfilledResult<string[]>).value);
-    expect(applied.filter((names) => names.length > 0)).toEqual([MIGRATIONS.map((migration) => migration.name)]);
+    expect(applied.filter((names) => names.length > 0)).toEqual([
+      MIGRATIONS.map((migration) => migration.name),
+    ]);
     expect(applied.filter((names) => names.length === 0)).toHaveLength(2);
     expect(await pendingMigrations(orms[0]!)).toEqual([]);
   });
