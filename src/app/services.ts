@@ -64,6 +64,8 @@ export interface ServiceJobs {
 
 /** Who hears about deployments as they run (chat's progress messages, metrics). */
 export interface DeploymentObservers {
+  /** Claimed by this process's executor (queued → running). */
+  onStarted?: (deployment: IDeployment) => void;
   onEnded?: (deployment: IDeployment) => void;
   onProgress?: (deploymentId: string) => void;
 }
@@ -139,6 +141,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     instanceId: jobs.instanceId,
     logger,
     requeue: (id) => jobs.deployments.enqueue(id),
+    onStarted: observers.onStarted,
     onEnded: observers.onEnded,
     onProgress: observers.onProgress,
     notifications: outbox,

@@ -18,6 +18,7 @@ import { DeploymentQueue } from '../jobs/deployment-queue.js';
 import { NotificationQueue } from '../jobs/notification-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
+import { metricSources } from './metric-sources.js';
 import { readiness } from './readiness.js';
 import { startSchedules } from './schedules.js';
 import { buildServices, type ServiceJobs, type Services } from './services.js';
@@ -31,6 +32,7 @@ export interface Slipway {
   queue: JobQueue;
   jobs: ServiceJobs;
   http: FastifyInstance;
+  /** Prometheus metrics; `metrics.setAdapterUp(platform, up)` is where adapters report their platform's state. */
   metrics: Metrics;
   services: Services;
   /** Chat: the router, the progress notifier and the adapters it serves. */
@@ -74,14 +76,31 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     await jobs.notifications.setup();
 
     const metrics = createMetrics();
+    metrics.useSources(metricSources(database.orm));
     const senders = notificationSenders(config);
     stack.push(async () => {
       for (const sender of senders) sender.close?.();
     });
     let chat: ChatGateway | undefined;
     const services = buildServices({ config, logger, orm: database.orm, secrets, senders }, jobs, {
+      onStarted: (deployment) => {
+        if (deployment.queuedAt && deployment.startedAt)
+          metrics.queuePickup.observe(
+            (deployment.startedAt.getTime() - deployment.queuedAt.getTime()) / 1000,
+          );
+      },
       onEnded: (deployment) => {
         metrics.deployments.inc({ kind: deployment.kind, status: deployment.status });
+        if (deployment.startedAt && deployment.finishedAt) {
+          metrics.deploymentDuration.observe(
+            {
+              project: deployment.project.name,
+              environment: deployment.environment.name,
+              status: deployment.status,
+            },
+            (deployment.finishedAt.getTime() - deployment.startedAt.getTime()) / 1000,
+          );
+        }
         chat?.notifier.notify(deployment.id);
       },
       onProgress: (deploymentId) => chat?.notifier.notify(deploymentId),
@@ -134,7 +153,9 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     await http.listen({ host: config.HOST, port: config.PORT });
     stack.push(() => http.close());
     for (const adapter of adapters) {
+      metrics.setAdapterUp(adapter.platform, false);
       await adapter.start();
+      metrics.setAdapterUp(adapter.platform, true);
       stack.push(() => adapter.stop());
     }
 

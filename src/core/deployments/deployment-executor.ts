@@ -46,6 +46,8 @@ export class DeploymentExecutor {
       logger: Logger;
       /** Sends a fresh job for a deployment handed back at shutdown. */
       requeue: (deploymentId: string) => Promise<void>;
+      /** The deployment was claimed here and starts to run. */
+      onStarted?: (deployment: IDeployment) => void;
       onEnded?: (deployment: IDeployment) => void;
       /** A step started or ended, or the run began: progress listeners re-read the rows. */
       onProgress?: (deploymentId: string) => void;
@@ -96,6 +98,7 @@ export class DeploymentExecutor {
         { id: deploymentId },
         { populate: ['project', 'environment', 'environment.servers'] },
       );
+      this.deps.onStarted?.(deployment);
       this.deps.onProgress?.(deploymentId);
       const watch = setInterval(() => void this.watch(deploymentId, controller), WATCH_INTERVAL_MS);
       const recorder = new StepRecorder(
