@@ -162,7 +162,7 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     logger.info(
-      { port, host: config.HOST, startupMs: Math.round(performance.now() - started) },
+      { port, host: config.HOST, instanceId, startupMs: Math.round(performance.now() - started) },
       `Slipway listening on http://${config.HOST}:${port}`,
     );
     if (webToken && !config.SLIPWAY_WEB_TOKEN) {

@@ -62,6 +62,8 @@ export async function startDeployStack(
   return {
     secretKey,
     secrets,
+    /** Every service, as buildServices makes them (tokens, access, …). */
+    services,
     orm,
     deployments,
     projects,
