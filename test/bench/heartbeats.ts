@@ -151,7 +151,7 @@ async function main() {
         `select token from heartbeats tablesample system (2) where status = 'healthy' limit 20000`,
       )
     ).rows.map((row) => row.token);
-    const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
     const checkIn = (token: string) =>
       new Promise<number>((resolve, reject) => {
         const req = request(
