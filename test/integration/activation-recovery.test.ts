@@ -87,4 +87,19 @@ describe.skipIf(skipSshSuites)('recovery of a run killed during activation', () 
     });
     expect((await stack.waitFor(next.id, ended)).status).toBe('finished');
   });
+
+  it('sends a fresh job for a queued deployment whose job is gone, and it runs', async () => {
+    const { project, environment } = await stack.project(hosts, repo.path, { servers: 1 });
+    // Queued a minute ago, its job lost (failed for good while the database was away, say).
+    const [row] = await database.query<{ id: string }>(
+      `insert into deployments (id, project_id, environment_id, kind, status, ref, commit_hash, requested_by_name,
+                                source, created_at, queued_at)
+       values (gen_random_uuid(), $1, $2, 'deploy', 'queued', 'main', $3, 'Ada', 'test', now(), now() - interval '1 minute')
+       returning id`,
+      [project.id, environment.id, repo.commits[1]],
+    );
+    await stack.reaper.reap();
+    const done = await stack.waitFor(row!.id, ended);
+    expect(done.status, done.failureReason ?? '').toBe('finished');
+  });
 });

@@ -14,7 +14,7 @@ import {
 } from '../../engine/index.js';
 import type { Logger } from '../../logger.js';
 import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
-import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
+import { type DeploymentPlanBuilder, planServer, releaseNameFor } from './deployment-plan-builder.js';
 import { checkHealth } from './health-check.js';
 import type { RunLiveness } from './run-liveness.js';
 import { StepRecorder } from './step-recorder.js';
@@ -181,9 +181,14 @@ export class DeploymentExecutor {
       return fromResult(result);
     }
 
-    const plan = await plans.deploymentPlan(em, deployment, startedAt);
+    // The release name is on the row before any server is touched (crash recovery removes it by
+    // name); it is written while the plan's hooks and folders are read.
+    const releaseName = deployment.releaseName ?? releaseNameFor(deployment, startedAt);
+    const [plan] = await Promise.all([
+      plans.deploymentPlan(em, deployment, startedAt),
+      this.deps.orm.em.fork().nativeUpdate(Deployment, { id: deployment.id }, { releaseName }),
+    ]);
     recorder.plan(planSteps(plan));
-    await em.nativeUpdate(Deployment, { id: deployment.id }, { releaseName: plan.releaseName });
     const result = await runner.deploy(plan, recorder, signal);
     if (result.status !== 'finished' || !deployment.project.healthCheckUrl) return fromResult(result);
 
@@ -299,7 +304,12 @@ export class DeploymentExecutor {
       { populate: ['project', 'environment'] },
     );
     this.deps.logger.info(
-      { deploymentId: deployment.id, status: ended.status, reason: ended.failureReason },
+      {
+        deploymentId: deployment.id,
+        status: ended.status,
+        reason: ended.failureReason,
+        stepWrites: recorder.statements,
+      },
       'deployment ended',
     );
     this.deps.onEnded?.(ended);
