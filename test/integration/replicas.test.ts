@@ -126,7 +126,9 @@ describe.skipIf(skipSshSuites)('three replicas', () => {
   it('runs 30 deploys, each exactly once, whichever replica took it', async () => {
     const projects = [];
     for (let i = 0; i < 10; i++) {
-      projects.push((await stack.project(hosts, repo.path, { servers: 1, name: `svc-${i}` })).project.name);
+      // Spread over the three hosts: ten connections at once to one sshd meet its MaxStartups.
+      const host = { ...hosts, hosts: [hosts.hosts[i % 3]!] };
+      projects.push((await stack.project(host, repo.path, { servers: 1, name: `svc-${i}` })).project.name);
     }
     const ids: string[] = [];
     // Three rounds of ten at once; each round's requests spread over the three replicas.
@@ -135,8 +137,10 @@ describe.skipIf(skipSshSuites)('three replicas', () => {
         projects.map((project, index) => deploy(replicas[(index + round) % 3]!, project)),
       );
       for (const deployment of batch) ids.push(deployment.id);
-      for (const deployment of batch)
-        expect((await stack.waitFor(deployment.id, ended)).status).toBe('finished');
+      for (const deployment of batch) {
+        const done = await stack.waitFor(deployment.id, ended);
+        expect(done.status, done.failureReason ?? '').toBe('finished');
+      }
     }
     expect(new Set(ids).size).toBe(30);
     // Run once: one start notice, one Connect row, one release directory per deployment.
