@@ -95,8 +95,13 @@ async function main() {
 
     const makeDue = async (count: number) => {
       await db.query(
-        `update heartbeats set next_due_at = now() - interval '1 minute'
-          where id in (select id from heartbeats tablesample system (5) where status = 'healthy' limit $1)`,
+        // Locked in id order, as the service's check-ins lock theirs: they wait, never deadlock.
+        `with picked as (
+           select id from heartbeats
+            where id in (select id from heartbeats tablesample system (5) where status = 'healthy' limit $1)
+            order by id for update
+         )
+         update heartbeats h set next_due_at = now() - interval '1 minute' from picked where h.id = picked.id`,
         [count],
       );
     };
@@ -177,7 +182,7 @@ async function main() {
     const inFlight = new Set<Promise<void>>();
     const perTick = Math.max(1, Math.round((RATE * TICK_MS) / 1000));
     const dueTimer = setInterval(() => void makeDue(LOAD_DUE).catch(() => undefined), 10_000);
-    void makeDue(LOAD_DUE);
+    void makeDue(LOAD_DUE).catch(() => undefined);
     const started = performance.now();
     const deadline = started + SECONDS * 1000;
     for (let tick = 0; ; tick++) {

@@ -68,11 +68,20 @@ export class HeartbeatCheckIns {
       .fork()
       .getConnection()
       .execute<{ id: string; token: string }[]>(
-        `update heartbeats h
+        // Rows are locked in id order first: two batches (or a batch and any other multi-row
+        // writer that locks in id order) that share heartbeats wait for each other, never deadlock.
+        `with locked as (
+           select h.id from heartbeats h
+            where h.token in (select value from jsonb_array_elements_text(?::jsonb))
+              and h.cron is null and h.status <> 'missing'
+            order by h.id
+              for update
+         )
+         update heartbeats h
             set status = 'healthy', last_check_in_at = now(), updated_at = now(),
                 next_due_at = now() + make_interval(mins => h.interval_minutes + h.grace_minutes)
-           from (select distinct value as token from jsonb_array_elements_text(?::jsonb)) t
-          where h.token = t.token and h.cron is null and h.status <> 'missing'
+           from locked
+          where h.id = locked.id
           returning h.id, h.token`,
         [JSON.stringify(tokens)],
       );
