@@ -6,6 +6,7 @@ import { Migration20261201092309_inbound_and_messages } from './Migration2026120
 import { Migration20261201092733_live_state } from './Migration20261201092733_live_state.js';
 import { Migration20261201093505_github } from './Migration20261201093505_github.js';
 import { Migration20261201094111_commit_context } from './Migration20261201094111_commit_context.js';
+import { Migration20261201095006_activation_started } from './Migration20261201095006_activation_started.js';
 import { Migration20261201100353_console_sign_in } from './Migration20261201100353_console_sign_in.js';
 import { Migration20261201101326_freeze_windows } from './Migration20261201101326_freeze_windows.js';
 import { Migration20261201102745_pipelines } from './Migration20261201102745_pipelines.js';
@@ -26,6 +27,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201092733_live_state', class: Migration20261201092733_live_state },
   { name: 'Migration20261201093505_github', class: Migration20261201093505_github },
   { name: 'Migration20261201094111_commit_context', class: Migration20261201094111_commit_context },
+  { name: 'Migration20261201095006_activation_started', class: Migration20261201095006_activation_started },
   { name: 'Migration20261201100353_console_sign_in', class: Migration20261201100353_console_sign_in },
   { name: 'Migration20261201101326_freeze_windows', class: Migration20261201101326_freeze_windows },
   { name: 'Migration20261201102745_pipelines', class: Migration20261201102745_pipelines },

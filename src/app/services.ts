@@ -85,6 +85,8 @@ export interface ServiceJobs {
 
 /** Who hears about deployments as they run (chat's progress messages, metrics). */
 export interface DeploymentObservers {
+  /** Claimed by this process's executor (queued → running). */
+  onStarted?: (deployment: IDeployment) => void;
   onEnded?: (deployment: IDeployment) => void;
   onProgress?: (deploymentId: string) => void;
   /** A pipeline run changed (chat edits the messages that show it). */
@@ -237,6 +239,7 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     instanceId: jobs.instanceId,
     logger,
     requeue: (id) => jobs.deployments.enqueue(id),
+    onStarted: observers.onStarted,
     onEnded: observers.onEnded,
     onProgress: observers.onProgress,
     notifications: outbox,
@@ -247,7 +250,10 @@ export function buildServices(base: ServiceBase, jobs: ServiceJobs, observers: D
     orm,
     runner,
     plans,
+    liveness: jobs.liveness,
     logger,
+    isRunningHere: (id) => executor.isRunning(id),
+    requeue: (id) => jobs.deployments.enqueue(id),
     onEnded: observers.onEnded,
     notifications: outbox,
   });

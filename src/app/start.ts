@@ -22,6 +22,7 @@ import { type JobQueue, startJobQueue, stopJobQueue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
 import { createOutboundGuard } from '../net/outbound-guard.js';
 import type { ChatPlatform } from '../vocabulary.js';
+import { metricSources } from './metric-sources.js';
 import { readiness } from './readiness.js';
 import { startSchedules } from './schedules.js';
 import { buildServices, type ServiceJobs, type Services } from './services.js';
@@ -35,6 +36,7 @@ export interface Slipway {
   queue: JobQueue;
   jobs: ServiceJobs;
   http: FastifyInstance;
+  /** Prometheus metrics; each chat adapter's standing (its `health()`) is read into `slipway_chat_adapter_up` at every scrape. */
   metrics: Metrics;
   services: Services;
   /** Chat: the router, the progress notifier and the adapters it serves. */
@@ -80,14 +82,31 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     const metrics = createMetrics();
     const outbound = createOutboundGuard({ allow: config.SLIPWAY_ALLOW_PRIVATE_TARGETS });
     stack.push(() => outbound.close());
+    metrics.useSources(metricSources(database.orm));
     const senders = notificationSenders(config, outbound.fetch);
     stack.push(async () => {
       for (const sender of senders) sender.close?.();
     });
     let chat: ChatGateway | undefined;
     const services = buildServices({ config, logger, orm: database.orm, secrets, senders, outbound }, jobs, {
+      onStarted: (deployment) => {
+        if (deployment.queuedAt && deployment.startedAt)
+          metrics.queuePickup.observe(
+            (deployment.startedAt.getTime() - deployment.queuedAt.getTime()) / 1000,
+          );
+      },
       onEnded: (deployment) => {
         metrics.deployments.inc({ kind: deployment.kind, status: deployment.status });
+        if (deployment.startedAt && deployment.finishedAt) {
+          metrics.deploymentDuration.observe(
+            {
+              project: deployment.project.name,
+              environment: deployment.environment.name,
+              status: deployment.status,
+            },
+            (deployment.finishedAt.getTime() - deployment.startedAt.getTime()) / 1000,
+          );
+        }
         chat?.notifier.notify(deployment.id);
       },
       onProgress: (deploymentId) => chat?.notifier.notify(deploymentId),
@@ -178,7 +197,7 @@ export async function startSlipway(config: Config, logger: Logger): Promise<Slip
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     logger.info(
-      { port, host: config.HOST, startupMs: Math.round(performance.now() - started) },
+      { port, host: config.HOST, instanceId, startupMs: Math.round(performance.now() - started) },
       `Slipway listening on http://${config.HOST}:${port}`,
     );
     const firstAdmin = config.admins[0];

@@ -10,7 +10,6 @@ import {
   buildActivateScript,
   buildCleanupScript,
   buildPrepareScript,
-  buildPurgeScript,
   buildRevertScript,
 } from './release-scripts.js';
 import {
@@ -21,19 +20,24 @@ import {
   settleRuns,
   type TransportFactory,
 } from './server-run.js';
-import { actionStep, planServerSteps } from './steps.js';
+import { actionStep, planServerSteps, toStepInfo } from './steps.js';
+
+/** Closes the activation gate when the barrier is not passed: nothing is activated. */
+class BarrierNotPassed extends Error {}
 
 /**
- * One deployment across all of a plan's servers. Three round trips per server on one
- * connection: prepare (clone, link, install and every hook up to before-activate), activate
- * (symlink swap, after-activate hooks), purge.
+ * One deployment across all of a plan's servers. Two round trips per server on one
+ * connection: prepare (clone, link, install and every hook up to before-activate), then
+ * activate (symlink swap, after-activate hooks, purge and its hooks).
  *
- * - Prepare runs on all servers in parallel up to the concurrency cap.
- * - Barrier: activation starts only when every server has prepared. A failure or a cancel
- *   before it stops the other servers' commands and removes the new release on every server
- *   that got one; nobody was switched.
- * - Activation runs on all servers at once; if any server fails it (the swap or an
- *   after-activate hook), every server is switched back and the new release removed.
+ * - Prepare runs on all servers in parallel up to the concurrency cap. As soon as a server has
+ *   prepared, its activation session is opened and waits: the barrier only has to send a script.
+ * - Barrier: activation starts only when every server has prepared (and the observer has
+ *   recorded that activation begins). A failure or a cancel before it stops the other servers'
+ *   commands and removes the new release on every server that got one; nobody was switched.
+ * - Activation runs on all servers at once; if any server fails the swap or an after-activate
+ *   hook, every server is switched back and the new release removed. A purge failure fails the
+ *   deployment but switches nobody back: the release is live everywhere.
  * - Cancel is ignored once activation has begun: finishing is safer than stopping halfway.
  */
 export async function runDeployment(
@@ -55,13 +59,15 @@ export async function runDeployment(
   const scripts = new Map(
     plan.servers.map((server) => {
       const steps = planServerSteps(plan, server);
+      const activate = [...steps.activate, ...steps.purge];
       return [
         server.id,
         {
-          planned: [actionStep('connect'), ...steps.prepare, ...steps.activate, ...steps.purge],
+          planned: [actionStep('connect'), ...steps.prepare, ...activate],
           prepare: buildPrepareScript(plan, server, steps.prepare),
-          activate: buildActivateScript(plan, server, steps.activate),
-          purge: buildPurgeScript(plan, server, steps.purge),
+          activate: buildActivateScript(plan, server, activate),
+          /** Steps of the activate script up to here switch the server; the rest is purge. */
+          switching: steps.activate.length,
         },
       ];
     }),
@@ -76,15 +82,11 @@ export async function runDeployment(
       scripts.get(server.id)!.planned,
     ),
   );
-  const finish = async (
-    status: DeploymentResult['status'],
-    activated: boolean,
-    failure: RunFailure | null,
-  ) => ({
+  const finish = (status: DeploymentResult['status'], activated: boolean, failure: RunFailure | null) => ({
     status,
     activated,
     failure,
-    servers: await settleRuns(runs, notify),
+    servers: settleRuns(runs, notify),
     observerErrors: notify.errors,
   });
 
@@ -107,6 +109,15 @@ export async function runDeployment(
   if (signal?.aborted) onCancel();
   signal?.addEventListener('abort', onCancel, { once: true });
 
+  let openGate!: () => void;
+  let closeGate!: (reason: unknown) => void;
+  const gate = new Promise<void>((resolve, reject) => {
+    openGate = resolve;
+    closeGate = reject;
+  });
+  gate.catch(() => undefined);
+  const activations = new Map<ServerRun, Promise<PhaseOutcome>>();
+
   try {
     notify.phase('prepare');
     await forEachLimited(runs, plan.concurrency, async (run) => {
@@ -121,24 +132,47 @@ export async function runDeployment(
       run.previousRelease = lastInfo(prepared.info, 'current');
       run.currentRelease = run.previousRelease;
       if (prepared.stopped?.status === 'failed') fail(run, prepared.stopped);
+      if (!prepared.ok || stop.signal.aborted) return;
+      // Prepared: open the activation session now; it runs when the barrier is passed.
+      activations.set(run, runPhase({ ...run.ctx, signal: undefined }, scriptsOf(run).activate, gate));
     });
 
+    if (failure === null && !cancelled) {
+      try {
+        // The last moment nobody is switched: the observer records that activation begins.
+        await observer.beforeActivation?.();
+      } catch (error) {
+        failure = {
+          serverId: runs[0]!.server.id,
+          serverName: runs[0]!.server.name,
+          step: toStepInfo(actionStep('activate')),
+          exitCode: null,
+          outputTail: '',
+          errorCode: 'internal',
+          message: `Activation did not start: its start could not be recorded (${String(error)}).`,
+        };
+      }
+    }
+
     if (failure !== null || cancelled) {
+      closeGate(new BarrierNotPassed());
+      await Promise.all(activations.values());
       notify.phase('cleanup');
       await forEachLimited(
         runs.filter((run) => run.touched),
         plan.concurrency,
         (run) => removeRelease(run, plan.releaseName),
       );
-      return await finish(failure ? 'failed' : 'cancelled', false, failure);
+      return finish(failure ? 'failed' : 'cancelled', false, failure);
     }
 
     // The barrier is passed: from here on, cancel is ignored.
     activationStarted = true;
     notify.phase('activate');
-    const activations = await Promise.all(
+    openGate();
+    const outcomes = await Promise.all(
       runs.map(async (run): Promise<[ServerRun, PhaseOutcome]> => {
-        const outcome = await runPhase({ ...run.ctx, signal: undefined }, scriptsOf(run).activate);
+        const outcome = await activations.get(run)!;
         run.records.push(...outcome.records);
         if (
           outcome.records.some((record) => record.step.action === 'activate' && record.status === 'finished')
@@ -148,25 +182,26 @@ export async function runDeployment(
         return [run, outcome];
       }),
     );
-    const failedActivation = activations.find(([, outcome]) => !outcome.ok);
+    const switchFailed = ([run, outcome]: [ServerRun, PhaseOutcome]) => {
+      if (outcome.ok || outcome.stopped === null) return false;
+      const index = scriptsOf(run).activate.steps.findIndex((step) => step.key === outcome.stopped!.step.key);
+      return index < scriptsOf(run).switching;
+    };
+    const failedActivation = outcomes.find(switchFailed);
     if (failedActivation) {
       const [run, outcome] = failedActivation;
       failure = failureOf(run, outcome.stopped!);
       notify.phase('revert');
       await Promise.all(runs.map((each) => revert(each, plan.releaseName)));
-      return await finish('failed', false, failure);
+      return finish('failed', false, failure);
     }
-
-    notify.phase('purge');
-    await forEachLimited(runs, plan.concurrency, async (run) => {
-      const outcome = await runPhase({ ...run.ctx, signal: undefined }, scriptsOf(run).purge);
-      run.records.push(...outcome.records);
-      if (outcome.stopped) failure ??= failureOf(run, outcome.stopped);
-    });
     // A purge failure fails the deployment, but the release is live everywhere (activated).
-    return await finish(failure ? 'failed' : 'finished', true, failure);
+    const failedPurge = outcomes.find(([, outcome]) => !outcome.ok);
+    if (failedPurge) failure = failureOf(failedPurge[0], failedPurge[1].stopped!);
+    return finish(failure ? 'failed' : 'finished', true, failure);
   } finally {
     signal?.removeEventListener('abort', onCancel);
+    closeGate(new BarrierNotPassed());
     await closeRuns(runs);
   }
 }

@@ -1,4 +1,5 @@
 import { type CommandRun, runCommandOnServers, type ServerCommandResult } from './command-run.js';
+import { type ConvergenceReport, convergeRelease } from './convergence.js';
 import { runDeployment } from './deploy-run.js';
 import { inspectServers } from './inspection.js';
 import type {
@@ -90,5 +91,21 @@ export class DeploymentRunner {
     validateServers(servers);
     validateConnectionSettings(settings);
     return inspectServers(this.makeTransport, servers, settings, onHostKeyLearned, releaseName);
+  }
+
+  /**
+   * Crash recovery for a deployment whose process died after activation had begun: every server
+   * is brought to one release — switched back, or the switch finished — and the report says which.
+   */
+  converge(
+    servers: PlanServer[],
+    settings: ConnectionSettings,
+    releaseName: string,
+    onHostKeyLearned?: (serverId: string, fingerprint: string) => void,
+  ): Promise<ConvergenceReport> {
+    validateReleaseName(releaseName);
+    validateServers(servers);
+    validateConnectionSettings(settings);
+    return convergeRelease(this.makeTransport, servers, settings, releaseName, onHostKeyLearned);
   }
 }

@@ -1,5 +1,6 @@
 /** The deploy engine's public surface, for src/core. */
 export type { CommandRun, ServerCommandResult } from './command-run.js';
+export type { Convergence, ConvergenceReport } from './convergence.js';
 export {
   DeploymentRunner,
   type DeploymentRunnerOptions,
@@ -21,7 +22,7 @@ export {
 } from './ref.js';
 export { formatReleaseName, isReleaseName, validateReleaseName } from './release-name.js';
 export { shellQuote } from './shell-quote.js';
-export { planSteps } from './steps.js';
+export { actionStep, planSteps, toStepInfo } from './steps.js';
 export { LocalTransport } from './transport/local-transport.js';
 export { SshTransport, type SshTransportOptions } from './transport/ssh-transport.js';
 export type { ExecOptions, ExecResult, Transport } from './transport/transport.js';

@@ -21,8 +21,9 @@ export async function readReleaseState(
   server: PlanServer,
   timeoutMs: number,
   discardRelease?: string,
+  options: { keepRelease?: boolean } = {},
 ): Promise<ReleaseState> {
-  const remote = buildInspectScript(server, discardRelease);
+  const remote = buildInspectScript(server, discardRelease, options);
   const info = new Map<string, string[]>();
   let text = '';
   const parser = new MarkerStreamParser(remote.nonce, {

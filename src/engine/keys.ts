@@ -16,13 +16,28 @@ function keyComment(project: string): string {
   return `slipway@${cleaned || 'project'}`;
 }
 
+/** ssh2 1.17's generator strips leading zero bytes of an ed25519 public key (mscdex/ssh2#1513): 1 pair in 256 is unreadable. */
+const MAX_ATTEMPTS = 16;
+
+function readable(pair: { private: string; public: string }): boolean {
+  return (
+    !(ssh2.utils.parseKey(pair.private) instanceof Error) &&
+    !(ssh2.utils.parseKey(pair.public) instanceof Error)
+  );
+}
+
 /**
  * A fresh ed25519 key pair for a project. ssh2's generator writes the openssh-key-v1 format
- * (no cipher) that both ssh2 and `ssh -i` read, so we do not hand-encode it. The caller
- * encrypts the private key before it is stored.
+ * (no cipher) that both ssh2 and `ssh -i` read, so we do not hand-encode it; a pair it wrote
+ * wrong (see MAX_ATTEMPTS) is thrown away and another made. The caller encrypts the private key
+ * before it is stored.
  */
 export function generateProjectKeyPair(project: string): ProjectKeyPair {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: keyComment(project) });
+  let pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: keyComment(project) });
+  for (let attempt = 1; !readable(pair); attempt++) {
+    if (attempt >= MAX_ATTEMPTS) throw new Error('could not generate a readable ed25519 key pair');
+    pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: keyComment(project) });
+  }
   return {
     privateKey: pair.private,
     publicKey: pair.public,

@@ -28,6 +28,8 @@ export interface PhaseOutcome {
   stopped: StepRecord | null;
   /** `info` markers: key → values in order. */
   info: Map<string, string[]>;
+  /** The gate was closed: the script was never sent, and nothing was recorded. */
+  notRun?: boolean;
 }
 
 interface OpenStep {
@@ -49,7 +51,11 @@ function describeStop(reason: unknown): string {
  * Whatever ends the script early (a failing step, a timeout, a cancel, a lost connection) is
  * charged to the step that was running, or to the first step that never started.
  */
-export async function runPhase(ctx: PhaseContext, remote: RemoteScript): Promise<PhaseOutcome> {
+export async function runPhase(
+  ctx: PhaseContext,
+  remote: RemoteScript,
+  gate?: Promise<unknown>,
+): Promise<PhaseOutcome> {
   const records: StepRecord[] = [];
   const info = new Map<string, string[]>();
   const loose = new BoundedOutput();
@@ -123,19 +129,31 @@ export async function runPhase(ctx: PhaseContext, remote: RemoteScript): Promise
   const signals = [watchdog.signal, ...(ctx.signal ? [ctx.signal] : [])];
   let exitCode: number | null = null;
   let error: unknown = null;
-  resetWatchdog();
+  // With a gate, the session opens now and the clock starts when the script is sent.
+  const opened = gate
+    ? gate.then(
+        () => true,
+        () => false,
+      )
+    : Promise.resolve(true);
+  void opened.then((open) => {
+    if (open) resetWatchdog();
+  });
   try {
     const result = await ctx.transport.exec(remote.script, {
       signal: AbortSignal.any(signals),
       onOutput: (chunk) => parser.push(chunk),
+      gate,
     });
     exitCode = result.exitCode;
   } catch (caught) {
     error = caught;
-  } finally {
-    if (timer) clearTimeout(timer);
   }
+  // A session lost while waiting is judged once the gate has opened, never before (the barrier).
+  const open = await opened;
+  if (timer) clearTimeout(timer);
   parser.end();
+  if (!open) return { ok: false, records, stopped: null, info, notRun: true };
 
   const openStep = state.open;
   const alreadyFailed = records.find((record) => record.status === 'failed') ?? null;

@@ -131,9 +131,10 @@ export interface StepRecord extends StepOutcome {
 }
 
 /**
- * Observer calls are delivered one at a time, in order; a returned promise is awaited before the
- * next call (so a row can be inserted on start and updated on finish), but never blocks the
- * servers' work. The run's result is returned only after every call has settled.
+ * Observer calls are made as things happen, one at a time and in order, and are never waited
+ * for: a call should record what it is told and return at once (a returned promise is not
+ * awaited; its rejection ends up in the result's `observerErrors`). The run's result does not
+ * wait for the observer either: an observer that writes somewhere settles its writes itself.
  */
 export interface RunObserver {
   onStepStarted(serverId: string, step: StepInfo, startedAt: Date): void | Promise<void>;
@@ -141,6 +142,12 @@ export interface RunObserver {
   /** A server without a pinned key was reached: persist this fingerprint as its pin. */
   onHostKeyLearned(serverId: string, fingerprint: string): void | Promise<void>;
   onPhase?(phase: RunPhase): void | Promise<void>;
+  /**
+   * The one call that is awaited: made once every server has prepared, before any server is
+   * switched. The core records there that activation begins (crash recovery reads it); if it
+   * throws, nobody is switched and the deployment fails.
+   */
+  beforeActivation?(): Promise<void>;
 }
 
 export interface RunFailure {

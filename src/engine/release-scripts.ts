@@ -160,7 +160,7 @@ export function buildPrepareScript(
   });
 }
 
-/** The symlink swap plus after-activate hooks. */
+/** The symlink swap, after-activate hooks, then purge and its hooks. */
 export function buildActivateScript(
   plan: DeploymentPlan,
   server: PlanServer,
@@ -173,15 +173,6 @@ export function buildActivateScript(
     setup: [releaseExports(ctx)],
     steps: steps.map((step) => ({ step, body: bodyFor(step, plan, ctx, nonce) })),
   });
-}
-
-/** Purge (with its hooks). */
-export function buildPurgeScript(
-  plan: DeploymentPlan,
-  server: PlanServer,
-  steps: PlannedStep[],
-): RemoteScript {
-  return buildActivateScript(plan, server, steps);
 }
 
 /**
@@ -276,17 +267,26 @@ export function buildSwitchScript(
  * running for that release — a dead client does not stop remote commands, and an orphaned
  * `npm ci` would go on writing into the release after it is removed. They are found by the
  * SLIPWAY_RELEASE variable every step exports (Linux /proc; processes of the login user). Then
- * the release is removed unless it is live, all in the same round trip.
+ * the release is removed unless it is live (or `keepRelease`: convergence decides), all in the
+ * same round trip.
  */
-export function buildInspectScript(server: PlanServer, discard?: string): RemoteScript {
+export function buildInspectScript(
+  server: PlanServer,
+  discard?: string,
+  options: { keepRelease?: boolean } = {},
+): RemoteScript {
   const removal = discard
     ? [
         `for __sw_env in $(grep -lzx -- ${q(`SLIPWAY_RELEASE=${discard}`)} /proc/[0-9]*/environ 2>/dev/null); do`,
         '  __sw_pid=${__sw_env#/proc/}; __sw_pid=${__sw_pid%/environ}',
         '  [ "$__sw_pid" != "$$" ] && kill -KILL "$__sw_pid" 2>/dev/null',
         'done',
-        '__sw_live=$(readlink -- current 2>/dev/null || true); __sw_live=${__sw_live%/}',
-        `if [ "\${__sw_live##*/}" != ${q(discard)} ]; then rm -rf -- ${q(`releases/${discard}`)} current.tmp-* shared/.env.tmp-* repo.tmp-*; fi`,
+        ...(options.keepRelease
+          ? []
+          : [
+              '__sw_live=$(readlink -- current 2>/dev/null || true); __sw_live=${__sw_live%/}',
+              `if [ "\${__sw_live##*/}" != ${q(discard)} ]; then rm -rf -- ${q(`releases/${discard}`)} current.tmp-* shared/.env.tmp-* repo.tmp-*; fi`,
+            ]),
       ]
     : [];
   return frame(newNonce(), server, {

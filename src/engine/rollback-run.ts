@@ -53,10 +53,10 @@ export async function runRollback(
       actionStep('rollback'),
     ]),
   );
-  const finish = async (status: RollbackResult['status'], failure: RunFailure | null) => ({
+  const finish = (status: RollbackResult['status'], failure: RunFailure | null) => ({
     status,
     failure,
-    servers: await settleRuns(runs, notify),
+    servers: settleRuns(runs, notify),
     observerErrors: notify.errors,
   });
   const targets = new Map<ServerRun, string>();
@@ -66,6 +66,15 @@ export async function runRollback(
     run.records.push(record);
     failure ??= failureOf(run, record);
   };
+
+  let openGate!: () => void;
+  let closeGate!: (reason: unknown) => void;
+  const gate = new Promise<void>((resolve, reject) => {
+    openGate = resolve;
+    closeGate = reject;
+  });
+  gate.catch(() => undefined);
+  const switches = new Map<ServerRun, Promise<PhaseOutcome>>();
 
   try {
     notify.phase('rollback');
@@ -96,22 +105,37 @@ export async function runRollback(
         return;
       }
       targets.set(run, target);
+      // Checked: the switch session opens now and runs once every server is checked.
+      switches.set(
+        run,
+        runPhase(run.ctx, buildSwitchScript(run.server, target, actionStep('rollback')), gate),
+      );
     });
-    if (failure !== null) return await finish('failed', failure);
+    if (failure === null) {
+      try {
+        await observer.beforeActivation?.();
+      } catch (error) {
+        const run = runs[0]!;
+        refuse(run, `The switch did not start: it could not be recorded (${String(error)}).`, 'internal');
+      }
+    }
+    if (failure !== null) {
+      closeGate(new Error('not every server can be rolled back'));
+      await Promise.all(switches.values());
+      return finish('failed', failure);
+    }
 
+    openGate();
     const outcomes = await Promise.all(
       runs.map(async (run): Promise<[ServerRun, PhaseOutcome]> => {
-        const outcome = await runPhase(
-          run.ctx,
-          buildSwitchScript(run.server, targets.get(run)!, actionStep('rollback')),
-        );
+        const outcome = await switches.get(run)!;
         run.records.push(...outcome.records);
         run.currentRelease = lastInfo(outcome.info, 'current') ?? run.currentRelease;
         return [run, outcome];
       }),
     );
     const failed = outcomes.find(([, outcome]) => !outcome.ok);
-    if (!failed) return await finish('finished', null);
+    if (!failed) return finish('finished', null);
 
     failure = failureOf(failed[0], failed[1].stopped!);
     notify.phase('revert');
@@ -127,8 +151,9 @@ export async function runRollback(
           run.currentRelease = lastInfo(outcome.info, 'current') ?? run.currentRelease;
         }),
     );
-    return await finish('failed', failure);
+    return finish('failed', failure);
   } finally {
+    closeGate(new Error('the rollback ended'));
     await closeRuns(runs);
   }
 }

@@ -116,7 +116,7 @@ describe.skipIf(skipSshSuites)('DeploymentRunner on three OpenSSH hosts', () => 
         (e) => e.type === 'finished' && ['hook:greet', 'clone', 'link', 'install'].includes(e.step.key),
       );
       expect(firstActivate).toBeGreaterThan(lastPrepare);
-      expect(observer.phases()).toEqual(['prepare', 'activate', 'purge', 'done']);
+      expect(observer.phases()).toEqual(['prepare', 'activate', 'done']);
 
       // A second deploy switches current, keeps shared data, reports the previous release.
       await writeFile(join(servers[0]!.deployPath, 'shared', 'storage', 'uploaded.txt'), 'user data');

@@ -9,6 +9,8 @@ export type RecordedEvent =
 /** A RunObserver that keeps every call, in order, for assertions. */
 export class RecordingObserver implements RunObserver {
   readonly events: RecordedEvent[] = [];
+  /** Set by a test to act at the barrier (the engine awaits it before switching anyone). */
+  beforeActivation?: () => Promise<void>;
 
   onStepStarted(serverId: string, step: StepInfo, at: Date): void {
     this.events.push({ type: 'started', serverId, step, at });

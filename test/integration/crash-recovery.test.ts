@@ -86,6 +86,21 @@ describe.skipIf(skipSshSuites)('a worker killed mid-deployment', () => {
     expect((await stack.waitFor(doomed.id, () => true)).status).toBe('running');
 
     service = await startService(port);
+    // The slot is freed only once the servers are clean: the moment the row says failed, the
+    // half-built release is already gone everywhere.
+    let releasesWhenFreed: string[][] = [];
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+      const [row] = await database.query<{ status: string }>('select status from deployments where id = $1', [
+        doomed.id,
+      ]);
+      if (row?.status !== 'running') {
+        releasesWhenFreed = await Promise.all(deployPaths.map((path) => releasesOn(path)));
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    for (const releases of releasesWhenFreed) expect(releases).not.toContain(newRelease);
+    expect(releasesWhenFreed).toHaveLength(deployPaths.length);
     const reaped = await stack.waitFor(doomed.id, ended, 30_000);
     expect(reaped.status).toBe('failed');
     expect(reaped.failureCode).toBe('interrupted');

@@ -42,3 +42,28 @@ describe('migrations', () => {
     expect(rows[0]?.indexdef).toMatch(/UNIQUE INDEX .* \(environment_id\) WHERE \(status = ANY/);
   });
 });
+
+describe('migrations started by three processes at once', () => {
+  let database: TestDatabase;
+  const orms: Orm[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ empty: true });
+    for (let i = 0; i < 3; i++) orms.push(await openTestOrm(database));
+  });
+  afterAll(async () => {
+    for (const orm of orms) await orm.close(true);
+    await database?.drop();
+  });
+
+  it('take turns under an advisory lock: one applies them, the others wait and find nothing to do', async () => {
+    const results = await Promise.allSettled(orms.map((orm) => migrate(orm)));
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    const applied = results.map((result) => (result as PromiseFulfilledResult<string[]>).value);
+    expect(applied.filter((names) => names.length > 0)).toEqual([
+      MIGRATIONS.map((migration) => migration.name),
+    ]);
+    expect(applied.filter((names) => names.length === 0)).toHaveLength(2);
+    expect(await pendingMigrations(orms[0]!)).toEqual([]);
+  });
+});

@@ -73,7 +73,8 @@ describe('the service as a real process on the embedded database', () => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(await health.json()).toEqual({ status: 'ok' });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    expect(metrics).toMatch(/slipway_process_resident_memory_bytes \d+/);
+    expect(metrics).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(metrics).not.toMatch(/slipway_process_/);
     expect(metrics).toMatch(/slipway_http_requests_total\{method="GET",route="\/readyz",status="200"\}/);
 
     const secondStop = await stopAndTime(second);

@@ -95,7 +95,7 @@ export async function startDeployStack(
     secretKey,
     secrets,
     orm,
-    /** Every service, as the running Slipway builds them. */
+    /** Every service, as the running Slipway builds them (tokens, access, …). */
     services,
     deployments,
     projects,

@@ -1,17 +1,30 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Deployment, type IDeployment } from '../../db/entities/index.js';
+import { isConnectionError } from '../../db/connection-errors.js';
+import { Deployment, DeploymentStep, type IDeployment } from '../../db/entities/index.js';
 import type { Orm } from '../../db/orm.js';
-import type { DeploymentResult, DeploymentRunner, RollbackResult, RunFailure } from '../../engine/index.js';
+import {
+  actionStep,
+  type DeploymentResult,
+  type DeploymentRunner,
+  type PlanServer,
+  planSteps,
+  type RollbackResult,
+  type RunFailure,
+  toStepInfo,
+} from '../../engine/index.js';
 import type { Logger } from '../../logger.js';
 import type { OutboundFetch } from '../../net/outbound-guard.js';
 import { emitDeploymentNotification, type NotificationEmitter } from '../notifications/index.js';
-import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
+import { type DeploymentPlanBuilder, planServer, releaseNameFor } from './deployment-plan-builder.js';
 import { checkHealth } from './health-check.js';
 import { recordLiveRelease } from './live-state.js';
 import type { RunLiveness } from './run-liveness.js';
 import { StepRecorder } from './step-recorder.js';
 
 const WATCH_INTERVAL_MS = 1000;
+/** How long the end of a run keeps trying to reach a database that is away (a blip, a restart). */
+const FINISH_RETRY_FOR_MS = 10 * 60_000;
+const FINISH_RETRY_MAX_DELAY_MS = 2000;
 
 type Outcome = {
   status: 'finished' | 'failed' | 'cancelled';
@@ -43,6 +56,8 @@ export class DeploymentExecutor {
       logger: Logger;
       /** Sends a fresh job for a deployment handed back at shutdown. */
       requeue: (deploymentId: string) => Promise<void>;
+      /** The deployment was claimed here and starts to run. */
+      onStarted?: (deployment: IDeployment) => void;
       onEnded?: (deployment: IDeployment) => void;
       /** A step started or ended, or the run began: progress listeners re-read the rows. */
       onProgress?: (deploymentId: string) => void;
@@ -59,11 +74,19 @@ export class DeploymentExecutor {
     return this.running.size;
   }
 
+  /** True while this process runs the deployment: the reaper never reaps those. */
+  isRunning(deploymentId: string): boolean {
+    return this.running.has(deploymentId);
+  }
+
   async execute(deploymentId: string): Promise<void> {
     if (this.shuttingDown) throw new Error('shutting down: the job goes back to the queue');
     const { orm, liveness, instanceId } = this.deps;
     const log = this.deps.logger.child({ deploymentId });
     await liveness.hold(deploymentId);
+    // Known as ours before it is claimed, so this process's reaper never takes it for dead.
+    const controller = new AbortController();
+    this.running.set(deploymentId, controller);
     try {
       const em = orm.em.fork();
       const startedAt = new Date();
@@ -73,8 +96,11 @@ export class DeploymentExecutor {
           { id: deploymentId, status: 'queued' },
           { status: 'running', startedAt, runnerId: instanceId, runnerSeenAt: startedAt },
         );
-        if (count)
+        if (count) {
+          // Rows of an earlier attempt (handed back at a shutdown) make way for this run's.
+          await tx.nativeDelete(DeploymentStep, { deployment: deploymentId });
           await emitDeploymentNotification(this.deps.notifications, tx, 'deployment.started', deploymentId);
+        }
         return count;
       });
       if (claimed === 0) {
@@ -86,13 +112,20 @@ export class DeploymentExecutor {
         { id: deploymentId },
         { populate: ['project', 'environment', 'environment.servers'] },
       );
+      this.deps.onStarted?.(deployment);
       this.deps.onProgress?.(deploymentId);
-      const controller = new AbortController();
-      this.running.set(deploymentId, controller);
       const watch = setInterval(() => void this.watch(deploymentId, controller), WATCH_INTERVAL_MS);
+      const recorder = new StepRecorder(
+        orm,
+        deploymentId,
+        this.serversOf(deployment),
+        log,
+        this.progress(deploymentId),
+      );
+      recorder.beforeActivation = () => this.recordActivationStart(deploymentId);
       let outcome: Outcome;
       try {
-        outcome = await this.run(em, deployment, startedAt, controller.signal);
+        outcome = await this.run(em, deployment, startedAt, controller.signal, recorder);
       } catch (error) {
         log.error({ err: error }, 'deployment crashed');
         outcome = {
@@ -102,12 +135,21 @@ export class DeploymentExecutor {
         };
       } finally {
         clearInterval(watch);
-        this.running.delete(deploymentId);
       }
-      await this.finish(em, deployment, outcome);
+      await this.finish(em, deployment, outcome, recorder);
     } finally {
+      this.running.delete(deploymentId);
       await liveness.release(deploymentId);
     }
+  }
+
+  private untilWritten<T>(deploymentId: string, write: () => Promise<T>): Promise<T> {
+    return retrying(write, (error) =>
+      this.deps.logger.warn(
+        { err: error, deploymentId },
+        'could not write the end of a deployment yet; trying again',
+      ),
+    );
   }
 
   /** Asks every running deployment to stop before activation; used at shutdown. */
@@ -116,16 +158,27 @@ export class DeploymentExecutor {
     for (const controller of this.running.values()) controller.abort('shutdown');
   }
 
+  /** The servers a run works on, for naming step rows; none when the environment has none (run fails). */
+  private serversOf(deployment: IDeployment): PlanServer[] {
+    try {
+      return this.deps.plans.servers(deployment).map(planServer);
+    } catch {
+      return [];
+    }
+  }
+
   private async run(
     em: EntityManager,
     deployment: IDeployment,
     startedAt: Date,
     signal: AbortSignal,
+    recorder: StepRecorder,
   ): Promise<Outcome> {
-    const { runner, plans, logger } = this.deps;
+    const { runner, plans } = this.deps;
     if (deployment.kind === 'rollback') {
       const servers = plans.servers(deployment).map(planServer);
-      const recorder = new StepRecorder(em, deployment.id, servers, logger, this.progress(deployment.id));
+      const steps = [actionStep('connect'), actionStep('rollback')].map(toStepInfo);
+      recorder.plan(new Map(servers.map((server) => [server.id, steps])));
       const result = await runner.rollback(
         { ...plans.connection(deployment), deploymentId: deployment.id, servers },
         recorder,
@@ -144,9 +197,14 @@ export class DeploymentExecutor {
       return { ...fromResult(result), previous };
     }
 
-    const plan = await plans.deploymentPlan(em, deployment, startedAt);
-    await em.nativeUpdate(Deployment, { id: deployment.id }, { releaseName: plan.releaseName });
-    const recorder = new StepRecorder(em, deployment.id, plan.servers, logger, this.progress(deployment.id));
+    // The release name is on the row before any server is touched (crash recovery removes it by
+    // name); it is written while the plan's hooks and folders are read.
+    const releaseName = deployment.releaseName ?? releaseNameFor(deployment, startedAt);
+    const [plan] = await Promise.all([
+      plans.deploymentPlan(em, deployment, startedAt),
+      this.deps.orm.em.fork().nativeUpdate(Deployment, { id: deployment.id }, { releaseName }),
+    ]);
+    recorder.plan(planSteps(plan));
     const result = await runner.deploy(plan, recorder, signal);
     const previous = result.servers[0]?.previousRelease ?? null;
     // Activated on every server: the new release is live, whatever comes after (purge, health).
@@ -181,6 +239,13 @@ export class DeploymentExecutor {
     };
   }
 
+  /** Written before any server is switched: recovery after a crash reads it (see the reaper). */
+  private async recordActivationStart(deploymentId: string): Promise<void> {
+    await this.deps.orm.em
+      .fork()
+      .nativeUpdate(Deployment, { id: deploymentId, status: 'running' }, { activationStartedAt: new Date() });
+  }
+
   private progress(deploymentId: string): (() => void) | undefined {
     const onProgress = this.deps.onProgress;
     return onProgress ? () => onProgress(deploymentId) : undefined;
@@ -202,7 +267,12 @@ export class DeploymentExecutor {
     }
   }
 
-  private async finish(em: EntityManager, deployment: IDeployment, outcome: Outcome): Promise<void> {
+  private async finish(
+    em: EntityManager,
+    deployment: IDeployment,
+    outcome: Outcome,
+    recorder: StepRecorder,
+  ): Promise<void> {
     const handedBack = outcome.status === 'cancelled' && this.shuttingDown && !deployment.cancelRequestedAt;
     const values = handedBack
       ? // Stopped by our own shutdown before activation: it goes back to the queue as it was.
@@ -214,26 +284,31 @@ export class DeploymentExecutor {
           failureReason: outcome.reason,
           ...(outcome.previous !== undefined ? { previousRelease: outcome.previous } : {}),
         };
-    const updated = await this.deps.orm.em.fork().transactional(async (tx) => {
-      const count = await tx.nativeUpdate(
-        Deployment,
-        { id: deployment.id, status: 'running', runnerId: this.deps.instanceId },
-        values,
-      );
-      if (count && !handedBack && outcome.live) {
-        await recordLiveRelease(tx, deployment.environment.id, outcome.live);
-      }
-      if (count && !handedBack) {
-        await emitDeploymentNotification(
-          this.deps.notifications,
-          tx,
-          `deployment.${outcome.status}`,
-          deployment.id,
+    const updated = await this.untilWritten(deployment.id, () =>
+      this.deps.orm.em.fork().transactional(async (tx) => {
+        // The last step changes go with the end state: never a finished deployment with rows behind.
+        await recorder.settle(tx);
+        const count = await tx.nativeUpdate(
+          Deployment,
+          { id: deployment.id, status: 'running', runnerId: this.deps.instanceId },
+          values,
         );
-        await this.deps.onFinished?.(tx, deployment.id);
-      }
-      return count;
-    });
+        // What `current` points at now is written with the deployment's end.
+        if (count && !handedBack && outcome.live) {
+          await recordLiveRelease(tx, deployment.environment.id, outcome.live);
+        }
+        if (count && !handedBack) {
+          await emitDeploymentNotification(
+            this.deps.notifications,
+            tx,
+            `deployment.${outcome.status}`,
+            deployment.id,
+          );
+          await this.deps.onFinished?.(tx, deployment.id);
+        }
+        return count;
+      }),
+    );
     if (updated === 0) {
       this.deps.logger.warn(
         { deploymentId: deployment.id },
@@ -257,10 +332,32 @@ export class DeploymentExecutor {
       { populate: ['project', 'environment'] },
     );
     this.deps.logger.info(
-      { deploymentId: deployment.id, status: ended.status, reason: ended.failureReason },
+      {
+        deploymentId: deployment.id,
+        status: ended.status,
+        reason: ended.failureReason,
+        stepWrites: recorder.statements,
+      },
       'deployment ended',
     );
     this.deps.onEnded?.(ended);
+  }
+}
+
+/**
+ * The end of a run is written even if the database is away for a while: the servers did what
+ * they did, and the record must say so (a run left `running` would be reaped as interrupted).
+ */
+async function retrying<T>(write: () => Promise<T>, onRetry: (error: unknown) => void): Promise<T> {
+  const deadline = Date.now() + FINISH_RETRY_FOR_MS;
+  for (let delay = 100; ; delay = Math.min(delay * 2, FINISH_RETRY_MAX_DELAY_MS)) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isConnectionError(error) || Date.now() + delay > deadline) throw error;
+      onRetry(error);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 

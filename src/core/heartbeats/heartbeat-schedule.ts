@@ -9,7 +9,7 @@ export type HeartbeatScheduleSpec =
   | { kind: 'interval'; minutes: number; graceMinutes: number }
   | { kind: 'cron'; expression: string; timezone: string; graceMinutes: number };
 
-const INTERVAL_LABEL: Record<number, string> = {
+export const INTERVAL_LABEL: Record<number, string> = {
   10: 'every 10 minutes',
   30: 'every 30 minutes',
   60: 'every hour',

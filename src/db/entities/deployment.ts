@@ -85,6 +85,11 @@ export const Deployment = defineEntity({
     createdAt: createdAt(),
     queuedAt: p.datetime().nullable(),
     startedAt: p.datetime().nullable(),
+    /**
+     * Set just before the first server is switched (after the barrier): a run that dies after
+     * this may have left servers on different releases, and recovery brings them to one.
+     */
+    activationStartedAt: p.datetime().nullable(),
     finishedAt: p.datetime().nullable(),
   },
 });

@@ -64,7 +64,13 @@ export class LocalTransport implements Transport {
     return { ...env, ...this.options.env };
   }
 
-  private run(script: string, options: ExecOptions): Promise<ExecResult> {
+  private async run(script: string, options: ExecOptions): Promise<ExecResult> {
+    // A local bash starts in a few milliseconds: nothing to open ahead of the gate.
+    if (options.gate) await options.gate;
+    return this.start(script, options);
+  }
+
+  private start(script: string, options: ExecOptions): Promise<ExecResult> {
     if (this.closed)
       return Promise.reject(new SlipwayError('command_failed', `${this.label} is already closed.`));
     if (options.signal?.aborted) {

@@ -237,12 +237,28 @@ export class SshTransport implements Transport {
         );
         return;
       }
-      this.watch(client, channel, supervisor, script);
+      this.watch(client, channel, supervisor, script, options.gate);
     });
-    return supervisor.result;
+    if (!options.gate) return supervisor.result;
+    const closed = options.gate.then(
+      () => null,
+      (reason: unknown) => reason ?? new Error('the gate was closed'),
+    );
+    const result = await supervisor.result.catch(async (error: unknown) => {
+      throw (await closed) ?? error;
+    });
+    const reason = await closed;
+    if (reason !== null) throw reason;
+    return result;
   }
 
-  private watch(client: Client, channel: ClientChannel, supervisor: ExecSupervisor, script: string): void {
+  private watch(
+    client: Client,
+    channel: ClientChannel,
+    supervisor: ExecSupervisor,
+    script: string,
+    gate: Promise<unknown> | undefined,
+  ): void {
     let processGroup: number | null = null;
     let firstLine: Buffer | null = Buffer.alloc(0);
     channel.on('data', (data: Buffer) => {
@@ -264,22 +280,32 @@ export class SshTransport implements Transport {
     channel.on('exit', (code: number | null, signal?: string) => supervisor.exited(code, signal ?? null));
     channel.on('close', () => supervisor.closed());
     channel.on('error', () => undefined);
-    supervisor.attach({
-      kill: async () => {
-        // OpenSSH (7.9+) delivers a channel signal with killpg(), reaching bash and everything it
-        // started. Servers that ignore signal requests get the same from a second session that
-        // kills the process group directly; both were checked to work on their own.
-        channel.signal('KILL');
-        if (processGroup !== null) await this.killProcessGroup(client, processGroup);
-      },
-      forceClose: () => {
-        channel.close();
-        // If even the close is not acknowledged (a dead connection), stop waiting for it.
-        setTimeout(() => supervisor.closed(), CLOSE_TIMEOUT_MS).unref();
-      },
-    });
-    // stdin stays open, because ssh2 only sends signals on a writable channel.
-    channel.write(REPORT_PROCESS_GROUP + frameScript(script));
+    const start = () => {
+      supervisor.attach({
+        kill: async () => {
+          // OpenSSH (7.9+) delivers a channel signal with killpg(), reaching bash and everything it
+          // started. Servers that ignore signal requests get the same from a second session that
+          // kills the process group directly; both were checked to work on their own.
+          channel.signal('KILL');
+          if (processGroup !== null) await this.killProcessGroup(client, processGroup);
+        },
+        forceClose: () => {
+          channel.close();
+          // If even the close is not acknowledged (a dead connection), stop waiting for it.
+          setTimeout(() => supervisor.closed(), CLOSE_TIMEOUT_MS).unref();
+        },
+      });
+      channel.write(frameScript(script));
+    };
+    // stdin stays open, because ssh2 only sends signals on a writable channel. The process group
+    // is asked for at once: bash runs each line as it reads it, so it is known before the script.
+    channel.write(REPORT_PROCESS_GROUP);
+    if (!gate) start();
+    else
+      gate.then(start, () => {
+        // Nothing was sent: the waiting bash just exits.
+        channel.end('exit 0\n');
+      });
   }
 
   private killProcessGroup(client: Client, processGroup: number): Promise<void> {

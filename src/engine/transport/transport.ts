@@ -11,6 +11,12 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Every chunk of output as it arrives. */
   onOutput?: (chunk: string) => void;
+  /**
+   * Open the session now but send the script only once this resolves: the remote shell is
+   * started and waiting when the moment comes (activation right after the barrier). If it
+   * rejects, nothing is run, the session is closed and exec rejects with its reason.
+   */
+  gate?: Promise<unknown>;
 }
 
 export interface ExecResult {
