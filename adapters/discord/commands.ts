@@ -19,7 +19,8 @@ import { ROLES } from '../../src/vocabulary.js';
  *   deploy <project> <env> [ref]                 → /deploy project:… env:… [ref:…]
  *   env list [project] | env show <project> <env> → /env list …, /env show … (subcommands)
  *   lock <project> <env> [reason] [for <duration>] → … [reason:…] [for:…]   (text: `… for 2h`)
- *   promote … [confirm|force]                    → [confirm-or-force: confirm | force]
+ *   promote … [confirm|force [reason]]           → [confirm-or-force: confirm | force] [reason:…]
+ *   promote <p> <from> <to> … | promote <p> …    → project:…, then from-env, to-env optional
  *   members grant <project> <@user> <role>       → user: a Discord user option (text: `<@id>`)
  *
  * plus the umbrella `/slipway text:<anything>`, so every command can also be typed as words.
@@ -113,7 +114,20 @@ function optionOf(unit: string, commandNames: readonly string[]): OptionSpec | s
   return spec;
 }
 
-const UNITS = /\[[^\]]*\]|<[^>]*>|\S+/g;
+/** Usage-line units: `[…]` (one nested `[…]` inside allowed), `<…>`, or a bare word. */
+const UNITS = /\[(?:[^[\]]|\[[^\]]*\])*\]|<[^>]*>|\S+/g;
+
+/**
+ * A usage line's units with nesting flattened: `[confirm|force [reason]]` (a reason only after
+ * `force`) becomes `[confirm|force] [reason]` — Discord options cannot depend on each other, and
+ * the command's grammar still refuses a reason where it makes no sense.
+ */
+function unitsOf(line: string): string[] {
+  return (line.match(UNITS) ?? []).flatMap((unit) => {
+    const nested = /^\[([^[\]]+?)\s*(\[[^\]]*\])\]$/.exec(unit);
+    return nested?.[1] && nested[2] ? [`[${nested[1].trim()}]`, nested[2]] : [unit];
+  });
+}
 
 function optionsOf(units: readonly string[], where: string, commandNames: readonly string[]): OptionSpec[] {
   const options: OptionSpec[] = [];
@@ -130,7 +144,7 @@ function optionsOf(units: readonly string[], where: string, commandNames: readon
 
 /** A command file's shape on Discord, from its usage lines. */
 export function commandShape(command: Command, commandNames: readonly string[]): CommandShape {
-  const lines = command.usage.map((line) => (line.match(UNITS) ?? []).slice(1));
+  const lines = command.usage.map((line) => unitsOf(line).slice(1));
   const description = command.summary.slice(0, 100);
   const subcommandLines = lines.every((units) => units[0] !== undefined && /^[a-z][\w-]*$/.test(units[0]));
   if (subcommandLines && lines.length > 0) {
@@ -144,13 +158,38 @@ export function commandShape(command: Command, commandNames: readonly string[]):
     });
     return { name: command.name, description, subcommands, options: [] };
   }
-  if (lines.length !== 1) throw new Error(`${command.name}: several usage lines need a subcommand word each`);
   return {
     name: command.name,
     description,
     subcommands: null,
-    options: optionsOf(lines[0] ?? [], command.usage[0] ?? command.name, commandNames),
+    options: mergedOptions(
+      lines.map((units, i) => optionsOf(units, command.usage[i] ?? command.name, commandNames)),
+      command.name,
+    ),
   };
+}
+
+/**
+ * Several usage lines of one command without subcommand words (`promote <project> <from-env>
+ * <to-env> …` and `promote <project> …`) as one option list: the longest line's order, each
+ * option required only where every line requires it. The text built from it is one of the lines.
+ */
+function mergedOptions(lines: OptionSpec[][], name: string): OptionSpec[] {
+  const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), []);
+  for (const line of lines) {
+    const order = line.map((option) => longest.findIndex((o) => o.name === option.name));
+    if (order.some((at, i) => at < 0 || (i > 0 && at <= (order[i - 1] ?? -1)))) {
+      throw new Error(`${name}: its usage lines must name the same options in the same order`);
+    }
+  }
+  const merged = longest.map((option) => ({
+    ...option,
+    required: lines.every((line) => line.some((o) => o.name === option.name && o.required)),
+  }));
+  if (merged.some((option, i) => option.required && merged.slice(0, i).some((o) => !o.required))) {
+    throw new Error(`${name}: an option every usage line requires comes after one some lines lack`);
+  }
+  return merged;
 }
 
 export function commandShapes(commands: readonly Command[]): Map<string, CommandShape> {

@@ -284,6 +284,21 @@ describe('GitHub', () => {
         requestedByName: 'github:octocat',
         source: 'github',
       });
+      // staging's "warn" test gate: the push is the confirmation, audited as the pusher's.
+      const confirmed = await database.query<{
+        actor_name: string;
+        details: { gate: string; tests: string };
+      }>(
+        `select actor_name, details from audit_events where action = 'deployment.deploy.test_gate_confirmed'
+            and details->>'commit' = $1`,
+        [c1],
+      );
+      expect(confirmed).toEqual([
+        expect.objectContaining({
+          actor_name: 'github:octocat',
+          details: expect.objectContaining({ gate: 'warn', tests: 'none' }),
+        }),
+      ]);
 
       // Announced in the project's channel (its default events).
       const announced = await eventually('the channel to hear the deployment end', () =>
@@ -610,7 +625,8 @@ describe('GitHub', () => {
       const built = await api.call<{ deployment: { id: string; commit_hash: string } }>(
         'POST',
         '/api/v1/projects/docs/environments/preview/build',
-        { token: admin },
+        // preview is a staging tier: its "warn" test gate asks a person to confirm a commit without results.
+        { token: admin, body: { confirm: true } },
       );
       expect(built.status, built.text).toBe(202);
       const deployment = await api.waitFor(built.body.deployment.id, ended);
@@ -636,7 +652,20 @@ describe('GitHub', () => {
       expect((await push('docs', c0, { delivery: failed.delivery })).body.duplicate).toBe(true);
     });
 
-    it("takes Envoyer's push_to_deploy as create_new_build", async () => {
+    it("takes Envoyer's push_to_deploy as create_new_build, through production's block test gate", async () => {
+      // Before CI has passed, production's "block" gate refuses the push, and says why.
+      const untested = await push('envoyer', c1);
+      expect(untested.body.outcome.results[0]).toMatchObject({
+        behaviour: 'create_new_build',
+        outcome: 'refused',
+        reason: expect.stringMatching(/has no test results, and envoyer's production test gate is "block"/),
+      });
+      const passed = githubExample('status');
+      expect(passed.state).toBe('success');
+      passed.sha = c1;
+      passed.repository.full_name = 'Acme/envoyer';
+      expect((await deliverToSlipway(api.stack.url, SECRET, 'status', passed)).status).toBe(200);
+
       const pushed = await push('envoyer', c1);
       expect(pushed.body.outcome.results[0]).toMatchObject({
         behaviour: 'create_new_build',

@@ -10,7 +10,6 @@ import { runCommand } from '../harness/run-command.js';
 import { skipSshSuites } from '../harness/ssh-suite.js';
 import { type SshHosts, startSshHosts } from '../harness/sshd.js';
 
-const TSX = join(import.meta.dirname, '../../node_modules/.bin/tsx');
 const CHILD = join(import.meta.dirname, '../harness/deploy-child.ts');
 
 async function processesMatching(marker: string): Promise<string[]> {
@@ -45,7 +44,9 @@ describe.skipIf(skipSshSuites)('crash recovery', () => {
 
     const marker = `sleep 30.${process.pid}3`;
     const doomed = makePlan(input, { installCommand: `echo installing; ${marker}` });
-    const child = spawn(TSX, [CHILD], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // Node itself with tsx's loader, not the tsx wrapper: a SIGKILL of the wrapper would leave the
+    // process doing the work alive (not a crash at all, and an orphan that never exits).
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { stdio: ['pipe', 'pipe', 'inherit'] });
     child.stdin.end(JSON.stringify(doomed));
     await new Promise<void>((resolve, reject) => {
       let seen = '';

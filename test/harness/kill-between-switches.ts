@@ -2,12 +2,13 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { DeploymentPlan } from '../../src/engine/plan.js';
 
-const TSX = join(import.meta.dirname, '../../node_modules/.bin/tsx');
 const CHILD = join(import.meta.dirname, 'stalled-activation-child.ts');
 
 /** Runs `plan` in a child process and SIGKILLs it once a server is switched while `stall`'s switch never starts. */
 export async function killBetweenSwitches(plan: DeploymentPlan, stall: string): Promise<void> {
-  const child = spawn(TSX, [CHILD], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // Node itself with tsx's loader, not the tsx wrapper: a SIGKILL of the wrapper would leave the
+  // process doing the work alive (not a crash at all, and an orphan that never exits).
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin.end(JSON.stringify({ plan, stall }));
   await new Promise<void>((resolve, reject) => {
     let seen = '';

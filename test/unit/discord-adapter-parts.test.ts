@@ -108,9 +108,21 @@ describe('Discord application commands from the command files', () => {
       expect.objectContaining({ name: 'project', type: 3, required: true, autocomplete: true }),
       expect.objectContaining({ name: 'env', type: 3, required: true, autocomplete: true }),
       expect.objectContaining({ name: 'ref', type: 3, required: false }),
+      // `[confirm|force [reason]]`, flattened: a choice, then a free reason.
+      expect.objectContaining({ name: 'confirm-or-force', type: 3, required: false }),
+      expect.objectContaining({ name: 'reason', type: 3, required: false, max_length: 500 }),
     ]);
+    // Two usage lines (`promote <project> <from-env> <to-env> …`, `promote <project> …`) merged:
+    // only what both require is required.
     const promote = byName.get('promote')?.options ?? [];
-    expect(promote.at(-1)).toMatchObject({
+    expect(promote.map((o) => [o.name, o.required])).toEqual([
+      ['project', true],
+      ['from-env', false],
+      ['to-env', false],
+      ['confirm-or-force', false],
+      ['reason', false],
+    ]);
+    expect(promote.at(-2)).toMatchObject({
       name: 'confirm-or-force',
       required: false,
       choices: [
@@ -139,6 +151,20 @@ describe('Discord application commands from the command files', () => {
     ).toEqual({
       ok: true,
       text: 'api production v1.4.2',
+    });
+    expect(
+      optionsToText(shape('deploy'), [
+        str('reason', 'hotfix for the outage'),
+        str('confirm-or-force', 'force'),
+        str('env', 'production'),
+        str('project', 'api'),
+      ]),
+    ).toEqual({ ok: true, text: 'api production force "hotfix for the outage"' });
+    expect(
+      optionsToText(shape('promote'), [str('confirm-or-force', 'confirm'), str('project', 'api')]),
+    ).toEqual({
+      ok: true,
+      text: 'api confirm',
     });
     expect(
       optionsToText(shape('lock'), [

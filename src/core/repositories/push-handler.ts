@@ -23,7 +23,8 @@ const NOT_A_REFUSAL = new Set<SlipwayError['code']>(['database_unavailable', 'in
  *
  * - `create_new_build`: a deployment of the pushed head, asked for by `<host>:<pusher>` through
  *   the same DeploymentService.requestDeploy as a chat `/deploy` (lock, run slot, approvals and
- *   every gate it applies); a project's `push_to_deploy` turns `do_nothing` into this;
+ *   every gate it applies; the push itself confirms a `warn` test gate, a `block` gate refuses a
+ *   commit whose tests did not pass); a project's `push_to_deploy` turns `do_nothing` into this;
  * - `update_previous_build`: the environment's deploy still waiting (awaiting approval or queued,
  *   not started) is moved to the new head, else a new one as above;
  * - `do_nothing`: the commits are recorded as pending for a manual build or `/deploy`.
@@ -167,6 +168,10 @@ export class PushHandler {
         environment: environment.name,
         ref: push.ref.name,
         commit,
+        // A push is its environment's standing confirmation of a `warn` test gate: the team chose
+        // to deploy on push, and CI rarely reports before the push arrives. The confirmation is
+        // audited as the pusher's; a `block` gate still refuses a commit whose tests did not pass.
+        confirm: true,
       });
       return {
         ...base,
