@@ -318,7 +318,7 @@ describe.skipIf(skipSshSuites)('Slack adapter end to end', () => {
     const gated = command(USERS.dev, '/promote', 'app production staging');
     await gated.send();
     const warned = messageText((await responded(gated.responseUrl)).body);
-    expect(warned).toContain('has tests still running');
+    expect(warned).toContain(`Waiting for CI on ${live!.commitHash!.slice(0, 7)} (ci still running)`);
     expect(warned).toContain('confirm to promote anyway. Type: /promote app production staging confirm');
     const forced = command(USERS.dev, '/promote', 'app production staging force');
     await forced.send();

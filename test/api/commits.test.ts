@@ -7,7 +7,6 @@ import { type ConsoleUser, consoleUser, replyText } from '../support/console-cli
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { type ApiStack, ended, startApiStack } from './api-harness.js';
 
-const CONSOLE_TOKEN = 'console-token-for-commit-tests';
 const GITHUB_URL = 'https://github.com/acme/shop.git';
 
 type DeploymentJson = {
@@ -35,7 +34,7 @@ describe('commit context', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    api = await startApiStack(database, { SLIPWAY_WEB_TOKEN: CONSOLE_TOKEN });
+    api = await startApiStack(database);
     home = await mkdtemp(join(tmpdir(), 'slipway-home-'));
     await writeFile(join(home, '.gitconfig'), `[url "${api.repo.path}"]\n\tinsteadOf = ${GITHUB_URL}\n`);
     process.env.HOME = home;
@@ -65,7 +64,8 @@ describe('commit context', () => {
     dev = await api.token('dev', ['deployments:create'], [{ project: 'shop', role: 'deployer' }]);
     carol = await api.token('carol', ['deployments:create'], [{ project: 'shop', role: 'approver' }]);
     const web = api.slipway.adapters.find((a) => a.platform === 'web') as WebConsoleAdapter;
-    devChat = await consoleUser(api.stack.url, CONSOLE_TOKEN, 'dev', web);
+    const consoleService = { url: api.stack.url, signIn: api.slipway.services.consoleSignIn };
+    devChat = await consoleUser(consoleService, 'dev', web);
   });
   afterAll(async () => {
     process.env.HOME = previousHome;

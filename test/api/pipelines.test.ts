@@ -11,8 +11,6 @@ import { type ConsoleUser, consoleUser, replyText } from '../support/console-cli
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { type ApiStack, startApiStack } from './api-harness.js';
 
-const CONSOLE_TOKEN = 'console-token-for-pipeline-tests';
-
 type Step = {
   id: string;
   type: string;
@@ -73,7 +71,7 @@ describe('pipelines', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    api = await startApiStack(database, { SLIPWAY_WEB_TOKEN: CONSOLE_TOKEN });
+    api = await startApiStack(database);
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/after-prod?token=t0k3n`;
     root = await api.rootToken();
@@ -91,8 +89,9 @@ describe('pipelines', () => {
     carol = await api.token('carol', ['deployments:create'], [{ project: 'shop', role: 'approver' }]);
     viewer = await api.token('vic', ['deployments:create'], [{ project: 'shop', role: 'viewer' }]);
     const web = api.slipway.adapters.find((a) => a.platform === 'web') as WebConsoleAdapter;
-    devChat = await consoleUser(api.stack.url, CONSOLE_TOKEN, 'dev', web);
-    carolChat = await consoleUser(api.stack.url, CONSOLE_TOKEN, 'carol', web);
+    const consoleService = { url: api.stack.url, signIn: api.slipway.services.consoleSignIn };
+    devChat = await consoleUser(consoleService, 'dev', web);
+    carolChat = await consoleUser(consoleService, 'carol', web);
   });
   afterAll(async () => {
     receiver.close();
@@ -318,7 +317,7 @@ describe('pipelines', () => {
     );
     const confirm = card.reply.buttons!.find((b) => b.label === 'Confirm')!;
     const own = await devChat.click(card.id, confirm.actionId, confirm.value);
-    expect(own.visibleTo).toBe('dev');
+    expect(own.visibleTo).toBe(devChat.identity);
     expect(own.reply.text).toMatch(/You started this run/);
 
     await carolChat.click(card.id, confirm.actionId, confirm.value);
@@ -353,7 +352,11 @@ describe('pipelines', () => {
         (await api.call<Execution>('GET', `${path}/${started.body.id}`, { token: dev })).body;
       const deadline = Date.now() + 60_000;
       let shown = await show();
-      while (shown.phases[1]?.steps[0]?.status !== 'pending' && Date.now() < deadline) {
+      // The step and then the run become pending (two writes): wait for both.
+      while (
+        (shown.phases[1]?.steps[0]?.status !== 'pending' || shown.status !== 'pending') &&
+        Date.now() < deadline
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 150));
         shown = await show();
       }

@@ -9,8 +9,6 @@ import { type ConsoleUser, consoleUser, replyText } from '../support/console-cli
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { type ApiStack, ended, startApiStack } from './api-harness.js';
 
-const CONSOLE_TOKEN = 'console-token-for-release-tests';
-
 type DeploymentJson = { id: string; number: number; status: string; commit_hash: string | null };
 type One = { deployment: DeploymentJson };
 
@@ -29,11 +27,12 @@ describe('releases through the API and chat', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    api = await startApiStack(database, { SLIPWAY_WEB_TOKEN: CONSOLE_TOKEN });
+    api = await startApiStack(database);
     root = await api.rootToken();
     const web = api.slipway.adapters.find((a) => a.platform === 'web') as WebConsoleAdapter;
-    devChat = await consoleUser(api.stack.url, CONSOLE_TOKEN, 'dev', web);
-    annChat = await consoleUser(api.stack.url, CONSOLE_TOKEN, 'ann', web);
+    const consoleService = { url: api.stack.url, signIn: api.slipway.services.consoleSignIn };
+    devChat = await consoleUser(consoleService, 'dev', web);
+    annChat = await consoleUser(consoleService, 'ann', web);
   });
   afterAll(async () => {
     await api?.stop();
@@ -85,7 +84,7 @@ describe('releases through the API and chat', () => {
     expect(refused.body).toMatchObject({ error: 'refused' });
     expect(String(refused.body.message)).toContain(`${first.releaseName} (#${first.number}`);
     const typed = await devChat.type(`rollback ${name} staging`);
-    expect(typed.visibleTo).toBe('dev');
+    expect(typed.visibleTo).toBe(devChat.identity);
     expect(typed.reply.text).toMatch(/Nothing to roll back to on staging/);
     expect(await api.stack.em().count(Deployment, { project: { name } })).toBe(before);
   });

@@ -12,31 +12,52 @@ interface MessageSource {
   messages(): ConsoleMessage[];
 }
 
+interface SignInIssuer {
+  issueLink(
+    actor: { memberId: string | null; name: string; source: string },
+    identity: { platform: 'web'; workspace: string; userId: string; displayName: string },
+  ): Promise<{ url: string }>;
+}
+
 /**
- * A person in the web console, over real HTTP: logs in with the console token (a signed session
- * cookie comes back), types commands and clicks buttons as the page does. What the console
- * shows is read from the adapter's message history (what its server-sent events carry).
+ * A person in the web console, over real HTTP: signs in as web:local:<user> with a one-time link
+ * issued by the service (as `slipway console-login` does; a session cookie comes back), types
+ * commands and clicks buttons as the page does. What the console shows is read from the adapter's
+ * message history (what its server-sent events carry).
  */
-export async function consoleUser(baseUrl: string, token: string, user: string, adapter: MessageSource) {
-  const login = await fetch(`${baseUrl}/console/login`, {
+export async function consoleUser(
+  service: { url: string; signIn: SignInIssuer },
+  user: string,
+  adapter: MessageSource,
+) {
+  const baseUrl = service.url;
+  const link = await service.signIn.issueLink(
+    { memberId: null, name: 'test setup', source: 'test' },
+    { platform: 'web', workspace: 'local', userId: user, displayName: user },
+  );
+  const token = /#sign-in=([A-Za-z0-9_-]+)$/.exec(link.url)?.[1];
+  const login = await fetch(`${baseUrl}/console/sign-in`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ user, token }),
+    headers: { 'content-type': 'application/json', origin: baseUrl },
+    body: JSON.stringify({ token }),
   });
-  if (login.status !== 200) throw new Error(`console login: ${login.status}`);
+  if (login.status !== 200) throw new Error(`console sign-in: ${login.status} ${await login.text()}`);
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
   const post = async (path: string, body: unknown): Promise<number> => {
     const response = await fetch(`${baseUrl}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
+      headers: { 'content-type': 'application/json', cookie, origin: baseUrl },
       body: JSON.stringify(body),
     });
     if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
     return ((await response.json()) as { id: number }).id;
   };
+  // A private answer is addressed to the person's identity, platform:workspace:user.
+  const identity = `web:local:${user}`;
   const visible = () =>
-    adapter.messages().filter((m) => !m.echo && (m.visibleTo === null || m.visibleTo === user));
+    adapter.messages().filter((m) => !m.echo && (m.visibleTo === null || m.visibleTo === identity));
   return {
+    identity,
     /** Types a command; returns the message Slipway answered with. */
     async type(text: string): Promise<ConsoleMessage> {
       const id = await post('/console/api/command', { text });
