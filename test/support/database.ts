@@ -36,6 +36,16 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
       await pool.end();
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
+      // Pools closed a moment ago may still be saying goodbye: a forced drop cuts those connections
+      // mid-way, and the error surfaces as an uncaught exception in this process. Give them 1 s.
+      for (let wait = 0; wait < 20; wait++) {
+        const { rows } = await client.query<{ n: number }>(
+          'select count(*)::int as n from pg_stat_activity where datname = $1',
+          [name],
+        );
+        if (!rows[0]?.n) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       await client.query(`drop database if exists ${name} with (force)`);
       await client.end();
     },
