@@ -116,6 +116,8 @@ export class SlackChatAdapter implements ChatAdapter {
       logLevel: LogLevel.ERROR,
     };
     let app: App;
+    // Socket Mode delivers each envelope once over one socket; over HTTP the receiver's ledger says.
+    let firstTime: (body: object) => Promise<boolean> = async () => true;
     if (this.mode === 'socket') {
       app = new App({ ...common, appToken: settings.appToken, socketMode: true });
     } else {
@@ -128,12 +130,13 @@ export class SlackChatAdapter implements ChatAdapter {
       // middleware costs time on every request.
       app = new App({ ...common, receiver });
       receiver.register(http);
+      firstTime = (body) => receiver.firstTimeFor(body);
     }
     this.app = app;
 
     this.slash = new Set(slashCommandNames(host.commands));
     const slash = new RegExp(`^/(${[...this.slash].join('|')})$`);
-    app.command(slash, async ({ command, ack, respond }) => {
+    app.command(slash, async ({ command, body, ack, respond }) => {
       const invocation = {
         user: {
           platform: 'slack',
@@ -156,6 +159,8 @@ export class SlackChatAdapter implements ChatAdapter {
         return;
       }
       await ack();
+      // A replayed or retried request stops here, after its ack and before any work.
+      if (!(await firstTime(body))) return;
       await host.run(parsed.parsed, invocation, this.responder(invocation.conversation, respond, null));
     });
 
@@ -164,7 +169,7 @@ export class SlackChatAdapter implements ChatAdapter {
       { type: 'block_actions', action_id: /^[a-z][a-z-]*$/ },
       async ({ ack, body, action, respond }) => {
         await ack();
-        if (!commandNames.has(action.action_id)) return;
+        if (!commandNames.has(action.action_id) || !(await firstTime(body))) return;
         const channel = body.container?.channel_id ?? body.channel?.id ?? '';
         const messageTs = body.container?.message_ts ?? body.message?.ts;
         const message: PostedMessage | null =

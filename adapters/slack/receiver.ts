@@ -23,6 +23,8 @@ const REPLAY_WINDOW_SECONDS = 10 * 60;
  */
 export class FastifyReceiver implements Receiver {
   private app: App | undefined;
+  /** Per request body (the object Bolt hands its listeners): whether it is the first time it came. */
+  private readonly seen = new WeakMap<object, Promise<boolean>>();
 
   constructor(
     private readonly options: {
@@ -71,14 +73,19 @@ export class FastifyReceiver implements Receiver {
         }
         if (body.ssl_check) return reply.code(200).send('');
         if (body.type === 'url_verification') return reply.send({ challenge: body.challenge });
-        if (!(await this.firstTime(raw))) {
-          // A replay of signed bytes, or Slack retrying what already ran: acknowledged, not run again.
-          this.options.logger.warn(
-            { retry: header(request.headers['x-slack-retry-num']) ?? null, ip: request.ip },
-            'slack request already handled; not run again',
-          );
-          return reply.code(200).send('');
-        }
+        // Asked now, awaited by the listener after its ack: the ledger's round trip is never part
+        // of the time Slack waits for the HTTP answer.
+        const first = this.firstTime(raw).then((isFirst) => {
+          if (!isFirst) {
+            // A replay of signed bytes, or Slack retrying what already ran: acknowledged, not run again.
+            this.options.logger.warn(
+              { retry: header(request.headers['x-slack-retry-num']) ?? null, ip: request.ip },
+              'slack request already handled; not run again',
+            );
+          }
+          return isFirst;
+        });
+        this.seen.set(body, first);
         const response = await this.dispatch(body, request.headers);
         if (response === 'failed') return reply.code(500).send('');
         if (response === undefined || response === '') return reply.code(200).send('');
@@ -86,6 +93,15 @@ export class FastifyReceiver implements Receiver {
         return reply.type('application/json').send(JSON.stringify(response));
       });
     });
+  }
+
+  /**
+   * Whether `body` (a listener's `body`) is the first time its request came: a listener acks,
+   * then awaits this before any work, so a replay is answered like the original and runs nothing.
+   * Answers that change nothing (help, a usage error) are given in the ack either way.
+   */
+  firstTimeFor(body: object): Promise<boolean> {
+    return this.seen.get(body) ?? Promise.resolve(true);
   }
 
   /**

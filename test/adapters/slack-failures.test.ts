@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { skipSshSuites } from '../harness/ssh-suite.js';
@@ -99,6 +100,35 @@ describe.skipIf(skipSshSuites)('Slack when the platform or the request is not wh
     while (statusPosts().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(statusPosts()).toHaveLength(2);
+  });
+
+  it('acks before the replay ledger answers: with the ledger blocked, the ack is at once and the work runs once it is free', async () => {
+    const statusPosts = () =>
+      slack.requests.filter(
+        (r) => r.path === '/api/chat.postMessage' && messageText(r.body).includes('Status of app'),
+      ).length;
+    const before = statusPosts();
+    // Another session holds the ledger table: every insert into it waits.
+    const blocker = new pg.Client({ connectionString: database.url });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table inbound_requests in exclusive mode');
+      const started = performance.now();
+      const acked = await postSigned(stack.url, SECRET, body('status app').raw);
+      const ackMs = performance.now() - started;
+      expect(acked.status).toBe(200);
+      expect(ackMs).toBeLessThan(1000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Not run before the ledger has said it is the first time.
+      expect(statusPosts()).toBe(before);
+      await blocker.query('rollback');
+    } finally {
+      await blocker.end();
+    }
+    const deadline = Date.now() + 10_000;
+    while (statusPosts() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(statusPosts()).toBe(before + 1);
   });
 
   it('when the bot is not in the channel, answers through response_url with how to invite it, and keeps that message current', async () => {

@@ -6,6 +6,7 @@
  * Usage: tsx test/bench/ack-load.ts <url> <rate per second> <seconds> <signing secret> <text> <response base URL>
  * Prints one JSON line: { sent, ok, errors, p50, p99, max } (milliseconds).
  */
+import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { signSlackRequest } from '../../adapters/slack/signature.js';
 
@@ -20,6 +21,8 @@ let ok = 0;
 let errors = 0;
 let done = 0;
 
+const RUN = randomBytes(6).toString('hex');
+
 function send(index: number): void {
   const body = new URLSearchParams({
     token: 'x',
@@ -33,7 +36,8 @@ function send(index: number): void {
     text,
     api_app_id: 'A1',
     response_url: `${responseBase || target.origin}/respond/${index}`,
-    trigger_id: `t${index}`,
+    // Unique across runs, as Slack's are: the same body twice is a replay, and runs nothing.
+    trigger_id: `${RUN}.${index}`,
   }).toString();
   const timestamp = String(Math.floor(Date.now() / 1000));
   const started = performance.now();
