@@ -151,6 +151,9 @@ async function main() {
         PORT: String(port),
         SLIPWAY_HEARTBEAT_SWEEP_SECONDS: '5',
         LOG_LEVEL: 'warn',
+        ...(process.env.BENCH_CPU_PROF
+          ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` }
+          : {}),
       },
     });
     await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, 120_000, service);
