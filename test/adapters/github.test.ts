@@ -337,6 +337,31 @@ describe('GitHub', () => {
         expect(status.environment_url).toBe('https://staging.shop.test');
         expect(status.log_url).toBe(`${PUBLIC_URL}/api/v1/projects/shop/deployments/${deployment.number}`);
       }
+      if (process.env.PRINT_PUSH) {
+        const sent = pushOf('shop', c1, { message: 'Second release\n\nShips v2.' });
+        const shown = {
+          webhook: {
+            headers: { 'x-github-event': 'push', 'x-github-delivery': delivered.delivery },
+            payload: {
+              ref: sent.ref,
+              after: sent.after,
+              repository: sent.repository.full_name,
+              sender: sent.sender?.login,
+            },
+          },
+          answer: delivered.body,
+          deployment: {
+            number: deployment.number,
+            status: deployment.status,
+            commit: deployment.commitHash,
+            requestedBy: deployment.requestedByName,
+          },
+          githubCalls: github.requests
+            .filter((r) => r.path.startsWith('/repos/acme/shop/'))
+            .map((r) => ({ method: r.method, path: r.path, body: r.body })),
+        };
+        process.stdout.write(`\n--- one push ---\n${JSON.stringify(shown, null, 2)}\n---\n`);
+      }
 
       // The same delivery again (GitHub's "Redeliver"): 200, and nothing new.
       const again = await push('shop', c1, { delivery: delivered.delivery });

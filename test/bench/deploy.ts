@@ -197,6 +197,9 @@ async function main(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 3));
       }
     };
+    /** CI reports the commit green, as it would before anyone deploys it: production's test gate passes. */
+    const green = (project: string, sha: string) =>
+      api('POST', `/projects/${project}/commits/${sha}/statuses`, { state: 'success', context: 'ci' });
     const slipwayDeploy = async (project: string) => {
       const requestedAt = Date.now();
       const { id } = await api('POST', `/projects/${project}/deployments`, { environment: 'production' });
@@ -241,6 +244,7 @@ async function main(): Promise<void> {
         const name = `first-n${size}-r${rep}`;
         await createProject(name, size);
         const commit = repo.commits.at(-1)!;
+        await green(name, commit);
         const { s, f } = await pair(
           rep,
           async () => seconds(await slipwayDeploy(name)),
@@ -260,6 +264,7 @@ async function main(): Promise<void> {
 
       const steady = `steady-n${size}`;
       await createProject(steady, size);
+      await green(steady, repo.commits.at(-1)!);
       const steadyFloor = floorHosts(`floor-${steady}`, size);
       // Warm-up, untimed: both have a cache and a live release.
       await slipwayDeploy(steady);
@@ -272,6 +277,7 @@ async function main(): Promise<void> {
       );
       for (let rep = 0; rep < REPS; rep++) {
         const commit = await pusher.push(`steady ${size} ${rep}`);
+        await green(steady, commit);
         let timed: Timed | undefined;
         const release = floorDeploy(commit);
         const { s, f } = await pair(
