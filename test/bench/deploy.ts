@@ -213,6 +213,8 @@ async function main(): Promise<void> {
     const seconds = (timed: Timed) => (timed.observedAt - timed.requestedAt) / 1000;
 
     const pusher = await newCommitPusher(repo.path, ssh.user, workDir);
+    /** The branch's head: what a deploy of `main` ships (steady runs push new commits). */
+    let head = repo.commits.at(-1)!;
     let floorSequence = 0;
     const floorDeploy = (commit: string): FloorDeploy => ({
       repository: repo.path,
@@ -243,7 +245,7 @@ async function main(): Promise<void> {
       for (let rep = 0; rep < REPS; rep++) {
         const name = `first-n${size}-r${rep}`;
         await createProject(name, size);
-        const commit = repo.commits.at(-1)!;
+        const commit = head;
         await green(name, commit);
         const { s, f } = await pair(
           rep,
@@ -264,19 +266,14 @@ async function main(): Promise<void> {
 
       const steady = `steady-n${size}`;
       await createProject(steady, size);
-      await green(steady, repo.commits.at(-1)!);
+      await green(steady, head);
       const steadyFloor = floorHosts(`floor-${steady}`, size);
       // Warm-up, untimed: both have a cache and a live release.
       await slipwayDeploy(steady);
-      await runFloor(
-        ssh,
-        ssh.user,
-        steadyFloor,
-        (h) => floorDeployScript(h, floorDeploy(repo.commits.at(-1)!)),
-        workDir,
-      );
+      await runFloor(ssh, ssh.user, steadyFloor, (h) => floorDeployScript(h, floorDeploy(head)), workDir);
       for (let rep = 0; rep < REPS; rep++) {
         const commit = await pusher.push(`steady ${size} ${rep}`);
+        head = commit;
         await green(steady, commit);
         let timed: Timed | undefined;
         const release = floorDeploy(commit);
