@@ -28,8 +28,6 @@ import { resolveTeamsSettings, type TeamsConfig, type TeamsSettings } from './se
 const REPLAY_WINDOW_SECONDS = 900;
 /** How long a click's answer may wait for the command; then the card says it is being worked on. */
 const INVOKE_BUDGET_MS = 4_000;
-/** How long a message's ack waits for the replay ledger before it answers anyway. */
-const LEDGER_WAIT_MS = 10;
 /** How often the bot's credentials are checked again while they fail. */
 const RECHECK_MS = 60_000;
 
@@ -217,19 +215,28 @@ export class TeamsChatAdapter implements ChatAdapter {
   }
 
   /**
-   * Acked once the ledger has it — or, when the database is slow to say, after LEDGER_WAIT_MS,
-   * the check finishing in the background: an ack never waits long for PostgreSQL, and a ledger
-   * that fails at once (the database is gone) fails the request, so Teams sends it again.
-   * Parsing, the command and its messages follow the answer.
+   * Acked at once: the replay ledger is asked now and awaited after the answer, before any work
+   * (as on Slack and Discord), so PostgreSQL's round trip is never part of the ack. A retry that
+   * the ledger knows does nothing; when the ledger cannot be reached, nothing is done and the
+   * person is told so, to try again.
    */
   private async onMessage(activity: Activity, target: TeamsReference | null, sender: ChatUser | null) {
     if (!target) return;
     const seen = this.firstTime(activity);
-    const early = await Promise.race([seen, pause(LEDGER_WAIT_MS).then(() => 'slow' as const)]);
-    if (early === false) return;
     this.spawn(
       (async () => {
-        if (!(await seen)) return;
+        let first: boolean;
+        try {
+          first = await seen;
+        } catch (error) {
+          this.logger.error({ err: error }, 'could not record a Teams message');
+          const why = errorReply(
+            'Slipway could not record this request (its database did not answer), so nothing was done. Try again.',
+          );
+          await this.bot.send(target, { ...cardActivity(this.render(why), why), replyToId: activity.id });
+          return;
+        }
+        if (!first) return;
         if (sender) return this.command(activity, target, sender);
         const why = errorReply('Slipway could not tell who you are: Teams sent no Microsoft Entra id.');
         await this.bot.send(target, { ...cardActivity(this.render(why), why), replyToId: activity.id });
@@ -493,7 +500,6 @@ const card = (value: AdaptiveCard): InvokeBody => ({
   value,
 });
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 const fingerprint = (card: AdaptiveCard) =>
   createHash('sha256').update(JSON.stringify(card)).digest('base64url');

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/core/access/index.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
@@ -595,5 +596,41 @@ describe('Teams adapter end to end', () => {
     expect(bad.health().detail).toContain('invalid_client');
     expect(bad.health().detail).not.toContain('not-the-secret');
     await bad.stop();
+  });
+
+  it('acks a message before the replay ledger answers, runs it once the ledger is free, and says so when the ledger is gone', async () => {
+    const statusCards = () =>
+      connector.requests.filter(
+        (r) => r.kind === 'send' && !r.failed && cardText(r.body).includes('Status of app'),
+      ).length;
+    const before = statusCards();
+    // Another session holds the ledger table: every insert into it waits.
+    const blocker = new pg.Client({ connectionString: database.url });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table inbound_requests in exclusive mode');
+      const started = performance.now();
+      expect((await personal(DEV, 'status app')).status).toBe(200);
+      expect(performance.now() - started).toBeLessThan(1000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(statusCards()).toBe(before);
+      await blocker.query('rollback');
+    } finally {
+      await blocker.end();
+    }
+    await posted('Status of app');
+    expect(statusCards()).toBe(before + 1);
+
+    // The ledger is gone (its table renamed for a moment): nothing runs, and the person is told.
+    await database.query('alter table inbound_requests rename to inbound_requests_away');
+    try {
+      expect((await personal(DEV, 'status app')).status).toBe(200);
+      await connector.waitFor((r) => !r.failed && cardText(r.body).includes('could not record this request'));
+    } finally {
+      await database.query('alter table inbound_requests_away rename to inbound_requests');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(statusCards()).toBe(before + 1);
   });
 });
