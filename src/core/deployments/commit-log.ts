@@ -57,7 +57,7 @@ export class CommitLog {
     const dir = await this.cache(repo);
     const found = await this.show(dir, sha);
     if (found) return found;
-    await this.fetch(repo, dir, sha);
+    await this.fetch(repo, dir, [sha]);
     const again = await this.show(dir, sha);
     if (!again)
       throw new SlipwayError('not_found', `Commit ${sha.slice(0, 8)} is not in ${repo.repository}.`);
@@ -77,14 +77,18 @@ export class CommitLog {
     checkSha(base);
     checkSha(head);
     const dir = await this.cache(repo);
-    if (!(await this.has(dir, base)) || !(await this.has(dir, head))) await this.fetch(repo, dir, head);
-    if (!(await this.has(dir, base))) {
-      throw new SlipwayError('not_found', `Commit ${base.slice(0, 8)} is not in ${repo.repository}.`);
+    // Counted straight away: git fails when either commit is missing, and only then is there a fetch.
+    const count = () =>
+      this.git(dir, ['rev-list', '--left-right', '--count', `${base}...${head}`]).catch(() => null);
+    let counts = await count();
+    if (counts === null) {
+      await this.fetch(repo, dir, [base, head]);
+      counts = await count();
     }
-    if (!(await this.has(dir, head))) {
-      throw new SlipwayError('not_found', `Commit ${head.slice(0, 8)} is not in ${repo.repository}.`);
+    if (counts === null) {
+      const missing = (await this.has(dir, base)) ? head : base;
+      throw new SlipwayError('not_found', `Commit ${missing.slice(0, 8)} is not in ${repo.repository}.`);
     }
-    const counts = await this.git(dir, ['rev-list', '--left-right', '--count', `${base}...${head}`]);
     const [behind = 0, total = 0] = counts.trim().split(/\s+/).map(Number);
     const commits = total
       ? parse(await this.git(dir, ['log', FORMAT, `--max-count=${limit}`, `${base}..${head}`]))
@@ -92,9 +96,10 @@ export class CommitLog {
     return { total, behind, commits };
   }
 
+  /** Null when the cache does not have the commit (git fails on it): one process, not two. */
   private async show(dir: string, sha: string): Promise<CommitInfo | null> {
-    if (!(await this.has(dir, sha))) return null;
-    return parse(await this.git(dir, ['log', FORMAT, '--max-count=1', sha]))[0] ?? null;
+    const output = await this.git(dir, ['log', FORMAT, '--max-count=1', sha]).catch(() => null);
+    return output === null ? null : (parse(output)[0] ?? null);
   }
 
   private async has(dir: string, sha: string): Promise<boolean> {
@@ -140,12 +145,15 @@ export class CommitLog {
   }
 
   /**
-   * Every branch and tag, and `sha` itself when no ref holds it (hosts allow fetching reachable
+   * Every branch and tag, and each of `shas` itself when no ref holds it (hosts allow fetching reachable
    * commits). Through the `origin` the clone made, so its partial-clone filter applies; its URL
    * follows the project's repository should that change.
    */
-  private async fetch(repo: Repository, dir: string, sha: string): Promise<void> {
+  private async fetch(repo: Repository, dir: string, shas: readonly string[]): Promise<void> {
     await this.serially(repo.id, async () => {
+      // A fetch queued behind another (a deploy reads a commit and what it ships at once) often
+      // finds the commits already there.
+      if ((await Promise.all(shas.map((sha) => this.has(dir, sha)))).every(Boolean)) return;
       const options = {
         cwd: dir,
         privateKey: repo.privateKey,
@@ -178,8 +186,10 @@ export class CommitLog {
           );
         }
       }
-      if (!(await this.has(dir, sha)))
-        await runGit(['fetch', '--quiet', 'origin', sha], options).catch(() => undefined);
+      for (const sha of shas) {
+        if (!(await this.has(dir, sha)))
+          await runGit(['fetch', '--quiet', 'origin', sha], options).catch(() => undefined);
+      }
     });
   }
 
