@@ -223,6 +223,10 @@ export class TeamsChatAdapter implements ChatAdapter {
   private async onMessage(activity: Activity, target: TeamsReference | null, sender: ChatUser | null) {
     if (!target) return;
     const seen = this.firstTime(activity);
+    const tell = async (text: string) => {
+      const why = errorReply(text);
+      await this.bot.send(target, { ...cardActivity(this.render(why), why), replyToId: activity.id });
+    };
     this.spawn(
       (async () => {
         let first: boolean;
@@ -230,16 +234,13 @@ export class TeamsChatAdapter implements ChatAdapter {
           first = await seen;
         } catch (error) {
           this.logger.error({ err: error }, 'could not record a Teams message');
-          const why = errorReply(
+          return tell(
             'Slipway could not record this request (its database did not answer), so nothing was done. Try again.',
           );
-          await this.bot.send(target, { ...cardActivity(this.render(why), why), replyToId: activity.id });
-          return;
         }
         if (!first) return;
         if (sender) return this.command(activity, target, sender);
-        const why = errorReply('Slipway could not tell who you are: Teams sent no Microsoft Entra id.');
-        await this.bot.send(target, { ...cardActivity(this.render(why), why), replyToId: activity.id });
+        return tell('Slipway could not tell who you are: Teams sent no Microsoft Entra id.');
       })(),
     );
   }
@@ -499,7 +500,6 @@ const card = (value: AdaptiveCard): InvokeBody => ({
   type: 'application/vnd.microsoft.card.adaptive',
   value,
 });
-
 
 const fingerprint = (card: AdaptiveCard) =>
   createHash('sha256').update(JSON.stringify(card)).digest('base64url');
