@@ -10,6 +10,7 @@ import { Migration20261201095006_activation_started } from './Migration202612010
 import { Migration20261201100353_console_sign_in } from './Migration20261201100353_console_sign_in.js';
 import { Migration20261201101326_freeze_windows } from './Migration20261201101326_freeze_windows.js';
 import { Migration20261201102745_pipelines } from './Migration20261201102745_pipelines.js';
+import { Migration20261201151500_heartbeat_hot_check_ins } from './Migration20261201151500_heartbeat_hot_check_ins.js';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so that the compiled
@@ -31,4 +32,8 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201100353_console_sign_in', class: Migration20261201100353_console_sign_in },
   { name: 'Migration20261201101326_freeze_windows', class: Migration20261201101326_freeze_windows },
   { name: 'Migration20261201102745_pipelines', class: Migration20261201102745_pipelines },
+  {
+    name: 'Migration20261201151500_heartbeat_hot_check_ins',
+    class: Migration20261201151500_heartbeat_hot_check_ins,
+  },
 ];

@@ -174,6 +174,25 @@ describe('heartbeats', () => {
     expect(await events(h.id, 'heartbeat.recovered')).toBe(0);
   });
 
+  it('check-ins are HOT updates: no index covers a column a check-in writes, and pages keep room for them', async () => {
+    // What the common check-in writes (heartbeat-check-ins.ts): an index on any of these would
+    // make every ping write index entries across the table's indexes.
+    const written = ['status', 'last_check_in_at', 'updated_at', 'next_due_at'];
+    const indexes = await database.query<{ name: string; definition: string }>(
+      `select indexrelid::regclass::text as name, pg_get_indexdef(indexrelid) as definition
+         from pg_index where indrelid = 'heartbeats'::regclass`,
+    );
+    expect(indexes.length).toBeGreaterThan(0);
+    for (const index of indexes) {
+      for (const column of written)
+        expect(index.definition, index.name).not.toMatch(new RegExp(`\\b${column}\\b`));
+    }
+    const [table] = await database.query<{ options: string[] | null }>(
+      `select reloptions as options from pg_class where oid = 'heartbeats'::regclass`,
+    );
+    expect(table?.options).toContain('fillfactor=70');
+  });
+
   it('an unknown or malformed token → 404 and nothing changes', async () => {
     const snapshot = async () => ({
       heartbeats: await database.query(

@@ -7,9 +7,10 @@ export const Heartbeat = defineEntity({
   name: 'Heartbeat',
   tableName: 'heartbeats',
   uniques: [{ properties: ['project', 'name'] }],
-  // The sweep reads only what is due: its cost follows the number due, not the total.
+  // No index on what a check-in writes (next_due_at, last_check_in_at, updated_at): check-ins are
+  // HOT updates that touch no index (the table's fillfactor leaves room for them), and the sweep
+  // reads the table (migration 20261201151500).
   indexes: [
-    { name: 'heartbeats_due', properties: ['nextDueAt'], where: "status <> 'missing'" },
     // Held alerts are few; the sweep that releases them reads only those.
     { name: 'heartbeats_held', properties: ['alertHeldSince'], where: 'alert_held_since is not null' },
   ],
