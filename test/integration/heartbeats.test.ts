@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunLiveness } from '../../src/core/deployments/index.js';
+import { HeartbeatCheckIns } from '../../src/core/heartbeats/heartbeat-check-ins.js';
 import { HeartbeatSweep } from '../../src/core/heartbeats/index.js';
 import { NotificationOutbox } from '../../src/core/notifications/index.js';
 import type { Orm } from '../../src/db/orm.js';
@@ -172,6 +174,56 @@ describe('heartbeats', () => {
       new Date(first.last_check_in_at!).getTime(),
     );
     expect(await events(h.id, 'heartbeat.recovered')).toBe(0);
+  });
+
+  it('a check-in of a heartbeat another transaction holds waits alone: the pings sent with it are answered at once', async () => {
+    const held = await stack.heartbeats.create(SETUP_ACTOR, 'crons', { name: 'held-row', interval: 60 });
+    const free = await stack.heartbeats.create(SETUP_ACTOR, 'crons', { name: 'free-row', interval: 60 });
+    const blocker = new pg.Client({ connectionString: database.url });
+    await blocker.connect();
+    let heldPing: Promise<Response> | undefined;
+    try {
+      await blocker.query('begin');
+      await blocker.query('select 1 from heartbeats where id = $1 for update', [held.id]);
+      const started = performance.now();
+      heldPing = stack.ping(held.token);
+      // Sent in the same moment: they share statements with the held one.
+      const answers = await Promise.all(Array.from({ length: 10 }, () => stack.ping(free.token)));
+      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect((await row(free.id)).status).toBe('healthy');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await row(held.id)).status).toBe('new');
+    } finally {
+      await blocker.query('rollback');
+      await blocker.end();
+    }
+    expect((await heldPing)?.status).toBe(200);
+    expect((await row(held.id)).status).toBe('healthy');
+  });
+
+  it('a check-in batch skips a row another transaction holds: the rest of the batch is written at once', async () => {
+    const held = await stack.heartbeats.create(SETUP_ACTOR, 'crons', { name: 'held-in-batch', interval: 60 });
+    const free = await stack.heartbeats.create(SETUP_ACTOR, 'crons', { name: 'free-in-batch', interval: 60 });
+    const orm = await openTestOrm(database);
+    const blocker = new pg.Client({ connectionString: database.url });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('select 1 from heartbeats where id = $1 for update', [held.id]);
+      const checkIns = new HeartbeatCheckIns(orm);
+      const started = performance.now();
+      // Recorded in the same turn: one statement for both.
+      const [heldId, freeId] = await Promise.all([checkIns.record(held.token), checkIns.record(free.token)]);
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(freeId).toBe(free.id);
+      // Not written by the batch: the caller takes the full path, which waits for that row alone.
+      expect(heldId).toBeNull();
+    } finally {
+      await blocker.query('rollback');
+      await blocker.end();
+      await orm.close(true);
+    }
   });
 
   it('check-ins are HOT updates: no index covers a column a check-in writes, and pages keep room for them', async () => {

@@ -21,7 +21,7 @@ interface Waiter {
  * check-in that arrives in the same turn of the event loop. A burst of pings (every cron job of a
  * fleet firing at :00) costs a few statements instead of one per ping; a lone ping waits for no
  * timer, only for the current turn to end. Resolves with the heartbeat's id, or null when the
- * token needs the full path (cron schedule, missing, unknown).
+ * token needs the full path (cron schedule, missing, unknown, or held by another writer).
  */
 export class HeartbeatCheckIns {
   private pending = new Map<string, Waiter[]>();
@@ -70,14 +70,16 @@ export class HeartbeatCheckIns {
       .fork()
       .getConnection()
       .execute<{ id: string; token: string }[]>(
-        // Rows are locked in id order first: two batches (or a batch and any other multi-row
-        // writer that locks in id order) that share heartbeats wait for each other, never deadlock.
+        // A row another transaction holds (the sweep moving it to missing, another batch) is
+        // skipped: its check-in takes the full path, which waits for that row alone and then sees
+        // what became of it, instead of the whole batch waiting behind the sweep. Rows are locked
+        // in id order, as every multi-row writer here locks them.
         `with locked as (
            select h.id from heartbeats h
             where h.token in (select value from jsonb_array_elements_text(?::jsonb))
               and h.cron is null and h.status <> 'missing'
             order by h.id
-              for update
+              for update skip locked
          )
          update heartbeats h
             set status = 'healthy', last_check_in_at = now(), updated_at = now(),
