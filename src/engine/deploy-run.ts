@@ -109,12 +109,7 @@ export async function runDeployment(
   if (signal?.aborted) onCancel();
   signal?.addEventListener('abort', onCancel, { once: true });
 
-  let openGate!: () => void;
-  let closeGate!: (reason: unknown) => void;
-  const gate = new Promise<void>((resolve, reject) => {
-    openGate = resolve;
-    closeGate = reject;
-  });
+  const { promise: gate, resolve: openGate, reject: closeGate } = Promise.withResolvers<void>();
   gate.catch(() => undefined);
   const activations = new Map<ServerRun, Promise<PhaseOutcome>>();
 

@@ -67,12 +67,7 @@ export async function runRollback(
     failure ??= failureOf(run, record);
   };
 
-  let openGate!: () => void;
-  let closeGate!: (reason: unknown) => void;
-  const gate = new Promise<void>((resolve, reject) => {
-    openGate = resolve;
-    closeGate = reject;
-  });
+  const { promise: gate, resolve: openGate, reject: closeGate } = Promise.withResolvers<void>();
   gate.catch(() => undefined);
   const switches = new Map<ServerRun, Promise<PhaseOutcome>>();
 
