@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planServer } from '../../src/core/deployments/index.js';
 import { currentRelease, makePlan, releasesOn } from '../harness/deploy-fixtures.js';
-import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { killBetweenSwitches } from '../harness/kill-between-switches.js';
 import { skipSshSuites } from '../harness/ssh-suite.js';
-import { type SshHosts, startSshHosts } from '../harness/sshd.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { ADA, ended, startDeployStack, trustFixtureRepository } from '../support/deploy-stack.js';
+import { ADA, ended, type SshDeploySuite, startSshDeploySuite } from '../support/deploy-stack.js';
 
 /**
  * The worker is SIGKILLed between two servers' switches (a real child process): web-1 on the new
@@ -14,52 +11,42 @@ import { ADA, ended, startDeployStack, trustFixtureRepository } from '../support
  * server to one release, says which, and only then frees the slot.
  */
 describe.skipIf(skipSshSuites)('recovery of a run killed during activation', () => {
-  let database: TestDatabase;
-  let hosts: SshHosts;
-  let repo: FixtureRepository;
-  let stack: Awaited<ReturnType<typeof startDeployStack>>;
-
+  let suite: SshDeploySuite;
   beforeAll(async () => {
-    database = await createTestDatabase();
-    hosts = await startSshHosts(2);
-    repo = await createFixtureRepository({ owner: hosts.user });
-    await trustFixtureRepository(repo.path);
-    stack = await startDeployStack(database);
+    suite = await startSshDeploySuite(2);
   });
-  afterAll(async () => {
-    await stack?.stop();
-    await hosts?.stopAll();
-    await repo?.cleanup();
-    await database?.drop();
-  });
+  afterAll(() => suite?.stop());
 
   it('switches the switched server back, says so, and the next deploy runs', async () => {
-    const { project, servers, deployPaths, environment } = await stack.project(hosts, repo.path);
-    const first = await stack.deployments.requestDeploy(ADA, {
+    const { project, servers, deployPaths, environment } = await suite.stack.project(
+      suite.hosts,
+      suite.repo.path,
+    );
+    const first = await suite.stack.deployments.requestDeploy(ADA, {
       project: project.name,
       environment: 'production',
     });
-    const live = (await stack.waitFor(first.id, ended)).releaseName!;
+    const live = (await suite.stack.waitFor(first.id, ended)).releaseName!;
 
     // A deployment claimed by a process that then dies between the two switches.
-    const [row] = await database.query<{ id: string; number: number }>(
+    const [row] = await suite.database.query<{ id: string; number: number }>(
       `insert into deployments (id, project_id, environment_id, kind, status, ref, commit_hash, requested_by_name,
                                 source, runner_id, runner_seen_at, created_at, queued_at, started_at)
        values (gen_random_uuid(), $1, $2, 'deploy', 'running', 'main', $3, 'Ada', 'test', 'dead-process',
                now(), now(), now(), now())
        returning id, number`,
-      [project.id, environment.id, repo.commits[0]],
+      [project.id, environment.id, suite.repo.commits[0]],
     );
     const plan = makePlan(
       {
-        repository: repo.path,
-        commit: repo.commits[0]!,
+        repository: suite.repo.path,
+        commit: suite.repo.commits[0]!,
         servers: servers.map(planServer),
-        privateKey: hosts.clientPrivateKey,
+        privateKey: suite.hosts.clientPrivateKey,
       },
       { releaseName: `29990101000000-${String(row!.number).padStart(10, '0')}` },
     );
-    await database.query(
+    await suite.database.query(
       'update deployments set release_name = $2, activation_started_at = now() where id = $1',
       [row!.id, plan.releaseName],
     );
@@ -69,8 +56,8 @@ describe.skipIf(skipSshSuites)('recovery of a run killed during activation', () 
     expect(await currentRelease(web2!.deployPath)).toBe(live);
 
     // The reaper's schedule, as the running service has it: a pass every second.
-    const reaper = setInterval(() => void stack.reaper.reap(), 1000);
-    const reaped = await stack.waitFor(row!.id, ended, 20_000).finally(() => clearInterval(reaper));
+    const reaper = setInterval(() => void suite.stack.reaper.reap(), 1000);
+    const reaped = await suite.stack.waitFor(row!.id, ended, 20_000).finally(() => clearInterval(reaper));
     expect(reaped.status).toBe('failed');
     expect(reaped.failureCode).toBe('interrupted');
     expect(reaped.failureReason).toContain('they were switched back');
@@ -81,25 +68,25 @@ describe.skipIf(skipSshSuites)('recovery of a run killed during activation', () 
       expect(await releasesOn(path)).not.toContain(plan.releaseName);
     }
 
-    const next = await stack.deployments.requestDeploy(ADA, {
+    const next = await suite.stack.deployments.requestDeploy(ADA, {
       project: project.name,
       environment: 'production',
     });
-    expect((await stack.waitFor(next.id, ended)).status).toBe('finished');
+    expect((await suite.stack.waitFor(next.id, ended)).status).toBe('finished');
   });
 
   it('sends a fresh job for a queued deployment whose job is gone, and it runs', async () => {
-    const { project, environment } = await stack.project(hosts, repo.path, { servers: 1 });
-    // Queued a minute ago, its job lost (failed for good while the database was away, say).
-    const [row] = await database.query<{ id: string }>(
+    const { project, environment } = await suite.stack.project(suite.hosts, suite.repo.path, { servers: 1 });
+    // Queued a minute ago, its job lost (failed for good while the suite.database was away, say).
+    const [row] = await suite.database.query<{ id: string }>(
       `insert into deployments (id, project_id, environment_id, kind, status, ref, commit_hash, requested_by_name,
                                 source, created_at, queued_at)
        values (gen_random_uuid(), $1, $2, 'deploy', 'queued', 'main', $3, 'Ada', 'test', now(), now() - interval '1 minute')
        returning id`,
-      [project.id, environment.id, repo.commits[1]],
+      [project.id, environment.id, suite.repo.commits[1]],
     );
-    await stack.reaper.reap();
-    const done = await stack.waitFor(row!.id, ended);
+    await suite.stack.reaper.reap();
+    const done = await suite.stack.waitFor(row!.id, ended);
     expect(done.status, done.failureReason ?? '').toBe('finished');
   });
 });

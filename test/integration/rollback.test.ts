@@ -4,47 +4,35 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploymentReply } from '../../src/chat/replies.js';
 import { Deployment } from '../../src/db/entities/index.js';
 import { currentRelease } from '../harness/deploy-fixtures.js';
-import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { skipSshSuites } from '../harness/ssh-suite.js';
-import { type SshHosts, startSshHosts } from '../harness/sshd.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { ADA, ended, startDeployStack, trustFixtureRepository } from '../support/deploy-stack.js';
+import { ADA, ended, type SshDeploySuite, startSshDeploySuite } from '../support/deploy-stack.js';
 
 /** Rollback to the release before, or to a named one; refused at once when there is nothing behind. */
 describe.skipIf(skipSshSuites)('rollback', () => {
-  let database: TestDatabase;
-  let hosts: SshHosts;
-  let repo: FixtureRepository;
-  let stack: Awaited<ReturnType<typeof startDeployStack>>;
-
+  let suite: SshDeploySuite;
   beforeAll(async () => {
-    database = await createTestDatabase();
-    hosts = await startSshHosts(2);
-    repo = await createFixtureRepository({ owner: hosts.user });
-    await trustFixtureRepository(repo.path);
-    stack = await startDeployStack(database);
+    suite = await startSshDeploySuite(2);
   });
-  afterAll(async () => {
-    await stack?.stop();
-    await hosts?.stopAll();
-    await repo?.cleanup();
-    await database?.drop();
-  });
+  afterAll(() => suite?.stop());
 
   const setUp = async () => {
-    const made = await stack.project(hosts, repo.path, { servers: 2 });
-    for (const sha of repo.commits) {
-      await stack.services.statuses.report(ADA, made.project.name, sha, { state: 'success' });
+    const made = await suite.stack.project(suite.hosts, suite.repo.path, { servers: 2 });
+    for (const sha of suite.repo.commits) {
+      await suite.stack.services.statuses.report(ADA, made.project.name, sha, { state: 'success' });
     }
     return made;
   };
   const deploy = async (project: string, ref: string) => {
-    const requested = await stack.deployments.requestDeploy(ADA, { project, environment: 'production', ref });
-    const done = await stack.waitFor(requested.id, ended);
+    const requested = await suite.stack.deployments.requestDeploy(ADA, {
+      project,
+      environment: 'production',
+      ref,
+    });
+    const done = await suite.stack.waitFor(requested.id, ended);
     expect(done.status, done.failureReason ?? '').toBe('finished');
     return done;
   };
-  const card = async (id: string) => deploymentReply(await stack.services.views.deployment(id));
+  const card = async (id: string) => deploymentReply(await suite.stack.services.views.deployment(id));
 
   it('refuses at once, naming the releases, when there is nothing to go back to; records nothing', async () => {
     const { project, deployPaths } = await setUp();
@@ -52,76 +40,76 @@ describe.skipIf(skipSshSuites)('rollback', () => {
     // The first release offers no Rollback button: there is nothing behind it.
     expect((await card(first.id)).buttons ?? []).toEqual([]);
 
-    const before = await stack.em().count(Deployment, { project: project.id });
-    const attempt = stack.deployments.requestRollback(ADA, {
+    const before = await suite.stack.em().count(Deployment, { project: project.id });
+    const attempt = suite.stack.deployments.requestRollback(ADA, {
       project: project.name,
       environment: 'production',
     });
     await expect(attempt).rejects.toMatchObject({ code: 'refused' });
     await expect(attempt).rejects.toThrow(
       new RegExp(
-        `Nothing to roll back to.*${first.releaseName} \\(#${first.number}, ${repo.commits[1]!.slice(0, 8)}, live\\)`,
+        `Nothing to roll back to.*${first.releaseName} \\(#${first.number}, ${suite.repo.commits[1]!.slice(0, 8)}, live\\)`,
       ),
     );
-    expect(await stack.em().count(Deployment, { project: project.id })).toBe(before);
-    const status = await stack.services.views.environment(project.name, 'production');
+    expect(await suite.stack.em().count(Deployment, { project: project.id })).toBe(before);
+    const status = await suite.stack.services.views.environment(project.name, 'production');
     expect(status.lastDeploy?.status).toBe('finished');
     for (const path of deployPaths) expect(await currentRelease(path)).toBe(first.releaseName);
   });
 
   it('offers the button once there is a release behind, and rolls back to it', async () => {
     const { project } = await setUp();
-    const first = await deploy(project.name, repo.commits[0]!);
+    const first = await deploy(project.name, suite.repo.commits[0]!);
     const second = await deploy(project.name, 'main');
     const buttons = (await card(second.id)).buttons ?? [];
     expect(buttons.map((b) => [b.actionId, b.value])).toEqual([['rollback', `${project.name} production`]]);
 
-    const rollback = await stack.deployments.requestRollback(ADA, {
+    const rollback = await suite.stack.deployments.requestRollback(ADA, {
       project: project.name,
       environment: 'production',
     });
     // The target is settled before it is queued: the release before, and its commit.
     expect(rollback.targetRelease).toBe(first.releaseName);
-    expect(rollback.commitHash).toBe(repo.commits[0]);
-    const done = await stack.waitFor(rollback.id, ended);
+    expect(rollback.commitHash).toBe(suite.repo.commits[0]);
+    const done = await suite.stack.waitFor(rollback.id, ended);
     expect(done.status, done.failureReason ?? '').toBe('finished');
     expect(done.previousRelease).toBe(second.releaseName);
   });
 
   it('rolls back to a named release, by name or by its deployment number', async () => {
     const { project, deployPaths } = await setUp();
-    const first = await deploy(project.name, repo.commits[0]!);
+    const first = await deploy(project.name, suite.repo.commits[0]!);
     const second = await deploy(project.name, 'main');
     await deploy(project.name, 'main');
 
-    const byNumber = await stack.deployments.requestRollback(ADA, {
+    const byNumber = await suite.stack.deployments.requestRollback(ADA, {
       project: project.name,
       environment: 'production',
       release: `#${first.number}`,
     });
     expect(byNumber.targetRelease).toBe(first.releaseName);
-    expect((await stack.waitFor(byNumber.id, ended)).status).toBe('finished');
+    expect((await suite.stack.waitFor(byNumber.id, ended)).status).toBe('finished');
     for (const path of deployPaths) {
       expect(await currentRelease(path)).toBe(first.releaseName);
       expect(await readFile(join(path, 'current', 'VERSION'), 'utf8')).toBe('1\n');
     }
-    const live = await stack.services.views.environment(project.name, 'production');
-    expect(live.liveCommit).toBe(repo.commits[0]);
+    const live = await suite.stack.services.views.environment(project.name, 'production');
+    expect(live.liveCommit).toBe(suite.repo.commits[0]);
 
-    const byName = await stack.deployments.requestRollback(ADA, {
+    const byName = await suite.stack.deployments.requestRollback(ADA, {
       project: project.name,
       environment: 'production',
       release: second.releaseName!,
     });
-    expect((await stack.waitFor(byName.id, ended)).status).toBe('finished');
+    expect((await suite.stack.waitFor(byName.id, ended)).status).toBe('finished');
     for (const path of deployPaths) expect(await currentRelease(path)).toBe(second.releaseName);
   });
 
   it('refuses a release that is not kept, the live one, and an unknown deployment number', async () => {
     const { project } = await setUp();
-    const first = await deploy(project.name, repo.commits[0]!);
+    const first = await deploy(project.name, suite.repo.commits[0]!);
     const second = await deploy(project.name, 'main');
-    const before = await stack.em().count(Deployment, { project: project.id });
+    const before = await suite.stack.em().count(Deployment, { project: project.id });
     const attempts: [string, RegExp][] = [
       ['20200101000000-0000000001', /20200101000000-0000000001 is not on web-1.*Releases kept/],
       [second.releaseName!, /already live/],
@@ -129,10 +117,14 @@ describe.skipIf(skipSshSuites)('rollback', () => {
     ];
     for (const [release, message] of attempts) {
       await expect(
-        stack.deployments.requestRollback(ADA, { project: project.name, environment: 'production', release }),
+        suite.stack.deployments.requestRollback(ADA, {
+          project: project.name,
+          environment: 'production',
+          release,
+        }),
       ).rejects.toThrow(message);
     }
-    expect(await stack.em().count(Deployment, { project: project.id })).toBe(before);
+    expect(await suite.stack.em().count(Deployment, { project: project.id })).toBe(before);
     expect(first.releaseName).not.toBe(second.releaseName);
   });
 });

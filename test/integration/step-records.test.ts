@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { skipSshSuites } from '../harness/ssh-suite.js';
-import { type SshHosts, startSshHosts } from '../harness/sshd.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { ADA, ended, startDeployStack, trustFixtureRepository } from '../support/deploy-stack.js';
+import { ADA, ended, type SshDeploySuite, startSshDeploySuite } from '../support/deploy-stack.js';
 
 interface StepRow {
   server_name: string;
@@ -21,27 +18,14 @@ interface StepRow {
  * the deployment's end is written only once the rows are.
  */
 describe.skipIf(skipSshSuites)('step records', () => {
-  let database: TestDatabase;
-  let hosts: SshHosts;
-  let repo: FixtureRepository;
-  let stack: Awaited<ReturnType<typeof startDeployStack>>;
-
+  let suite: SshDeploySuite;
   beforeAll(async () => {
-    database = await createTestDatabase();
-    hosts = await startSshHosts(3);
-    repo = await createFixtureRepository({ owner: hosts.user });
-    await trustFixtureRepository(repo.path);
-    stack = await startDeployStack(database);
+    suite = await startSshDeploySuite(3);
   });
-  afterAll(async () => {
-    await stack?.stop();
-    await hosts?.stopAll();
-    await repo?.cleanup();
-    await database?.drop();
-  });
+  afterAll(() => suite?.stop());
 
   const stepsOf = (deploymentId: string) =>
-    database.query<StepRow>(
+    suite.database.query<StepRow>(
       `select server_name, position, name, status, exit_code, started_at, finished_at
          from deployment_steps where deployment_id = $1 order by server_name, position`,
       [deploymentId],
@@ -50,15 +34,15 @@ describe.skipIf(skipSshSuites)('step records', () => {
   it('saves the skipped steps of a failed deploy, one row per planned step on every server', async () => {
     // Install fails on web-2 only: web-1 and web-3 are stopped before activation, and every
     // step after the failure (activate, purge) is skipped everywhere.
-    const { project } = await stack.project(hosts, repo.path, {
+    const { project } = await suite.stack.project(suite.hosts, suite.repo.path, {
       installCommand: 'if [ "$SLIPWAY_SERVER" = web-2 ]; then sleep 0.3; exit 7; fi; sleep 5',
       envFile: 'A=1\n',
     });
-    const requested = await stack.deployments.requestDeploy(ADA, {
+    const requested = await suite.stack.deployments.requestDeploy(ADA, {
       project: project.name,
       environment: 'production',
     });
-    const done = await stack.waitFor(requested.id, ended);
+    const done = await suite.stack.waitFor(requested.id, ended);
     expect(done.status).toBe('failed');
     expect(done.failureReason).toMatch(/Install dependencies failed on web-2 \(exit 7\)/);
 
@@ -99,14 +83,14 @@ describe.skipIf(skipSshSuites)('step records', () => {
   });
 
   it('has every row in its final state when the deployment is marked finished', async () => {
-    const { project } = await stack.project(hosts, repo.path, { installCommand: 'true' });
-    const requested = await stack.deployments.requestDeploy(ADA, {
+    const { project } = await suite.stack.project(suite.hosts, suite.repo.path, { installCommand: 'true' });
+    const requested = await suite.stack.deployments.requestDeploy(ADA, {
       project: project.name,
       environment: 'production',
     });
     // Read the steps in the same snapshot that first sees the deployment finished.
     for (;;) {
-      const [row] = await database.query<{ status: string; unfinished: number; total: number }>(
+      const [row] = await suite.database.query<{ status: string; unfinished: number; total: number }>(
         `select d.status,
                 (select count(*)::int from deployment_steps s
                   where s.deployment_id = d.id and s.status <> 'finished') as unfinished,

@@ -17,8 +17,9 @@ import { PipelineQueue } from '../../src/jobs/pipeline-queue.js';
 import { type JobQueue, startJobQueue, stopJobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/logger.js';
 import { createOutboundGuard } from '../../src/net/outbound-guard.js';
-import type { SshHosts } from '../harness/sshd.js';
-import { openTestOrm, type TestDatabase } from './database.js';
+import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
+import { type SshHosts, startSshHosts } from '../harness/sshd.js';
+import { createTestDatabase, openTestOrm, type TestDatabase } from './database.js';
 import { reportGreen } from './fixtures.js';
 
 /**
@@ -177,3 +178,31 @@ export async function startDeployStack(
 
 export const ended = (deployment: IDeployment) =>
   !['queued', 'running', 'awaiting_approval'].includes(deployment.status);
+
+export type DeployStack = Awaited<ReturnType<typeof startDeployStack>>;
+
+/**
+ * What an SSH integration suite runs against: a database of its own, `hostCount` real sshd hosts,
+ * a fixture repository their user owns, and a deploy stack on them. `stop()` ends them in reverse.
+ */
+export async function startSshDeploySuite(hostCount: number) {
+  const database = await createTestDatabase();
+  const hosts = await startSshHosts(hostCount);
+  const repo: FixtureRepository = await createFixtureRepository({ owner: hosts.user });
+  await trustFixtureRepository(repo.path);
+  const stack: DeployStack = await startDeployStack(database);
+  return {
+    database,
+    hosts,
+    repo,
+    stack,
+    async stop() {
+      await stack.stop();
+      await hosts.stopAll();
+      await repo.cleanup();
+      await database.drop();
+    },
+  };
+}
+
+export type SshDeploySuite = Awaited<ReturnType<typeof startSshDeploySuite>>;
