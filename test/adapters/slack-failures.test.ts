@@ -1,10 +1,9 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { skipSshSuites } from '../harness/ssh-suite.js';
 import { type SshHosts, startSshHosts } from '../harness/sshd.js';
 import { startChatSlipway, trustRepository } from '../support/chat-stack.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, holdLock, type TestDatabase } from '../support/database.js';
 import { runSlipway } from '../support/service-process.js';
 import {
   messageText,
@@ -109,11 +108,8 @@ describe.skipIf(skipSshSuites)('Slack when the platform or the request is not wh
       ).length;
     const before = statusPosts();
     // Another session holds the ledger table: every insert into it waits.
-    const blocker = new pg.Client({ connectionString: database.url });
-    await blocker.connect();
+    const ledger = await holdLock(database, 'lock table inbound_requests in exclusive mode');
     try {
-      await blocker.query('begin');
-      await blocker.query('lock table inbound_requests in exclusive mode');
       const started = performance.now();
       const acked = await postSigned(stack.url, SECRET, body('status app').raw);
       const ackMs = performance.now() - started;
@@ -122,9 +118,8 @@ describe.skipIf(skipSshSuites)('Slack when the platform or the request is not wh
       await new Promise((resolve) => setTimeout(resolve, 300));
       // Not run before the ledger has said it is the first time.
       expect(statusPosts()).toBe(before);
-      await blocker.query('rollback');
     } finally {
-      await blocker.end();
+      await ledger.release();
     }
     const deadline = Date.now() + 10_000;
     while (statusPosts() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

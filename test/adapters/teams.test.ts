@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/core/access/index.js';
 import { createFixtureRepository, type FixtureRepository } from '../harness/git-fixture.js';
 import { startChatSlipway } from '../support/chat-stack.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, holdLock, type TestDatabase } from '../support/database.js';
 import { reportGreen } from '../support/fixtures.js';
 import {
   type BotConnector,
@@ -605,19 +604,15 @@ describe('Teams adapter end to end', () => {
       ).length;
     const before = statusCards();
     // Another session holds the ledger table: every insert into it waits.
-    const blocker = new pg.Client({ connectionString: database.url });
-    await blocker.connect();
+    const ledger = await holdLock(database, 'lock table inbound_requests in exclusive mode');
     try {
-      await blocker.query('begin');
-      await blocker.query('lock table inbound_requests in exclusive mode');
       const started = performance.now();
       expect((await personal(DEV, 'status app')).status).toBe(200);
       expect(performance.now() - started).toBeLessThan(1000);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(statusCards()).toBe(before);
-      await blocker.query('rollback');
     } finally {
-      await blocker.end();
+      await ledger.release();
     }
     await posted('Status of app');
     expect(statusCards()).toBe(before + 1);

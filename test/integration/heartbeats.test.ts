@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunLiveness } from '../../src/core/deployments/index.js';
 import { HeartbeatCheckIns } from '../../src/core/heartbeats/heartbeat-check-ins.js';
@@ -8,7 +7,7 @@ import { NotificationOutbox } from '../../src/core/notifications/index.js';
 import type { Orm } from '../../src/db/orm.js';
 import { NotificationQueue } from '../../src/jobs/notification-queue.js';
 import { createLogger } from '../../src/logger.js';
-import { createTestDatabase, openTestOrm, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, holdLock, openTestOrm, type TestDatabase } from '../support/database.js';
 import { startWebhookReceiver } from '../support/notification-receivers.js';
 import {
   type NotificationStack,
@@ -179,12 +178,9 @@ describe('heartbeats', () => {
   it('a check-in of a heartbeat another transaction holds waits alone: the pings sent with it are answered at once', async () => {
     const held = await stack.heartbeats.create(SETUP_ACTOR, 'crons', { name: 'held-row', interval: 60 });
     const free = await stack.heartbeats.create(SETUP_ACTOR, 'crons', { name: 'free-row', interval: 60 });
-    const blocker = new pg.Client({ connectionString: database.url });
-    await blocker.connect();
+    const lock = await holdLock(database, 'select 1 from heartbeats where id = $1 for update', [held.id]);
     let heldPing: Promise<Response> | undefined;
     try {
-      await blocker.query('begin');
-      await blocker.query('select 1 from heartbeats where id = $1 for update', [held.id]);
       const started = performance.now();
       heldPing = stack.ping(held.token);
       // Sent in the same moment: they share statements with the held one.
@@ -195,8 +191,7 @@ describe('heartbeats', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect((await row(held.id)).status).toBe('new');
     } finally {
-      await blocker.query('rollback');
-      await blocker.end();
+      await lock.release();
     }
     expect((await heldPing)?.status).toBe(200);
     expect((await row(held.id)).status).toBe('healthy');
@@ -206,11 +201,8 @@ describe('heartbeats', () => {
     const held = await stack.heartbeats.create(SETUP_ACTOR, 'crons', { name: 'held-in-batch', interval: 60 });
     const free = await stack.heartbeats.create(SETUP_ACTOR, 'crons', { name: 'free-in-batch', interval: 60 });
     const orm = await openTestOrm(database);
-    const blocker = new pg.Client({ connectionString: database.url });
-    await blocker.connect();
+    const lock = await holdLock(database, 'select 1 from heartbeats where id = $1 for update', [held.id]);
     try {
-      await blocker.query('begin');
-      await blocker.query('select 1 from heartbeats where id = $1 for update', [held.id]);
       const checkIns = new HeartbeatCheckIns(orm);
       const started = performance.now();
       // Recorded in the same turn: one statement for both.
@@ -220,8 +212,7 @@ describe('heartbeats', () => {
       // Not written by the batch: the caller takes the full path, which waits for that row alone.
       expect(heldId).toBeNull();
     } finally {
-      await blocker.query('rollback');
-      await blocker.end();
+      await lock.release();
       await orm.close(true);
     }
   });

@@ -55,3 +55,22 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
 export async function openTestOrm(database: TestDatabase): Promise<Orm> {
   return openOrm(database.url, { poolMax: 4 });
 }
+
+/**
+ * Another session, holding what `sql` locks inside an open transaction until `release()`: a slow
+ * writer (the sweep, a replica) as the code under test meets it. `release()` may be called twice.
+ */
+export async function holdLock(database: TestDatabase, sql: string, params: unknown[] = []) {
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  await client.query('begin');
+  await client.query(sql, params);
+  let released: Promise<void> | undefined;
+  return {
+    release: () =>
+      (released ??= client
+        .query('rollback')
+        .then(() => undefined)
+        .finally(() => client.end())),
+  };
+}
