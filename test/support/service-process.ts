@@ -10,20 +10,31 @@ export interface ServiceProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `slipway <args>` from the sources in a child process, with only the given settings. */
-export function runSlipway(args: string[], env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      LOG_FORMAT: 'json',
-      // The stand-ins a child posts to listen on loopback (the default refuses it).
-      SLIPWAY_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
-      ...env,
+/**
+ * Runs `slipway <args>` from the sources in a child process, with only the given settings; from
+ * another checkout with `root`, and with extra Node flags with `nodeArgs`.
+ */
+export function runSlipway(
+  args: string[],
+  env: Record<string, string>,
+  options: { root?: string | undefined; nodeArgs?: readonly string[] } = {},
+): ServiceProcess {
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli.ts', ...args],
+    {
+      cwd: options.root ?? ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        LOG_FORMAT: 'json',
+        // The stand-ins a child posts to listen on loopback (the default refuses it).
+        SLIPWAY_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk));
