@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploymentReply } from '../../src/chat/replies.js';
@@ -126,5 +126,50 @@ describe.skipIf(skipSshSuites)('rollback', () => {
     }
     expect(await suite.stack.em().count(Deployment, { project: project.id })).toBe(before);
     expect(first.releaseName).not.toBe(second.releaseName);
+  });
+
+  /** Logins each sshd has accepted so far (its log has one line per SSH connection that logged in). */
+  const logins = () =>
+    Promise.all(
+      suite.hosts.hosts
+        .slice(0, 2)
+        .map(async (host) => (await readFile(host.logPath, 'utf8')).split('Accepted publickey').length - 1),
+    );
+
+  it('connects to each server once per rollback: the request settles the target from the records', async () => {
+    const { project, deployPaths } = await setUp();
+    const first = await deploy(project.name, suite.repo.commits[0]!);
+    const second = await deploy(project.name, 'main');
+    const before = await logins();
+    const rollback = await suite.stack.deployments.requestRollback(ADA, {
+      project: project.name,
+      environment: 'production',
+    });
+    // Settled and queued without a round trip to any server: nothing logged in yet.
+    expect(await logins()).toEqual(before);
+    expect(rollback.targetRelease).toBe(first.releaseName);
+    const done = await suite.stack.waitFor(rollback.id, ended);
+    expect(done.status, done.failureReason ?? '').toBe('finished');
+    expect(done.previousRelease).toBe(second.releaseName);
+    // The run itself: one connection per server, which checks and switches.
+    expect((await logins()).map((count, index) => count - before[index]!)).toEqual([1, 1]);
+    for (const path of deployPaths) expect(await currentRelease(path)).toBe(first.releaseName);
+  });
+
+  it('switches no server when one has lost the release the records keep', async () => {
+    const { project, deployPaths } = await setUp();
+    const first = await deploy(project.name, suite.repo.commits[0]!);
+    const second = await deploy(project.name, 'main');
+    await rm(join(deployPaths[1]!, 'releases', first.releaseName!), { recursive: true, force: true });
+    const rollback = await suite.stack.deployments.requestRollback(ADA, {
+      project: project.name,
+      environment: 'production',
+    });
+    const done = await suite.stack.waitFor(rollback.id, ended);
+    expect(done.status).toBe('failed');
+    expect(done.failureReason).toMatch(new RegExp(`${first.releaseName} is not on web-2`));
+    for (const path of deployPaths) expect(await currentRelease(path)).toBe(second.releaseName);
+    const live = await suite.stack.services.views.environment(project.name, 'production');
+    expect(live.liveRelease).toBe(second.releaseName);
   });
 });

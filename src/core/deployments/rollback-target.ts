@@ -13,11 +13,16 @@ export interface RollbackTarget {
 }
 
 /**
- * Settles a rollback's target before anything is recorded: the servers are read (one round trip
- * each) and the target must be on every one of them — the release just before the live one, or
- * the one asked for by name or by its deployment's number (`#42`). When there is nothing to go
- * back to, the refusal names the releases each server keeps, so nobody gets a failed deployment
- * for a rollback that could never work.
+ * Settles a rollback's target before anything is recorded — the release just before the live
+ * one, or the one asked for by name or by its deployment's number (`#42`).
+ *
+ * From the records first, like Envoyer's rollback: what is live (the environment row) and which
+ * releases this environment's finished deploys built and its purge still keeps. That answers in
+ * milliseconds with no round trip to any server, and the rollback's run, on its one connection
+ * per server, checks that every server has the target before switching any (a server that lost
+ * it fails the rollback and switches nothing). When the records give no target, the servers are
+ * read (one round trip each), so the refusal names the releases each server really keeps and
+ * nobody gets a failed deployment for a rollback that could never work.
  */
 export class RollbackTargets {
   constructor(
@@ -32,6 +37,8 @@ export class RollbackTargets {
     asked: string | undefined,
   ): Promise<RollbackTarget> {
     const named = asked ? await this.named(em, project, environment, asked) : null;
+    const recorded = await recordedTarget(em, project, environment, named);
+    if (recorded) return recorded;
     const servers = this.plans.serversOf(environment);
     const settings = this.plans.connectionFor(project);
     const inspections = await this.runner.inspect(servers.map(planServer), settings);
@@ -130,6 +137,48 @@ export class RollbackTargets {
     }
     return built.releaseName;
   }
+}
+
+/**
+ * The target the records give, or null when they give none (nothing live recorded, nothing kept
+ * before it, a name they do not keep): then the servers decide. Kept = the newest
+ * `releasesToKeep` releases this environment's finished deploys and promotions built, as the
+ * purge after each activation keeps them (by name, which sorts by time).
+ */
+async function recordedTarget(
+  em: EntityManager,
+  project: IProject,
+  environment: IEnvironment,
+  named: string | null,
+): Promise<RollbackTarget | null> {
+  const live = environment.liveRelease;
+  if (!live) return null;
+  if (named === live) {
+    const labels = await releaseLabels(em, project, [live]);
+    throw new SlipwayError('refused', `${describe(live, labels, true)} is already live on ${environment.name}.`);
+  }
+  const built = await em.find(
+    Deployment,
+    {
+      project,
+      environment,
+      status: 'finished',
+      kind: { $in: ['deploy', 'promote'] },
+      releaseName: { $ne: null },
+    },
+    { orderBy: { releaseName: 'desc' }, limit: project.releasesToKeep },
+  );
+  const kept = built.map((deployment) => deployment.releaseName!);
+  if (!kept.includes(live)) return null;
+  const target = named ?? kept.find((release) => release < live) ?? null;
+  const origin = target ? built.find((deployment) => deployment.releaseName === target) : undefined;
+  if (!target || !origin) return null;
+  return {
+    release: target,
+    commit: origin.commitHash ?? null,
+    commitMessage: origin.commitMessage ?? null,
+    commitAuthor: origin.commitAuthor ?? null,
+  };
 }
 
 interface ReleaseLabel {
