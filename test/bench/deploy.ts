@@ -13,12 +13,13 @@
  * Then the engine alone (DeploymentRunner in this process, first deploys) against the same floor,
  * and the stages of Slipway's steady N=20 deploys, from its own records.
  *
- * Run: npm run bench:deploy   (BENCH_REPS=5 by default; BENCH_SLIPWAY_ROOT=<checkout> runs the
- * service from another checkout, to measure a "before"; BENCH_DATABASE_URL picks the server)
+ * Run: npm run bench:deploy   (BENCH_REPS=5 by default; BENCH_SIZES=1,10,20 by default;
+ * BENCH_SLIPWAY_ROOT=<checkout> runs the service from another checkout, to measure a "before";
+ * BENCH_DATABASE_URL picks the server; BENCH_CPU_PROF=<dir> profiles the service)
  * The last line reads: deploy e2e N=20 steady slipway=<s>s floor=<s>s ratio=<r>
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -48,7 +49,8 @@ import {
 } from './deploy-floor.js';
 import { startService } from './service-under-test.js';
 
-const SIZES = [1, 10, 20];
+const SIZES = (process.env.BENCH_SIZES ?? '1,10,20').split(',').map(Number);
+const LARGEST = Math.max(...SIZES);
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const KEEP = 20;
 const LINKED = 'storage';
@@ -97,6 +99,9 @@ async function main(): Promise<void> {
       GIT_CONFIG_GLOBAL: process.env.GIT_CONFIG_GLOBAL ?? '',
       SLIPWAY_ADMINS: BENCH_ADMIN,
       LOG_LEVEL: 'warn',
+      ...(process.env.BENCH_CPU_PROF
+        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` }
+        : {}),
     },
   });
   const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
@@ -105,6 +110,8 @@ async function main(): Promise<void> {
   const e2e: string[] = [];
   const engine: string[] = [];
   let stageTable: string[] = [];
+  let rollbackStageTable: string[] = [];
+  const cpuLines: string[] = [];
   try {
     await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, 120_000, service);
     const config = loadConfig({
@@ -225,22 +232,44 @@ async function main(): Promise<void> {
       installCommand: INSTALL,
       keep: KEEP,
     });
-    const steadyN20: Timed[] = [];
+    const steadyLargest: Timed[] = [];
+    const rollbackLargest: Timed[] = [];
 
     console.log(
       `deploy benchmark through the running service: ${REPS} repetitions per case, medians (min–max)`,
     );
     for (const size of SIZES) {
+      type Kind = 'first' | 'steady' | 'rollback';
+      const cpuRows = () => ({ slipway: [] as number[], floor: [] as number[], service: [] as number[] });
+      const cpus: Record<Kind, ReturnType<typeof cpuRows>> = {
+        first: cpuRows(),
+        steady: cpuRows(),
+        rollback: cpuRows(),
+      };
       const results: Record<'first' | 'steady' | 'rollback', { slipway: number[]; floor: number[] }> = {
         first: { slipway: [], floor: [] },
         steady: { slipway: [], floor: [] },
         rollback: { slipway: [], floor: [] },
       };
       // Alternate, and swap who goes first every repetition, so drift on the machine hits both alike.
-      const pair = async (rep: number, slipway: () => Promise<number>, floor: () => Promise<number>) => {
-        if (rep % 2 === 0) return { s: await slipway(), f: await floor() };
-        const f = await floor();
-        return { s: await slipway(), f };
+      const pair = async (
+        kind: Kind,
+        rep: number,
+        slipway: () => Promise<number>, floor: () => Promise<number>) => {
+        const cpu = cpus[kind];
+        const cpuOf = async (work: () => Promise<number>, into: number[], serviceInto?: number[]) => {
+          const machine = await machineCpuMs();
+          const own = await processCpuMs(service.child.pid!);
+          const seconds = await work();
+          into.push((await machineCpuMs()) - machine);
+          serviceInto?.push((await processCpuMs(service.child.pid!)) - own);
+          return seconds;
+        };
+        const timedSlipway = () => cpuOf(slipway, cpu.slipway, cpu.service);
+        const timedFloor = () => cpuOf(floor, cpu.floor);
+        if (rep % 2 === 0) return { s: await timedSlipway(), f: await timedFloor() };
+        const f = await timedFloor();
+        return { s: await timedSlipway(), f };
       };
       for (let rep = 0; rep < REPS; rep++) {
         const name = `first-n${size}-r${rep}`;
@@ -248,6 +277,7 @@ async function main(): Promise<void> {
         const commit = head;
         await green(name, commit);
         const { s, f } = await pair(
+          'first',
           rep,
           async () => seconds(await slipwayDeploy(name)),
           () =>
@@ -278,6 +308,7 @@ async function main(): Promise<void> {
         let timed: Timed | undefined;
         const release = floorDeploy(commit);
         const { s, f } = await pair(
+          'steady',
           rep,
           async () => {
             timed = await slipwayDeploy(steady);
@@ -285,7 +316,7 @@ async function main(): Promise<void> {
           },
           () => runFloor(ssh, ssh.user, steadyFloor, (h) => floorDeployScript(h, release), workDir),
         );
-        if (size === 20 && timed) steadyN20.push(timed);
+        if (size === LARGEST && timed) steadyLargest.push(timed);
         for (const host of steadyFloor) {
           if ((await currentRelease(host.deployPath)) !== release.release)
             throw new Error('the floor did not activate');
@@ -296,8 +327,13 @@ async function main(): Promise<void> {
       }
       for (let rep = 0; rep < REPS; rep++) {
         const { s, f } = await pair(
+          'rollback',
           rep,
-          async () => seconds(await slipwayRollback(steady)),
+          async () => {
+            const timed = await slipwayRollback(steady);
+            if (size === LARGEST) rollbackLargest.push(timed);
+            return seconds(timed);
+          },
           () => runFloor(ssh, ssh.user, steadyFloor, floorRollbackScript, workDir),
         );
         results.rollback.slipway.push(s);
@@ -312,9 +348,15 @@ async function main(): Promise<void> {
           `deploy e2e N=${size} ${kind} slipway=${ms.toFixed(3)}s floor=${mf.toFixed(3)}s ratio=${(ms / mf).toFixed(2)}` +
             `  (slipway ${spread(slipway)}, floor ${spread(floor)})`,
         );
+        const cpu = cpus[kind];
+        cpuLines.push(
+          `cpu N=${size} ${kind}: machine slipway=${median(cpu.slipway).toFixed(0)}ms floor=${median(cpu.floor).toFixed(0)}ms; ` +
+            `the service's own ${median(cpu.service).toFixed(0)}ms`,
+        );
       }
     }
-    stageTable = await stages(db, steadyN20);
+    stageTable = await stages(db, steadyLargest);
+    rollbackStageTable = await rollbackStages(db, rollbackLargest);
 
     // The engine alone, in this process, first deploys: the figures of the previous benchmark.
     const runner = new DeploymentRunner();
@@ -374,10 +416,30 @@ async function main(): Promise<void> {
   }
   console.log('\nthe engine alone (in-process DeploymentRunner, first deploys), against the same floor:');
   for (const line of engine) console.log(line);
-  console.log('\nstages of the steady N=20 deploys through the service (p50, ms):');
+  console.log(`\nstages of the steady N=${LARGEST} deploys through the service (p50, ms):`);
   for (const line of stageTable) console.log(line);
+  console.log(`\nstages of the N=${LARGEST} rollbacks through the service (p50, ms):`);
+  for (const line of rollbackStageTable) console.log(line);
+  console.log('\nCPU time per run (p50; the whole machine, from /proc/stat, and the service process alone):');
+  for (const line of cpuLines) console.log(line);
   console.log('\nthrough the running service (REST request → finished):');
   for (const line of e2e) console.log(line);
+}
+
+const CLOCK_TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** CPU time the whole machine has spent busy (all cores, every state but idle and iowait), in ms. */
+async function machineCpuMs(): Promise<number> {
+  const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
+  const [user, nice, system, , , irq, softirq, steal] = cpu!.trim().split(/\s+/).slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) * CLOCK_TICK_MS;
+}
+
+/** CPU time (user + system) one process has used, in ms. */
+async function processCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
 }
 
 /** Pushes one new commit to the fixture repository's `main`; returns its sha. */
@@ -411,48 +473,81 @@ interface StepTimes {
   finished_at: Date | null;
 }
 
+const at = (value: Date | null | undefined) => (value ? value.getTime() : Number.NaN);
+
+function stageRows(): { add(stage: string, ms: number): void; table(count: number): string[] } {
+  const rows: Record<string, number[]> = {};
+  return {
+    add(stage, ms) {
+      rows[stage] = [...(rows[stage] ?? []), ms];
+    },
+    table: (count) => [
+      `| stage (p50 of ${count}) | ms |`,
+      '|---|---|',
+      ...Object.entries(rows).map(([stage, values]) => `| ${stage} | ${median(values).toFixed(1)} |`),
+    ],
+  };
+}
+
+async function deploymentTimes(db: pg.Pool, id: string) {
+  const {
+    rows: [d],
+  } = await db.query<{ queued_at: Date; started_at: Date }>(
+    'select queued_at, started_at from deployments where id = $1',
+    [id],
+  );
+  const { rows: steps } = await db.query<StepTimes>(
+    'select name, started_at, finished_at from deployment_steps where deployment_id = $1',
+    [id],
+  );
+  return { queuedAt: at(d!.queued_at), startedAt: at(d!.started_at), steps };
+}
+
+/** A rollback's stages, from its own rows: connect every server, then check and switch them all. */
+async function rollbackStages(db: pg.Pool, rollbacks: Timed[]): Promise<string[]> {
+  const rows = stageRows();
+  for (const timed of rollbacks) {
+    const { queuedAt, startedAt, steps } = await deploymentTimes(db, timed.id);
+    const connects = steps.filter((step) => step.name === 'Connect');
+    const firstConnect = Math.min(...connects.map((step) => at(step.started_at)));
+    const connected = Math.max(...connects.map((step) => at(step.finished_at)));
+    const lastStep = Math.max(...steps.map((step) => at(step.finished_at)));
+    rows.add('request (API, target, enqueue)', queuedAt - timed.requestedAt);
+    rows.add('queue pickup', startedAt - queuedAt);
+    rows.add('claim + plan', firstConnect - startedAt);
+    rows.add('connect', connected - firstConnect);
+    rows.add('check + switch', lastStep - connected);
+    rows.add('step bookkeeping after the last server ended', timed.observedAt - lastStep);
+    rows.add('run (request → finished seen)', timed.observedAt - timed.requestedAt);
+  }
+  return rows.table(rollbacks.length);
+}
+
 /** The stages of each deployment, from its own rows, as the issue's table has them. */
 async function stages(db: pg.Pool, deployments: Timed[]): Promise<string[]> {
-  const rows: Record<string, number[]> = {};
-  const add = (stage: string, ms: number) => {
-    rows[stage] = [...(rows[stage] ?? []), ms];
-  };
+  const rows = stageRows();
   for (const timed of deployments) {
-    const {
-      rows: [d],
-    } = await db.query<{ queued_at: Date; started_at: Date; created_at: Date }>(
-      'select queued_at, started_at, created_at from deployments where id = $1',
-      [timed.id],
-    );
-    const { rows: steps } = await db.query<StepTimes>(
-      'select name, started_at, finished_at from deployment_steps where deployment_id = $1',
-      [timed.id],
-    );
-    const t = (value: Date | null | undefined) => (value ? value.getTime() : Number.NaN);
+    const { queuedAt, startedAt, steps } = await deploymentTimes(db, timed.id);
     const of = (name: string) => steps.filter((step) => step.name === name);
-    const max = (list: StepTimes[]) => Math.max(...list.map((step) => t(step.finished_at)));
+    const max = (list: StepTimes[]) => Math.max(...list.map((step) => at(step.finished_at)));
     const prepare = steps.filter(
       (step) => !['Activate new release', 'Purge old releases'].includes(step.name),
     );
-    const firstConnect = Math.min(...of('Connect').map((step) => t(step.started_at)));
+    const firstConnect = Math.min(...of('Connect').map((step) => at(step.started_at)));
     const prepared = max(prepare);
     const activated = max(of('Activate new release'));
     const purged = max(of('Purge old releases'));
-    const lastStep = Math.max(...steps.map((step) => t(step.finished_at)));
-    add('request (API, resolve ref, enqueue)', t(d!.queued_at) - timed.requestedAt);
-    add('queue pickup', t(d!.started_at) - t(d!.queued_at));
-    add('claim + plan', firstConnect - t(d!.started_at));
-    add('connect + prepare', prepared - firstConnect);
-    add('barrier + activate', activated - prepared);
-    add('purge', purged - activated);
-    add('step bookkeeping after the last server ended', timed.observedAt - lastStep);
-    add('run (request → finished seen)', timed.observedAt - timed.requestedAt);
+    const lastStep = max(steps);
+    rows.add('request (API, resolve ref, enqueue)', queuedAt - timed.requestedAt);
+    rows.add('queue pickup', startedAt - queuedAt);
+    rows.add('claim + plan', firstConnect - startedAt);
+    rows.add('connect + prepare', prepared - firstConnect);
+    rows.add('barrier + activate', activated - prepared);
+    rows.add('purge', purged - activated);
+    rows.add('step bookkeeping after the last server ended', timed.observedAt - lastStep);
+    rows.add('run (request → finished seen)', timed.observedAt - timed.requestedAt);
   }
-  return [
-    `| stage (p50 of ${deployments.length}) | ms |`,
-    '|---|---|',
-    ...Object.entries(rows).map(([stage, values]) => `| ${stage} | ${median(values).toFixed(1)} |`),
-  ];
+  return rows.table(deployments.length);
 }
 
 await main();
