@@ -255,7 +255,9 @@ async function main(): Promise<void> {
       const pair = async (
         kind: Kind,
         rep: number,
-        slipway: () => Promise<number>, floor: () => Promise<number>) => {
+        slipway: () => Promise<number>,
+        floor: () => Promise<number>,
+      ) => {
         const cpu = cpus[kind];
         const cpuOf = async (work: () => Promise<number>, into: number[], serviceInto?: number[]) => {
           const machine = await machineCpuMs();

@@ -155,7 +155,10 @@ async function recordedTarget(
   if (!live) return null;
   if (named === live) {
     const labels = await releaseLabels(em, project, [live]);
-    throw new SlipwayError('refused', `${describe(live, labels, true)} is already live on ${environment.name}.`);
+    throw new SlipwayError(
+      'refused',
+      `${describe(live, labels, true)} is already live on ${environment.name}.`,
+    );
   }
   const built = await em.find(
     Deployment,
