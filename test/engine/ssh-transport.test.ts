@@ -64,6 +64,24 @@ describe.skipIf(skipSshSuites)('SshTransport (real OpenSSH)', () => {
     expect(after - before).toBe(1);
   }, 60_000);
 
+  it('hands bash the whole script in one read, counted in bytes, not one read(2) per byte', async () => {
+    const t = transport(ssh.hosts[0]!.hostKeyFingerprint);
+    try {
+      // 20 KB of script, with multi-byte characters in it: bash -s reads a pipe a byte at a time
+      // (it must not read past the command it runs), 20,000 system calls on every server.
+      const filler = Array.from({ length: 400 }, (_, i) => `: 'ligne ${i} — déjà vu ✓ ${'x'.repeat(20)}'`);
+      const script = [...filler, "echo 'fin ✓'", 'grep ^syscr: /proc/$$/io'].join('\n');
+      expect(Buffer.byteLength(script)).toBeGreaterThan(20_000);
+      const { exitCode, output } = await t.exec(script);
+      expect(exitCode).toBe(0);
+      expect(output).toMatch(/^fin ✓\nsyscr: \d+\n$/);
+      const reads = Number(/syscr: (\d+)/.exec(output)![1]);
+      expect(reads).toBeLessThan(200);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
   it('learns an unpinned host key and reports it once', async () => {
     const learned: string[] = [];
     const t = transport(null, (fp) => learned.push(fp));

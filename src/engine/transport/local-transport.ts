@@ -1,7 +1,13 @@
 import { spawn } from 'node:child_process';
 import { SlipwayError } from '../../errors.js';
 import { ExecSupervisor } from './exec-supervisor.js';
-import { type ExecOptions, type ExecResult, frameScript, type Transport } from './transport.js';
+import {
+  type ExecOptions,
+  type ExecResult,
+  SCRIPT_READER,
+  scriptMessage,
+  type Transport,
+} from './transport.js';
 
 /**
  * Variables a local command inherits from Slipway's own process. Everything else (database
@@ -27,7 +33,7 @@ export interface LocalTransportOptions {
 }
 
 /**
- * Runs scripts with `bash -s` on the Slipway host itself, for the demo and single-host setups.
+ * Runs scripts with bash (SCRIPT_READER) on the Slipway host itself, for the demo and single-host setups.
  * Same contract as SshTransport: each command in its own process group, so a cancel kills
  * everything it started.
  */
@@ -78,7 +84,7 @@ export class LocalTransport implements Transport {
     }
     const supervisor = new ExecSupervisor(this.label, options);
     // detached: the child leads a new process group, which is what we kill.
-    const child = spawn('bash', ['--norc', '--noprofile', '-s'], {
+    const child = spawn('bash', ['--norc', '--noprofile', '-c', SCRIPT_READER], {
       detached: true,
       env: this.environment(),
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -115,7 +121,7 @@ export class LocalTransport implements Transport {
         supervisor.closed();
       },
     });
-    child.stdin.end(frameScript(script));
+    child.stdin.end(scriptMessage(script));
     return supervisor.result;
   }
 }

@@ -5,7 +5,13 @@ import { SlipwayError } from '../../errors.js';
 import { sha256Fingerprint } from '../fingerprint.js';
 import { shellQuote } from '../shell-quote.js';
 import { ExecSupervisor } from './exec-supervisor.js';
-import { type ExecOptions, type ExecResult, frameScript, type Transport } from './transport.js';
+import {
+  type ExecOptions,
+  type ExecResult,
+  SCRIPT_READER,
+  scriptMessage,
+  type Transport,
+} from './transport.js';
 
 export interface SshTransportOptions {
   /** The server's name, for messages. */
@@ -24,20 +30,20 @@ export interface SshTransportOptions {
 }
 
 /**
- * What the login shell runs. `exec` so bash replaces the login shell and is the session's
- * process-group leader; `--norc --noprofile` so no rc file runs again for every command (the
- * login shell has already set the user's environment).
- */
-const REMOTE_COMMAND = 'exec bash --norc --noprofile -s';
-
-/**
- * Sent before every script: prints the process group id of the remote bash as the first line
- * of stdout (read from /proc without forking; $$ where there is no /proc), so that on cancel or
- * timeout the whole tree (`npm ci` and its children, not just bash) can be killed even on a
- * server that ignores channel signals.
+ * Printed first on stdout: the process group id of the remote bash (read from /proc without
+ * forking; $$ where there is no /proc), so that on cancel or timeout the whole tree (`npm ci`
+ * and its children, not just bash) can be killed even on a server that ignores channel signals.
  */
 const REPORT_PROCESS_GROUP =
-  '__sw_pg=$$; if [ -r /proc/$$/stat ]; then read -r -a __sw_st < /proc/$$/stat && __sw_pg=${__sw_st[4]}; fi; printf \'%s\\n\' "$__sw_pg"; unset __sw_pg __sw_st\n';
+  '__sw_pg=$$; if [ -r /proc/$$/stat ]; then read -r -a __sw_st < /proc/$$/stat && __sw_pg=${__sw_st[4]}; fi; printf \'%s\\n\' "$__sw_pg"; unset __sw_pg __sw_st';
+
+/**
+ * What the login shell runs. `exec` so bash replaces the login shell and is the session's
+ * process-group leader; `--norc --noprofile` so no rc file runs again for every command (the
+ * login shell has already set the user's environment). It reports its process group at once,
+ * then waits for the script on stdin (SCRIPT_READER).
+ */
+const REMOTE_COMMAND = `exec bash --norc --noprofile -c ${shellQuote(`${REPORT_PROCESS_GROUP}; ${SCRIPT_READER}`)}`;
 
 /** How long a kill command may take before we close the channel anyway. */
 const KILL_TIMEOUT_MS = 5000;
@@ -295,16 +301,14 @@ export class SshTransport implements Transport {
           setTimeout(() => supervisor.closed(), CLOSE_TIMEOUT_MS).unref();
         },
       });
-      channel.write(frameScript(script));
+      // stdin stays open, because ssh2 only sends signals on a writable channel.
+      channel.write(scriptMessage(script));
     };
-    // stdin stays open, because ssh2 only sends signals on a writable channel. The process group
-    // is asked for at once: bash runs each line as it reads it, so it is known before the script.
-    channel.write(REPORT_PROCESS_GROUP);
     if (!gate) start();
     else
       gate.then(start, () => {
-        // Nothing was sent: the waiting bash just exits.
-        channel.end('exit 0\n');
+        // Nothing was sent: the waiting bash reads end-of-file and exits.
+        channel.end();
       });
   }
 

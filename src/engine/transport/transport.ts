@@ -1,7 +1,7 @@
 /**
- * How the engine runs a script on a server. A script is bash source fed to `bash -s` on stdin
- * (stdin keeps it off process lists and out of ARG_MAX limits); output is stdout and stderr
- * interleaved as received. Calls on one transport run one after another.
+ * How the engine runs a script on a server. A script is bash source sent on stdin to a bash
+ * running SCRIPT_READER (stdin keeps it off process lists and out of ARG_MAX limits); output is
+ * stdout and stderr interleaved as received. Calls on one transport run one after another.
  */
 
 export interface ExecOptions {
@@ -43,4 +43,22 @@ export const TRANSPORT_OUTPUT_CAP = 1024 * 1024;
  */
 export function frameScript(script: string): string {
   return `{\n${script}\n} </dev/null\nexit $?\n`;
+}
+
+/**
+ * What the remote bash runs (as `bash -c`): read the framed script's length in bytes, then the
+ * script itself in one read(2), then run it. `bash -s` reads a pipe one byte per read(2) — it
+ * must not read past the command it is about to run — which is 3,500 system calls for a
+ * prepare script, on every server of every deploy. The count is in bytes: LC_ALL=C applies to
+ * that read alone. A script cut short (the connection lost while sending it) runs nothing, and
+ * stdin closed before a length (the gate closed) is a quiet exit 0. The script is never
+ * exported, so the commands it starts do not see it.
+ */
+export const SCRIPT_READER =
+  'IFS= read -r __sw_n || exit 0; LC_ALL=C IFS= read -r -N "$__sw_n" __sw_s || exit 97; unset __sw_n; eval "$__sw_s"';
+
+/** What is written to SCRIPT_READER's stdin for `script`: its length line, then the framed script. */
+export function scriptMessage(script: string): string {
+  const framed = frameScript(script);
+  return `${Buffer.byteLength(framed)}\n${framed}`;
 }
