@@ -87,8 +87,13 @@ export class ProgressNotifier {
 
   private async render(deploymentId: string): Promise<boolean> {
     try {
+      const messages = [
+        ...(this.tracked.get(deploymentId) ?? []),
+        ...(await this.messages.of(deploymentId)),
+      ].filter((message) => this.updaters.has(message.platform));
+      // Nothing shows this deployment (asked for over the API, say): no view to load and render.
+      if (!messages.length) return false;
       const view = await this.views.deployment(deploymentId);
-      const messages = [...(this.tracked.get(deploymentId) ?? []), ...(await this.messages.of(deploymentId))];
       const seen = new Set<string>();
       const reply = deploymentReply(view);
       await Promise.all(
@@ -96,9 +101,7 @@ export class ProgressNotifier {
           const key = `${message.platform}\0${message.channel}\0${message.messageId}`;
           if (seen.has(key)) return;
           seen.add(key);
-          const updater = this.updaters.get(message.platform);
-          if (!updater) return;
-          await updater.update(message, reply).catch((error: unknown) => {
+          await this.updaters.get(message.platform)!.update(message, reply).catch((error: unknown) => {
             this.logger.warn({ err: error, deploymentId, message }, 'could not update a deployment message');
           });
         }),
