@@ -544,7 +544,9 @@ async function stages(db: pg.Pool, deployments: Timed[]): Promise<string[]> {
     rows.add('queue pickup', startedAt - queuedAt);
     rows.add('claim + plan', firstConnect - startedAt);
     rows.add('connect + prepare', prepared - firstConnect);
+    const firstActivate = Math.min(...of('Activate new release').map((step) => at(step.started_at)));
     rows.add('barrier + activate', activated - prepared);
+    rows.add('  of which: last prepared → first activation started', firstActivate - prepared);
     rows.add('purge', purged - activated);
     rows.add('step bookkeeping after the last server ended', timed.observedAt - lastStep);
     rows.add('run (request → finished seen)', timed.observedAt - timed.requestedAt);
