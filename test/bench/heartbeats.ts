@@ -5,14 +5,16 @@
  *    outbox in the same transaction), timed in this process on the product's HeartbeatSweep;
  * 2. 10,000 check-ins per second for 30 s against the running service (`slipway start` in a
  *    child process, its sweep every 5 s, 1,000 heartbeats made due every 10 s meanwhile), over
- *    keep-alive HTTP to 127.0.0.1 only: the rate answered and the latency percentiles.
+ *    keep-alive HTTP to 127.0.0.1 only, after 5 s of warm-up at the same rate: the rate answered
+ *    and the latency percentiles; then the same load against a bare Node HTTP server (the floor).
  *
  * Run: npm run bench:heartbeats   (BENCH_DATABASE_URL=postgres://… to choose the server;
  * default: the PostgreSQL at 127.0.0.1:5432, where a scratch database is created and dropped;
- * BENCH_TOTAL, BENCH_DUE, BENCH_LOAD_DUE, BENCH_RATE, BENCH_SECONDS to scale it;
+ * BENCH_TOTAL, BENCH_DUE, BENCH_LOAD_DUE, BENCH_RATE, BENCH_SECONDS, BENCH_WARMUP_SECONDS to scale it;
  * BENCH_CPU_PROF=<dir> to profile the service)
  * The last line reads: sweep total=1000000 due=10000 ms=<ms>
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import pg from 'pg';
@@ -29,6 +31,7 @@ const TOTAL = Number(process.env.BENCH_TOTAL ?? 1_000_000);
 const DUE = Number(process.env.BENCH_DUE ?? 10_000);
 const RATE = Number(process.env.BENCH_RATE ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const SWEEP_REPS = Number(process.env.BENCH_REPS ?? 5);
 /** During the check-in load, this many heartbeats are made due every 10 s, so each sweep has work. */
 const LOAD_DUE = Number(process.env.BENCH_LOAD_DUE ?? 1000);
@@ -48,6 +51,86 @@ function percentile(values: number[], p: number): number {
 }
 
 const ms = (value: number) => value.toFixed(1);
+
+interface Load {
+  sent: number;
+  latencies: number[];
+  failed: number;
+  elapsed: number;
+  /** The slowest answer to what was sent in the first second. */
+  firstSecondMax: number;
+}
+
+/**
+ * RATE check-ins a second for `seconds`, open loop (sent on schedule whatever the answers), over
+ * keep-alive sockets to 127.0.0.1:`port`; the latency of every answered one.
+ */
+async function driveCheckIns(port: number, tokens: string[], seconds: number): Promise<Load> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
+  const checkIn = (token: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port, method: 'POST', path: `/heartbeats/${token}`, agent, timeout: 10_000 },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.end();
+    });
+  const latencies: number[] = [];
+  let firstSecondMax = 0;
+  let failed = 0;
+  let sent = 0;
+  const inFlight = new Set<Promise<void>>();
+  const perTick = Math.max(1, Math.round((RATE * TICK_MS) / 1000));
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  for (let tick = 0; ; tick++) {
+    const at = started + tick * TICK_MS;
+    if (at >= deadline) break;
+    const wait = at - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    for (let i = 0; i < perTick; i++) {
+      const token = tokens[sent++ % tokens.length]!;
+      const sentAt = performance.now();
+      const call: Promise<void> = checkIn(token).then(
+        (status) => {
+          const latency = performance.now() - sentAt;
+          if (status === 200) latencies.push(latency);
+          else failed++;
+          if (sentAt - started < 1000) firstSecondMax = Math.max(firstSecondMax, latency);
+        },
+        () => {
+          failed++;
+        },
+      );
+      inFlight.add(call);
+      void call.finally(() => inFlight.delete(call));
+    }
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  return { sent, latencies, failed, elapsed, firstSecondMax };
+}
+
+/** A bare Node HTTP server in a child process, answering `OK` at once: the floor of the load. */
+async function startBareServer(): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.setHeader('cache-control', 'no-store'); s.end('OK\\n'); }); }).listen(${port}, '127.0.0.1')`,
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitForStatus(`http://127.0.0.1:${port}/`, 200, 10_000);
+  return { child, port };
+}
 
 async function main() {
   const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -162,67 +245,38 @@ async function main() {
         `select token from heartbeats tablesample system (2) where status = 'healthy' limit 20000`,
       )
     ).rows.map((row) => row.token);
-    const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
-    const checkIn = (token: string) =>
-      new Promise<number>((resolve, reject) => {
-        const req = request(
-          { host: '127.0.0.1', port, method: 'POST', path: `/heartbeats/${token}`, agent, timeout: 10_000 },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          },
-        );
-        req.on('error', reject);
-        req.on('timeout', () => req.destroy(new Error('timed out')));
-        req.end();
-      });
-    // Warm the sockets and the route.
-    await Promise.all(tokens.slice(0, 500).map(checkIn));
-
-    const latencies: number[] = [];
-    let failed = 0;
-    let next = 0;
-    const inFlight = new Set<Promise<void>>();
-    const perTick = Math.max(1, Math.round((RATE * TICK_MS) / 1000));
     const dueTimer = setInterval(() => void makeDue(LOAD_DUE).catch(() => undefined), 10_000);
     void makeDue(LOAD_DUE).catch(() => undefined);
-    const started = performance.now();
-    const deadline = started + SECONDS * 1000;
-    for (let tick = 0; ; tick++) {
-      const at = started + tick * TICK_MS;
-      if (at >= deadline) break;
-      const wait = at - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      for (let i = 0; i < perTick; i++) {
-        const token = tokens[next++ % tokens.length]!;
-        const sent = performance.now();
-        const call: Promise<void> = checkIn(token).then(
-          (status) => {
-            if (status === 200) latencies.push(performance.now() - sent);
-            else failed++;
-          },
-          () => {
-            failed++;
-          },
-        );
-        inFlight.add(call);
-        void call.finally(() => inFlight.delete(call));
-      }
-    }
-    await Promise.all(inFlight);
+    // Warm-up at the full rate, not measured: sockets opened, the route compiled, pools grown.
+    const warmUp = await driveCheckIns(port, tokens, WARMUP_SECONDS);
+    const load = await driveCheckIns(port, tokens, SECONDS);
     clearInterval(dueTimer);
-    const elapsed = (performance.now() - started) / 1000;
     const swept = await db.query<{ n: number }>(
       `select count(*)::int as n from notification_events where type = 'heartbeat.missing'`,
     );
-    agent.destroy();
+    // The floor: a bare Node HTTP server answering every request at once, driven the same way.
+    const bare = await startBareServer();
+    let floor: Load;
+    try {
+      await driveCheckIns(bare.port, tokens, WARMUP_SECONDS);
+      floor = await driveCheckIns(bare.port, tokens, SECONDS);
+    } finally {
+      bare.child.kill('SIGTERM');
+    }
+    const p99 = percentile(load.latencies, 99);
+    const floorP99 = percentile(floor.latencies, 99);
     process.stdout.write(
-      `checkins sent=${next} answered=${latencies.length} failed=${failed} in ${elapsed.toFixed(1)} s; ` +
-        `p50=${ms(percentile(latencies, 50))}ms p99=${ms(percentile(latencies, 99))}ms max=${ms(latencies.reduce((a, b) => Math.max(a, b), 0))}ms; ` +
+      `checkins sent=${load.sent} answered=${load.latencies.length} failed=${load.failed} in ${load.elapsed.toFixed(1)} s ` +
+        `(after ${WARMUP_SECONDS} s of warm-up at the same rate, whose first second answered within ${ms(warmUp.firstSecondMax)}ms); ` +
+        `p50=${ms(percentile(load.latencies, 50))}ms p99=${ms(p99)}ms max=${ms(load.latencies.reduce((a, b) => Math.max(a, b), 0))}ms; ` +
         `alerts the service's sweep wrote meanwhile: ${swept.rows[0]!.n} (${LOAD_DUE} made due every 10 s)\n`,
     );
     process.stdout.write(
-      `checkins rate=${Math.round(latencies.length / elapsed)}/s p99=${ms(percentile(latencies, 99))}ms\n`,
+      `checkins floor (a bare HTTP server, same load): answered=${floor.latencies.length} failed=${floor.failed} ` +
+        `p50=${ms(percentile(floor.latencies, 50))}ms p99=${ms(floorP99)}ms; ratio of p99s=${(p99 / floorP99).toFixed(2)}\n`,
+    );
+    process.stdout.write(
+      `checkins rate=${Math.round(load.latencies.length / load.elapsed)}/s p99=${ms(p99)}ms\n`,
     );
     process.stdout.write(`sweep total=${TOTAL} due=${DUE} ms=${ms(median(busy))}\n`);
   } finally {
