@@ -4,6 +4,9 @@ import { describeDiscordError, registerDiscordCommands } from '../../adapters/di
 import { COMMANDS } from '../../commands/index.js';
 import type { Config } from '../config.js';
 
+/** Longest the registration may take, retries and rate-limit waits included. */
+const REGISTER_DEADLINE_MS = 60_000;
+
 /**
  * `slipway discord-commands [--guild ID] [--print]`: the application commands generated from the
  * command files, bulk-overwritten on Discord — in one server (`--guild`, there at once: for a
@@ -34,6 +37,15 @@ export async function discordCommandsCommand(argv: string[], config: Config): Pr
     );
     return 1;
   }
+  // The REST client retries and waits out rate limits on its own; an operator's command still
+  // ends, with a reason, instead of hanging on an API that never answers.
+  const deadline = setTimeout(() => {
+    process.stderr.write(
+      `slipway: Discord did not take the commands: no answer within ${REGISTER_DEADLINE_MS / 1000} s.\n`,
+    );
+    process.exit(1);
+  }, REGISTER_DEADLINE_MS);
+  deadline.unref();
   try {
     const registered = await registerDiscordCommands(
       { applicationId, botToken, apiUrl: config.DISCORD_API_URL, guildId },
@@ -48,5 +60,7 @@ export async function discordCommandsCommand(argv: string[], config: Config): Pr
   } catch (error) {
     process.stderr.write(`slipway: Discord did not take the commands: ${describeDiscordError(error)}\n`);
     return 1;
+  } finally {
+    clearTimeout(deadline);
   }
 }

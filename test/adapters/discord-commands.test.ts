@@ -11,6 +11,9 @@ describe('slipway discord-commands', () => {
   let discord: DiscordFake;
   const cli = (args: string[], env: Record<string, string> = {}) =>
     run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'discord-commands', ...args], {
+      // A hung CLI fails its test and is killed, never left running after the suite.
+      timeout: 50_000,
+      killSignal: 'SIGKILL',
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
