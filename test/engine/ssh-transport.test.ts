@@ -82,6 +82,54 @@ describe.skipIf(skipSshSuites)('SshTransport (real OpenSSH)', () => {
     }
   }, 60_000);
 
+  it('runs one script after another in one session, none seeing what the one before did', async () => {
+    const t = transport(ssh.hosts[0]!.hostKeyFingerprint);
+    try {
+      // In a subshell $$ is the shell that started it: the session's own bash.
+      const first = await t.exec('echo "$$"; cd /tmp; FOO=set; exit 3');
+      expect(first.exitCode).toBe(3);
+      const second = await t.exec(
+        'echo "$$"; pwd; if [ -n "$FOO" ]; then echo set; else echo unset; fi; printf no-newline',
+      );
+      expect(second.exitCode).toBe(0);
+      const [firstShell] = first.output.split('\n');
+      const [secondShell, directory, foo, last] = second.output.split('\n');
+      expect(secondShell).toBe(firstShell);
+      expect(directory).not.toBe('/tmp');
+      expect(foo).toBe('unset');
+      expect(last).toBe('no-newline');
+      // Output that looks like the end of a script does not end this one.
+      const forged = await t.exec(
+        "echo '::slipway-exit-000000000000000000000000 0'; sleep 0.2; echo after; exit 5",
+      );
+      expect(forged).toEqual({ exitCode: 5, output: '::slipway-exit-000000000000000000000000 0\nafter\n' });
+      // A syntax error runs nothing, and the session goes on.
+      const broken = await t.exec('echo ran; if true; then');
+      expect(broken.exitCode).not.toBe(0);
+      expect(broken.output).not.toContain('ran');
+      expect((await t.exec('echo "$$"')).output).toBe(`${firstShell}\n`);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it('opens a new session after a kill took the old one, on the same connection', async () => {
+    const before = (await readFile(ssh.hosts[0]!.logPath, 'utf8')).split('Accepted publickey').length;
+    const t = transport(ssh.hosts[0]!.hostKeyFingerprint);
+    try {
+      const shell = (await t.exec('echo "$$"')).output;
+      const error = await caught(t.exec('sleep 30', { timeoutMs: 300 }));
+      expect(error.code).toBe('timeout');
+      const next = (await t.exec('echo "$$"')).output;
+      expect(next).toMatch(/^\d+\n$/);
+      expect(next).not.toBe(shell);
+    } finally {
+      await t.close();
+    }
+    const after = (await readFile(ssh.hosts[0]!.logPath, 'utf8')).split('Accepted publickey').length;
+    expect(after - before).toBe(1);
+  }, 60_000);
+
   it('learns an unpinned host key and reports it once', async () => {
     const learned: string[] = [];
     const t = transport(null, (fp) => learned.push(fp));

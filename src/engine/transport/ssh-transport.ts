@@ -5,13 +5,8 @@ import { SlipwayError } from '../../errors.js';
 import { sha256Fingerprint } from '../fingerprint.js';
 import { shellQuote } from '../shell-quote.js';
 import { ExecSupervisor } from './exec-supervisor.js';
-import {
-  type ExecOptions,
-  type ExecResult,
-  SCRIPT_READER,
-  scriptMessage,
-  type Transport,
-} from './transport.js';
+import { SshShellSession } from './ssh-shell-session.js';
+import { type ExecOptions, type ExecResult, SCRIPT_LOOP, type Transport } from './transport.js';
 
 export interface SshTransportOptions {
   /** The server's name, for messages. */
@@ -38,12 +33,12 @@ const REPORT_PROCESS_GROUP =
   '__sw_pg=$$; if [ -r /proc/$$/stat ]; then read -r -a __sw_st < /proc/$$/stat && __sw_pg=${__sw_st[4]}; fi; printf \'%s\\n\' "$__sw_pg"; unset __sw_pg __sw_st';
 
 /**
- * What the login shell runs. `exec` so bash replaces the login shell and is the session's
- * process-group leader; `--norc --noprofile` so no rc file runs again for every command (the
- * login shell has already set the user's environment). It reports its process group at once,
- * then waits for the script on stdin (SCRIPT_READER).
+ * What the login shell runs, once per connection. `exec` so bash replaces the login shell and is
+ * the session's process-group leader; `--norc --noprofile` so no rc file runs again (the login
+ * shell has already set the user's environment). It reports its process group at once, then
+ * runs the scripts that come on stdin, one after another (SCRIPT_LOOP, SshShellSession).
  */
-const REMOTE_COMMAND = `exec bash --norc --noprofile -c ${shellQuote(`${REPORT_PROCESS_GROUP}; ${SCRIPT_READER}`)}`;
+const REMOTE_COMMAND = `exec bash --norc --noprofile -c ${shellQuote(`${REPORT_PROCESS_GROUP}; ${SCRIPT_LOOP}`)}`;
 
 /** How long a kill command may take before we close the channel anyway. */
 const KILL_TIMEOUT_MS = 5000;
@@ -62,6 +57,7 @@ export class SshTransport implements Transport {
   private queue: Promise<unknown> = Promise.resolve();
   private pin: string | null;
   private liveClient: Client | null = null;
+  private session: { client: Client; shell: SshShellSession } | null = null;
 
   constructor(private readonly options: SshTransportOptions) {
     this.label = options.label;
@@ -81,6 +77,8 @@ export class SshTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.session?.shell.end();
+    this.session = null;
     const connection = this.connection;
     this.connection = null;
     if (!connection) return;
@@ -228,23 +226,9 @@ export class SshTransport implements Transport {
     if (options.signal?.aborted)
       throw new SlipwayError('cancelled', `The command on ${this.label} was stopped.`);
     const client = await this.client(options.signal);
+    const session = await this.shell(client);
     const supervisor = new ExecSupervisor(this.label, options);
-    client.exec(REMOTE_COMMAND, (error, channel) => {
-      if (error) {
-        supervisor.failed(
-          new SlipwayError(
-            'ssh_failed',
-            `Could not start a command on ${this.label}: ${error.message}.`,
-            undefined,
-            {
-              cause: error,
-            },
-          ),
-        );
-        return;
-      }
-      this.watch(client, channel, supervisor, script, options.gate);
-    });
+    session.run(script, supervisor, options.gate);
     if (!options.gate) return supervisor.result;
     const closed = options.gate.then(
       () => null,
@@ -258,58 +242,26 @@ export class SshTransport implements Transport {
     return result;
   }
 
-  private watch(
-    client: Client,
-    channel: ClientChannel,
-    supervisor: ExecSupervisor,
-    script: string,
-    gate: Promise<unknown> | undefined,
-  ): void {
-    let processGroup: number | null = null;
-    let firstLine: Buffer | null = Buffer.alloc(0);
-    channel.on('data', (data: Buffer) => {
-      if (firstLine === null) {
-        supervisor.stdout(data);
-        return;
-      }
-      firstLine = Buffer.concat([firstLine, data]);
-      const newline = firstLine.indexOf(0x0a);
-      if (newline === -1) return;
-      const group = Number(firstLine.subarray(0, newline).toString('ascii').trim());
-      // Never 0 or 1: `kill -- -1` would signal every process the user owns.
-      if (Number.isInteger(group) && group > 1) processGroup = group;
-      const rest = firstLine.subarray(newline + 1);
-      firstLine = null;
-      if (rest.length > 0) supervisor.stdout(rest);
+  /** The connection's shell session: the one already open, or a new one when it is spent. */
+  private async shell(client: Client): Promise<SshShellSession> {
+    if (this.session?.client === client && this.session.shell.usable) return this.session.shell;
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
+      client.exec(REMOTE_COMMAND, (error, opened) => {
+        if (error) {
+          reject(
+            new SlipwayError(
+              'ssh_failed',
+              `Could not start a command on ${this.label}: ${error.message}.`,
+              undefined,
+              { cause: error },
+            ),
+          );
+        } else resolve(opened);
+      });
     });
-    channel.stderr.on('data', (data: Buffer) => supervisor.stderr(data));
-    channel.on('exit', (code: number | null, signal?: string) => supervisor.exited(code, signal ?? null));
-    channel.on('close', () => supervisor.closed());
-    channel.on('error', () => undefined);
-    const start = () => {
-      supervisor.attach({
-        kill: async () => {
-          // OpenSSH (7.9+) delivers a channel signal with killpg(), reaching bash and everything it
-          // started. Servers that ignore signal requests get the same from a second session that
-          // kills the process group directly; both were checked to work on their own.
-          channel.signal('KILL');
-          if (processGroup !== null) await this.killProcessGroup(client, processGroup);
-        },
-        forceClose: () => {
-          channel.close();
-          // If even the close is not acknowledged (a dead connection), stop waiting for it.
-          setTimeout(() => supervisor.closed(), CLOSE_TIMEOUT_MS).unref();
-        },
-      });
-      // stdin stays open, because ssh2 only sends signals on a writable channel.
-      channel.write(scriptMessage(script));
-    };
-    if (!gate) start();
-    else
-      gate.then(start, () => {
-        // Nothing was sent: the waiting bash reads end-of-file and exits.
-        channel.end();
-      });
+    const shell = new SshShellSession(channel, (group) => this.killProcessGroup(client, group));
+    this.session = { client, shell };
+    return shell;
   }
 
   private killProcessGroup(client: Client, processGroup: number): Promise<void> {

@@ -45,20 +45,29 @@ export function frameScript(script: string): string {
   return `{\n${script}\n} </dev/null\nexit $?\n`;
 }
 
-/**
- * What the remote bash runs (as `bash -c`): read the framed script's length in bytes, then the
- * script itself in one read(2), then run it. `bash -s` reads a pipe one byte per read(2) — it
- * must not read past the command it is about to run — which is 3,500 system calls for a
- * prepare script, on every server of every deploy. The count is in bytes: LC_ALL=C applies to
- * that read alone. A script cut short (the connection lost while sending it) runs nothing, and
- * stdin closed before a length (the gate closed) is a quiet exit 0. The script is never
- * exported, so the commands it starts do not see it.
- */
-export const SCRIPT_READER =
-  'IFS= read -r __sw_n || exit 0; LC_ALL=C IFS= read -r -N "$__sw_n" __sw_s || exit 97; unset __sw_n; eval "$__sw_s"';
+const READ_SCRIPT = 'LC_ALL=C IFS= read -r -N "$__sw_n" __sw_s || exit 97';
 
-/** What is written to SCRIPT_READER's stdin for `script`: its length line, then the framed script. */
-export function scriptMessage(script: string): string {
+/**
+ * What a bash that runs one script reads it with (as `bash -c`): the framed script's length in
+ * bytes, then the script itself in one read(2), then it runs it. `bash -s` reads a pipe one byte
+ * per read(2) — it must not read past the command it is about to run — which is 3,500 system
+ * calls for a prepare script, on every server of every deploy. The count is in bytes: LC_ALL=C
+ * applies to that read alone. A script cut short (the connection lost while sending it) runs
+ * nothing, and stdin closed before a length is a quiet exit 0. The script is never exported, so
+ * the commands it starts do not see it.
+ */
+export const SCRIPT_READER = `IFS= read -r __sw_n || exit 0; ${READ_SCRIPT}; unset __sw_n; eval "$__sw_s"`;
+
+/**
+ * The same reading in a loop, for a session that runs many scripts: each header line is
+ * `<length> <exit token>`; each script runs in a subshell with stdin from /dev/null (nothing of
+ * it reaches the next, and nothing reads the scripts still to come), then its exit code is
+ * printed behind its token. The token is not exported, and unset inside the subshell.
+ */
+export const SCRIPT_LOOP = `while IFS=' ' read -r __sw_n __sw_k; do ${READ_SCRIPT}; ( unset __sw_n __sw_k; eval "$__sw_s" ) </dev/null; printf '%s %s\\n' "$__sw_k" "$?"; done`;
+
+/** What is written to a reader's stdin for `script`: its header line, then the framed script. */
+export function scriptMessage(script: string, exitToken?: string): string {
   const framed = frameScript(script);
-  return `${Buffer.byteLength(framed)}\n${framed}`;
+  return `${Buffer.byteLength(framed)}${exitToken ? ` ${exitToken}` : ''}\n${framed}`;
 }
