@@ -142,10 +142,14 @@ export class ExitScanner {
     return { text: buffer.subarray(0, buffer.length - keep), exitCode: null };
   }
 
-  /** How many bytes at the end of `buffer` are the start of the token. */
+  /** How many bytes at the end of `buffer` are the start of the token (compared in place). */
   private partialTokenAtEnd(buffer: Buffer): number {
-    for (let length = Math.min(this.token.length - 1, buffer.length); length > 0; length--) {
-      if (buffer.subarray(buffer.length - length).equals(this.token.subarray(0, length))) return length;
+    const first = this.token[0]!;
+    let at = buffer.indexOf(first, Math.max(0, buffer.length - this.token.length + 1));
+    while (at !== -1) {
+      const length = buffer.length - at;
+      if (buffer.compare(this.token, 0, length, at) === 0) return length;
+      at = buffer.indexOf(first, at + 1);
     }
     return 0;
   }
