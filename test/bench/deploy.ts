@@ -109,6 +109,7 @@ async function main(): Promise<void> {
   let orm: Awaited<ReturnType<typeof openOrm>> | undefined;
   const e2e: string[] = [];
   const engine: string[] = [];
+  let firstStageTable: string[] = [];
   let stageTable: string[] = [];
   let rollbackStageTable: string[] = [];
   const cpuLines: string[] = [];
@@ -232,6 +233,7 @@ async function main(): Promise<void> {
       installCommand: INSTALL,
       keep: KEEP,
     });
+    const firstLargest: Timed[] = [];
     const steadyLargest: Timed[] = [];
     const rollbackLargest: Timed[] = [];
 
@@ -281,7 +283,11 @@ async function main(): Promise<void> {
         const { s, f } = await pair(
           'first',
           rep,
-          async () => seconds(await slipwayDeploy(name)),
+          async () => {
+            const timed = await slipwayDeploy(name);
+            if (size === LARGEST) firstLargest.push(timed);
+            return seconds(timed);
+          },
           () =>
             runFloor(
               ssh,
@@ -357,6 +363,7 @@ async function main(): Promise<void> {
         );
       }
     }
+    firstStageTable = await stages(db, firstLargest);
     stageTable = await stages(db, steadyLargest);
     rollbackStageTable = await rollbackStages(db, rollbackLargest);
 
@@ -418,6 +425,8 @@ async function main(): Promise<void> {
   }
   console.log('\nthe engine alone (in-process DeploymentRunner, first deploys), against the same floor:');
   for (const line of engine) console.log(line);
+  console.log(`\nstages of the first N=${LARGEST} deploys through the service (p50, ms):`);
+  for (const line of firstStageTable) console.log(line);
   console.log(`\nstages of the steady N=${LARGEST} deploys through the service (p50, ms):`);
   for (const line of stageTable) console.log(line);
   console.log(`\nstages of the N=${LARGEST} rollbacks through the service (p50, ms):`);
