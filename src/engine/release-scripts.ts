@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: this file writes bash, where ${…} is bash syntax, not a template slip
+import { posix } from 'node:path';
 import type { DeploymentPlan, LinkedFolder, PlanServer } from './plan.js';
 import {
   deployRoot,
@@ -53,7 +54,7 @@ function cloneBody(plan: DeploymentPlan, ctx: ReleaseContext, nonce: string): st
       ? `NO_PROXY= no_proxy= git -c http.proxy=${q(plan.gitProxy)} --git-dir=repo fetch`
       : 'git --git-dir=repo fetch';
   return [
-    'mkdir -p releases shared',
+    '[ -d releases ] && [ -d shared ] || mkdir -p releases shared',
     `[ -d repo ] || { git init --quiet --bare repo.tmp-${nonce} && mv -T -- repo.tmp-${nonce} repo; }`,
     `if ! git --git-dir=repo cat-file -e ${q(`${plan.commit}^{commit}`)} 2>/dev/null; then`,
     `  echo "Fetching "${commit}`,
@@ -62,7 +63,7 @@ function cloneBody(plan: DeploymentPlan, ctx: ReleaseContext, nonce: string): st
     `    ${fetch} --quiet ${repository} '+refs/heads/*:refs/heads/*' '+refs/tags/*:refs/tags/*'`,
     '  fi',
     'fi',
-    `rm -rf -- ${release}`,
+    removeIfPresent(release),
     `mkdir -p -- ${release}`,
     `git --git-dir=repo archive --format=tar ${commit} | tar -x -f - -C ${release}`,
     `printf '%s\\n' ${commit} > ${release}/REVISION`,
@@ -88,7 +89,7 @@ function linkBody(plan: DeploymentPlan, ctx: ReleaseContext, nonce: string): str
       `(umask 077 && printf '%s' ${q(encoded)} | base64 -d > ${tmp})`,
       `chmod 600 ${tmp}`,
       `mv -f -- ${tmp} shared/.env`,
-      `rm -rf -- ${q(`${release}/.env`)}`,
+      removeIfPresent(q(`${release}/.env`)),
       `ln -s -- ${q(`${root}/shared/.env`)} ${q(`${release}/.env`)}`,
       'echo "Linked .env -> shared/.env"',
     );
@@ -101,14 +102,28 @@ function linkFolder(folder: LinkedFolder, root: string, release: string): string
   const inShared = q(`shared/${folder.to}`);
   return [
     `if [ ! -e ${inShared} ]; then`,
-    `  mkdir -p -- "$(dirname -- ${inShared})"`,
+    ...makeParent(`shared/${folder.to}`, 'shared').map((line) => `  ${line}`),
     `  if [ -d ${inRelease} ] && [ ! -L ${inRelease} ]; then mv -- ${inRelease} ${inShared}; else mkdir -p -- ${inShared}; fi`,
     'fi',
-    `rm -rf -- ${inRelease}`,
-    `mkdir -p -- "$(dirname -- ${inRelease})"`,
+    removeIfPresent(inRelease),
+    ...makeParent(`${release}/${folder.from}`, release),
     `ln -s -- ${q(`${root}/shared/${folder.to}`)} ${inRelease}`,
     `echo "Linked "${q(folder.from)}" -> shared/"${q(folder.to)}`,
   ];
+}
+
+/**
+ * `rm -rf` only when there is something to remove: the test is a builtin, `rm` is a process,
+ * and every process a script starts is paid on every server of every deploy.
+ */
+function removeIfPresent(quoted: string): string {
+  return `if [ -e ${quoted} ] || [ -L ${quoted} ]; then rm -rf -- ${quoted}; fi`;
+}
+
+/** `mkdir -p` of `path`'s parent, worked out here rather than by `dirname`; nothing when it is `existing`. */
+function makeParent(path: string, existing: string): string[] {
+  const parent = posix.dirname(path);
+  return parent === existing ? [] : [`mkdir -p -- ${q(parent)}`];
 }
 
 function installBody(command: string): string {
@@ -195,7 +210,7 @@ function purgeBody(keep: number): string {
     '  rm -rf -- "releases/$name"',
     '  echo "Purged $name"; purged=$((purged + 1))',
     'done',
-    'rm -f -- current.tmp-*',
+    'leftovers=(current.tmp-*); [ ${#leftovers[@]} -eq 0 ] || rm -f -- "${leftovers[@]}"',
     'echo "Kept $((count - purged)) release(s)"',
   ].join('\n');
 }

@@ -434,6 +434,37 @@ describe.skipIf(skipSshSuites)('DeploymentRunner on three OpenSSH hosts', () => 
     TIMEOUT,
   );
 
+  it(
+    'links nested folders on both sides, creating their parents, first deploy and after',
+    async () => {
+      const servers = serversFor('nested-links').slice(0, 1);
+      const linkedFolders = [
+        { from: 'public/uploads', to: 'media/uploads' },
+        { from: 'storage/cache/views', to: 'views' },
+      ];
+      for (const deploy of [1, 2]) {
+        const planned = plan(servers, { linkedFolders });
+        const result = await runner.deploy(planned, new RecordingObserver());
+        expect(result.status, `deploy ${deploy}: ${result.failure?.message}`).toBe('finished');
+        const root = servers[0]!.deployPath;
+        const release = join(root, 'releases', planned.releaseName);
+        expect(await readlink(join(release, 'public', 'uploads'))).toBe(
+          join(root, 'shared', 'media', 'uploads'),
+        );
+        expect(await readlink(join(release, 'storage', 'cache', 'views'))).toBe(
+          join(root, 'shared', 'views'),
+        );
+        expect((await stat(join(root, 'shared', 'media', 'uploads'))).isDirectory()).toBe(true);
+        // What the repository has next to a linked folder stays in the release.
+        expect(await readFile(join(release, 'public', 'index.html'), 'utf8')).toBe('<h1>v2</h1>\n');
+        expect(await readFile(join(release, 'storage', 'seed.txt'), 'utf8')).toBe(
+          'seeded from the repository\n',
+        );
+      }
+    },
+    TIMEOUT,
+  );
+
   it('refuses an unsafe plan before touching any server', async () => {
     const servers = serversFor('unsafe-plan');
     await expect(
