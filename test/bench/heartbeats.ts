@@ -254,7 +254,11 @@ async function main() {
     const swept = await db.query<{ n: number }>(
       `select count(*)::int as n from notification_events where type = 'heartbeat.missing'`,
     );
-    // The floor: a bare Node HTTP server answering every request at once, driven the same way.
+    // The floor: a bare Node HTTP server answering every request at once, driven the same way,
+    // with the service stopped (its sweeps would otherwise run during the floor too).
+    service.child.kill('SIGTERM');
+    await service.exited;
+    service = undefined;
     const bare = await startBareServer();
     let floor: Load;
     try {
