@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../harness/run-command.js';
 import { freePort, runSlipway, type ServiceProcess, waitForStatus } from '../support/service-process.js';
 
 async function stopAndTime(service: ServiceProcess) {
@@ -27,6 +28,11 @@ describe('the service as a real process on the embedded database', () => {
 
     const first = runSlipway(['start'], env);
     await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, 60_000, first);
+    // Its listening socket holds a burst of new connections (cron jobs at :00), not Node's 511.
+    const somaxconn = Number((await readFile('/proc/sys/net/core/somaxconn', 'utf8')).trim());
+    const listening = await runCommand('ss', ['-ltnH', `sport = :${port}`]);
+    const backlog = Number(listening.trim().split(/\s+/)[2]);
+    expect(backlog, listening).toBe(Math.min(8192, somaxconn));
     expect(first.output()).toContain(`data in ${join(dataDir, 'postgres')}`);
     expect(first.output()).toMatch(/SLIPWAY_SECRET_KEY is not set: generated one/);
     expect((await stat(join(dataDir, 'secret.key'))).mode & 0o777).toBe(0o600);
