@@ -514,6 +514,22 @@ async function deploymentTimes(db: pg.Pool, id: string) {
   return { queuedAt: at(d!.queued_at), startedAt: at(d!.started_at), steps };
 }
 
+/** The service's stages before the first connect and after the last step, with the servers' between. */
+function addStages(
+  rows: ReturnType<typeof stageRows>,
+  timed: Timed,
+  times: { queuedAt: number; startedAt: number; firstConnect: number; lastStep: number },
+  request: string,
+  servers: [string, number][],
+): void {
+  rows.add(request, times.queuedAt - timed.requestedAt);
+  rows.add('queue pickup', times.startedAt - times.queuedAt);
+  rows.add('claim + plan', times.firstConnect - times.startedAt);
+  for (const [stage, ms] of servers) rows.add(stage, ms);
+  rows.add('step bookkeeping after the last server ended', timed.observedAt - times.lastStep);
+  rows.add('run (request → finished seen)', timed.observedAt - timed.requestedAt);
+}
+
 /** A rollback's stages, from its own rows: connect every server, then check and switch them all. */
 async function rollbackStages(db: pg.Pool, rollbacks: Timed[]): Promise<string[]> {
   const rows = stageRows();
@@ -523,13 +539,16 @@ async function rollbackStages(db: pg.Pool, rollbacks: Timed[]): Promise<string[]
     const firstConnect = Math.min(...connects.map((step) => at(step.started_at)));
     const connected = Math.max(...connects.map((step) => at(step.finished_at)));
     const lastStep = Math.max(...steps.map((step) => at(step.finished_at)));
-    rows.add('request (API, target, enqueue)', queuedAt - timed.requestedAt);
-    rows.add('queue pickup', startedAt - queuedAt);
-    rows.add('claim + plan', firstConnect - startedAt);
-    rows.add('connect', connected - firstConnect);
-    rows.add('check + switch', lastStep - connected);
-    rows.add('step bookkeeping after the last server ended', timed.observedAt - lastStep);
-    rows.add('run (request → finished seen)', timed.observedAt - timed.requestedAt);
+    addStages(
+      rows,
+      timed,
+      { queuedAt, startedAt, firstConnect, lastStep },
+      'request (API, target, enqueue)',
+      [
+        ['connect', connected - firstConnect],
+        ['check + switch', lastStep - connected],
+      ],
+    );
   }
   return rows.table(rollbacks.length);
 }
@@ -549,16 +568,19 @@ async function stages(db: pg.Pool, deployments: Timed[]): Promise<string[]> {
     const activated = max(of('Activate new release'));
     const purged = max(of('Purge old releases'));
     const lastStep = max(steps);
-    rows.add('request (API, resolve ref, enqueue)', queuedAt - timed.requestedAt);
-    rows.add('queue pickup', startedAt - queuedAt);
-    rows.add('claim + plan', firstConnect - startedAt);
-    rows.add('connect + prepare', prepared - firstConnect);
     const firstActivate = Math.min(...of('Activate new release').map((step) => at(step.started_at)));
-    rows.add('barrier + activate', activated - prepared);
-    rows.add('  of which: last prepared → first activation started', firstActivate - prepared);
-    rows.add('purge', purged - activated);
-    rows.add('step bookkeeping after the last server ended', timed.observedAt - lastStep);
-    rows.add('run (request → finished seen)', timed.observedAt - timed.requestedAt);
+    addStages(
+      rows,
+      timed,
+      { queuedAt, startedAt, firstConnect, lastStep },
+      'request (API, resolve ref, enqueue)',
+      [
+        ['connect + prepare', prepared - firstConnect],
+        ['barrier + activate', activated - prepared],
+        ['  of which: last prepared → first activation started', firstActivate - prepared],
+        ['purge', purged - activated],
+      ],
+    );
   }
   return rows.table(deployments.length);
 }
