@@ -101,9 +101,15 @@ export class ProgressNotifier {
           const key = `${message.platform}\0${message.channel}\0${message.messageId}`;
           if (seen.has(key)) return;
           seen.add(key);
-          await this.updaters.get(message.platform)!.update(message, reply).catch((error: unknown) => {
-            this.logger.warn({ err: error, deploymentId, message }, 'could not update a deployment message');
-          });
+          await this.updaters
+            .get(message.platform)!
+            .update(message, reply)
+            .catch((error: unknown) => {
+              this.logger.warn(
+                { err: error, deploymentId, message },
+                'could not update a deployment message',
+              );
+            });
         }),
       );
       return ENDED.has(view.status);
