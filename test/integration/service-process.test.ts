@@ -15,7 +15,20 @@ async function stopAndTime(service: ServiceProcess) {
 
 describe('the service as a real process on the embedded database', () => {
   const dirs: string[] = [];
+  /** Every process a test started: a test that fails half-way leaves none running. */
+  const started: ServiceProcess[] = [];
+  const start = (args: string[], env: Record<string, string>): ServiceProcess => {
+    const service = runSlipway(args, env);
+    started.push(service);
+    return service;
+  };
   afterAll(async () => {
+    for (const service of started) {
+      if (service.child.exitCode === null && service.child.signalCode === null) {
+        service.child.kill('SIGKILL');
+        await service.exited;
+      }
+    }
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
@@ -26,7 +39,7 @@ describe('the service as a real process on the embedded database', () => {
     const pgPort = await freePort();
     const env = { SLIPWAY_DATA_DIR: dataDir, PORT: String(port), SLIPWAY_EMBEDDED_PG_PORT: String(pgPort) };
 
-    const first = runSlipway(['start'], env);
+    const first = start(['start'], env);
     await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, 60_000, first);
     // Its listening socket holds a burst of new connections (cron jobs at :00), not Node's 511.
     const somaxconn = Number((await readFile('/proc/sys/net/core/somaxconn', 'utf8')).trim());
@@ -63,7 +76,7 @@ describe('the service as a real process on the embedded database', () => {
     expect(firstStop.code).toBe(0);
     expect(firstStop.elapsed).toBeLessThan(5000);
 
-    const second = runSlipway(['start'], env);
+    const second = start(['start'], env);
     await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, 60_000, second);
     expect(second.output()).toContain('database schema up to date');
     expect(second.output()).not.toMatch(/generated one/);
@@ -104,7 +117,7 @@ describe('the service as a real process on the embedded database', () => {
       const pgPort = await freePort();
       const env = { SLIPWAY_DATA_DIR: dataDir, PORT: String(port), SLIPWAY_EMBEDDED_PG_PORT: String(pgPort) };
 
-      const first = runSlipway(['start'], env);
+      const first = start(['start'], env);
       await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, 60_000, first);
       // The cluster lives where postgres can reach it, linked from the data folder.
       const link = join(dataDir, 'postgres');
@@ -123,7 +136,7 @@ describe('the service as a real process on the embedded database', () => {
       const firstStop = await stopAndTime(first);
       expect(firstStop.code, first.output()).toBe(0);
 
-      const second = runSlipway(['start'], env);
+      const second = start(['start'], env);
       await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, 60_000, second);
       const again = new pg.Client({ connectionString: url });
       await again.connect();
@@ -140,18 +153,18 @@ describe('the service as a real process on the embedded database', () => {
   );
 
   it('exits non-zero with a message naming the bad variable', async () => {
-    const bad = runSlipway(['start'], { PORT: 'abc' });
+    const bad = start(['start'], { PORT: 'abc' });
     const result = await bad.exited;
     expect(result.code).not.toBe(0);
     expect(bad.output()).toMatch(/PORT: must be a number/);
 
-    const shortKey = runSlipway(['start'], { SLIPWAY_SECRET_KEY: Buffer.alloc(16).toString('base64') });
+    const shortKey = start(['start'], { SLIPWAY_SECRET_KEY: Buffer.alloc(16).toString('base64') });
     expect((await shortKey.exited).code).not.toBe(0);
     expect(shortKey.output()).toMatch(/SLIPWAY_SECRET_KEY: must be 32 random bytes/);
   });
 
   it('prints its commands and every setting with --help', async () => {
-    const help = runSlipway(['--help'], {});
+    const help = start(['--help'], {});
     expect((await help.exited).code).toBe(0);
     expect(help.output()).toMatch(/DATABASE_URL/);
     expect(help.output()).toMatch(/migration:check/);
