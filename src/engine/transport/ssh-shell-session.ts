@@ -77,8 +77,9 @@ export class SshShellSession {
       this.channel.write(scriptMessage(script, token));
     };
     if (!gate) start();
-    // Nothing is sent when the gate closes: the loop waits on for the next script.
-    else gate.then(start, (reason: unknown) => supervisor.failed(reason));
+    // Nothing is sent when the gate closes, and the exec rejects with the gate's reason; the loop
+    // waits on for the next script.
+    else gate.then(start, (reason: unknown) => supervisor.failed(reason ?? new Error('the gate was closed')));
   }
 
   /** Ends the loop (its stdin ends) and the session. */

@@ -229,17 +229,7 @@ export class SshTransport implements Transport {
     const session = await this.shell(client);
     const supervisor = new ExecSupervisor(this.label, options);
     session.run(script, supervisor, options.gate);
-    if (!options.gate) return supervisor.result;
-    const closed = options.gate.then(
-      () => null,
-      (reason: unknown) => reason ?? new Error('the gate was closed'),
-    );
-    const result = await supervisor.result.catch(async (error: unknown) => {
-      throw (await closed) ?? error;
-    });
-    const reason = await closed;
-    if (reason !== null) throw reason;
-    return result;
+    return supervisor.result;
   }
 
   /** The connection's shell session: the one already open, or a new one when it is spent. */
