@@ -3,8 +3,8 @@ import { newNonce } from '../step-markers.js';
 import type { ExecSupervisor } from './exec-supervisor.js';
 import { scriptMessage } from './transport.js';
 
-/** How long a close may take to be acknowledged before we stop waiting for it. */
-const CLOSE_TIMEOUT_MS = 2000;
+/** How long a close (of a session, or of the connection) may take to be acknowledged before we stop waiting for it. */
+export const CLOSE_TIMEOUT_MS = 2000;
 
 /**
  * One long-lived bash on a server, on one SSH session, running the scripts of a transport one

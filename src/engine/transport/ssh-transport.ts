@@ -5,7 +5,7 @@ import { SlipwayError } from '../../errors.js';
 import { sha256Fingerprint } from '../fingerprint.js';
 import { shellQuote } from '../shell-quote.js';
 import { ExecSupervisor } from './exec-supervisor.js';
-import { SshShellSession } from './ssh-shell-session.js';
+import { CLOSE_TIMEOUT_MS, SshShellSession } from './ssh-shell-session.js';
 import { type ExecOptions, type ExecResult, SCRIPT_LOOP, type Transport } from './transport.js';
 
 export interface SshTransportOptions {
@@ -42,7 +42,6 @@ const REMOTE_COMMAND = `exec bash --norc --noprofile -c ${shellQuote(`${REPORT_P
 
 /** How long a kill command may take before we close the channel anyway. */
 const KILL_TIMEOUT_MS = 5000;
-const CLOSE_TIMEOUT_MS = 2000;
 
 /**
  * One SSH connection to one server, reused for every command of a run; commands run one at a
