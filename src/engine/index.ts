@@ -7,6 +7,7 @@ export {
   type TransportFactory,
 } from './deployment-runner.js';
 export { fingerprintOfPublicKeyLine, sha256Fingerprint } from './fingerprint.js';
+export { releaseBefore } from './inspection.js';
 export { generateProjectKeyPair, type ProjectKeyPair } from './keys.js';
 export type * from './plan.js';
 export { validatePlan, validateRepository, validateServer } from './plan-validation.js';

@@ -1,6 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Deployment, type IEnvironment, type IProject } from '../../db/entities/index.js';
-import { type DeploymentRunner, type ServerInspection, validateReleaseName } from '../../engine/index.js';
+import {
+  type DeploymentRunner,
+  releaseBefore,
+  type ServerInspection,
+  validateReleaseName,
+} from '../../engine/index.js';
 import { SlipwayError } from '../../errors.js';
 import { type DeploymentPlanBuilder, planServer } from './deployment-plan-builder.js';
 
@@ -173,7 +178,7 @@ async function recordedTarget(
   );
   const kept = built.map((deployment) => deployment.releaseName!);
   if (!kept.includes(live)) return null;
-  const target = named ?? kept.find((release) => release < live) ?? null;
+  const target = named ?? releaseBefore({ currentRelease: live, releases: kept });
   const origin = target ? built.find((deployment) => deployment.releaseName === target) : undefined;
   if (!target || !origin) return null;
   return {
@@ -224,11 +229,4 @@ function describe(release: string, labels: Map<string, ReleaseLabel>, live: bool
   if (live) parts.push('live');
   const inner = parts.filter(Boolean).join(', ');
   return inner ? `${release} (${inner})` : release;
-}
-
-function releaseBefore(inspection: ServerInspection): string | null {
-  if (!inspection.currentRelease) return null;
-  const sorted = [...inspection.releases].sort();
-  const index = sorted.indexOf(inspection.currentRelease);
-  return index > 0 ? sorted[index - 1]! : null;
 }
