@@ -20,7 +20,7 @@ Commands:
   teams-manifest [--print] [--out app.zip]
                      write the Teams app package (manifest and icons, zipped) for TEAMS_APP_ID;
                      --print prints the manifest
-  discord-commands [--guild <id>] [--print]
+  discord-commands [--guild <id>] [--print] [--timeout <seconds>]
                      register the Discord application commands generated from the chat
                      commands (bulk overwrite): globally, or in one server with --guild;
                      --print prints the JSON and calls nothing

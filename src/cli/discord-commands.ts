@@ -4,20 +4,20 @@ import { describeDiscordError, registerDiscordCommands } from '../../adapters/di
 import { COMMANDS } from '../../commands/index.js';
 import type { Config } from '../config.js';
 
-/** Longest the registration may take, retries and rate-limit waits included. */
-const REGISTER_DEADLINE_MS = 60_000;
+/** Longest the registration may take by default, retries and rate-limit waits included. */
+const DEFAULT_TIMEOUT_SECONDS = 60;
 
 /**
- * `slipway discord-commands [--guild ID] [--print]`: the application commands generated from the
- * command files, bulk-overwritten on Discord — in one server (`--guild`, there at once: for a
- * quick test) or globally (every server the app is installed in: production). `--print` prints
- * the JSON and calls nothing.
+ * `slipway discord-commands [--guild ID] [--print] [--timeout SECONDS]`: the application commands
+ * generated from the command files, bulk-overwritten on Discord — in one server (`--guild`, there
+ * at once: for a quick test) or globally (every server the app is installed in: production).
+ * `--print` prints the JSON and calls nothing; `--timeout` is how long to wait for Discord.
  */
 export async function discordCommandsCommand(argv: string[], config: Config): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { guild: { type: 'string' }, print: { type: 'boolean' } },
+    options: { guild: { type: 'string' }, print: { type: 'boolean' }, timeout: { type: 'string' } },
   });
   const body = discordCommands(COMMANDS);
   if (values.print) {
@@ -29,6 +29,11 @@ export async function discordCommandsCommand(argv: string[], config: Config): Pr
     process.stderr.write('slipway: --guild takes a server (guild) id: digits, from "Copy Server ID".\n');
     return 1;
   }
+  const timeoutSeconds = Number(values.timeout ?? DEFAULT_TIMEOUT_SECONDS);
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 3600) {
+    process.stderr.write('slipway: --timeout takes a number of seconds from 1 to 3600.\n');
+    return 1;
+  }
   const applicationId = config.DISCORD_APPLICATION_ID;
   const botToken = config.DISCORD_BOT_TOKEN;
   if (!applicationId || !botToken) {
@@ -37,14 +42,15 @@ export async function discordCommandsCommand(argv: string[], config: Config): Pr
     );
     return 1;
   }
-  // The REST client retries and waits out rate limits on its own; an operator's command still
-  // ends, with a reason, instead of hanging on an API that never answers.
+  // The REST client retries and waits out rate limits on its own (Discord limits how often
+  // commands may be created, and can ask for a wait of hours); an operator's command still ends,
+  // with a reason, instead of hanging on an API that does not answer in time.
   const deadline = setTimeout(() => {
     process.stderr.write(
-      `slipway: Discord did not take the commands: no answer within ${REGISTER_DEADLINE_MS / 1000} s.\n`,
+      `slipway: Discord did not take the commands: no answer within ${timeoutSeconds} s (it may be asking to wait out a rate limit; try again later).\n`,
     );
     process.exit(1);
-  }, REGISTER_DEADLINE_MS);
+  }, timeoutSeconds * 1000);
   deadline.unref();
   try {
     const registered = await registerDiscordCommands(

@@ -60,6 +60,24 @@ describe('slipway discord-commands', () => {
     );
   });
 
+  it('gives up after --timeout when Discord keeps it waiting (a long rate limit), and says so', async () => {
+    discord.rateLimitNext((method) => method === 'PUT', 3600);
+    const started = Date.now();
+    const waited = (await cli(['--guild', '1170000000000000001', '--timeout', '2'], {
+      DISCORD_BOT_TOKEN: discord.botToken,
+    })) as { code?: number; stderr: string; stdout: string };
+    expect(waited.code).toBe(1);
+    expect(waited.stderr).toContain('Discord did not take the commands: no answer within 2 s');
+    expect(waited.stdout).toBe('');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const bad = (await cli(['--timeout', 'soon'], { DISCORD_BOT_TOKEN: discord.botToken })) as {
+      code?: number;
+      stderr: string;
+    };
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--timeout takes a number of seconds from 1 to 3600');
+  });
+
   it('says what is missing or wrong, and exits 1', async () => {
     const noToken = (await cli([])) as { code?: number; stderr: string };
     expect(noToken.code).toBe(1);
