@@ -7,16 +7,24 @@
  *    child process, its sweep every 5 s, 1,000 heartbeats made due every 10 s meanwhile), over
  *    keep-alive HTTP to 127.0.0.1 only, after 5 s of warm-up at the same rate: the rate answered
  *    and the latency percentiles; then the same load against a bare Node HTTP server (the floor).
+ *    The load comes from test/bench/check-in-load.ts in a process of its own: sent from this
+ *    process with node:http it took ~43% of a core and its pauses were most of the tail it
+ *    measured (the floor's p99 2.8–16.5 ms, against 1.0–1.1 ms from its own process).
  *
  * Run: npm run bench:heartbeats   (BENCH_DATABASE_URL=postgres://… to choose the server;
  * default: the PostgreSQL at 127.0.0.1:5432, where a scratch database is created and dropped;
  * BENCH_TOTAL, BENCH_DUE, BENCH_LOAD_DUE, BENCH_RATE, BENCH_SECONDS, BENCH_WARMUP_SECONDS to scale it;
- * BENCH_CPU_PROF=<dir> to profile the service)
+ * BENCH_CPU_PROF=<dir> to profile the service; BENCH_TIMELINE=1 to print each 100 ms whose slowest
+ * check-in took over 50 ms)
  * The last line reads: sweep total=1000000 due=10000 ms=<ms>
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { HeartbeatSweep } from '../../src/core/heartbeats/index.js';
 import { NotificationOutbox } from '../../src/core/notifications/index.js';
@@ -25,7 +33,10 @@ import { NotificationQueue } from '../../src/jobs/notification-queue.js';
 import { startJobQueue, stopJobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/logger.js';
 import { freePort, waitForStatus } from '../support/service-process.js';
+import type { CheckInLoadResult } from './check-in-load.js';
 import { startService } from './service-under-test.js';
+
+const run = promisify(execFile);
 
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 1_000_000);
 const DUE = Number(process.env.BENCH_DUE ?? 10_000);
@@ -35,8 +46,6 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const SWEEP_REPS = Number(process.env.BENCH_REPS ?? 5);
 /** During the check-in load, this many heartbeats are made due every 10 s, so each sweep has work. */
 const LOAD_DUE = Number(process.env.BENCH_LOAD_DUE ?? 1000);
-/** Check-ins are sent in ticks of this many milliseconds (RATE / 1000 * TICK per tick). */
-const TICK_MS = 5;
 const silent = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
 
 function median(values: number[]): number {
@@ -45,76 +54,50 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 const ms = (value: number) => value.toFixed(1);
 
-interface Load {
-  sent: number;
-  latencies: number[];
-  failed: number;
-  elapsed: number;
-  /** The slowest answer to what was sent in the first second. */
-  firstSecondMax: number;
+/**
+ * RATE check-ins a second to 127.0.0.1:`port`, WARMUP_SECONDS not measured then SECONDS measured,
+ * from test/bench/check-in-load.ts in a process of its own.
+ */
+async function driveCheckIns(port: number, tokensFile: string): Promise<CheckInLoadResult> {
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--max-semi-space-size=64',
+      '--import',
+      'tsx',
+      'test/bench/check-in-load.ts',
+      String(port),
+      String(RATE),
+      String(WARMUP_SECONDS),
+      String(SECONDS),
+      tokensFile,
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as CheckInLoadResult;
 }
 
-/**
- * RATE check-ins a second for `seconds`, open loop (sent on schedule whatever the answers), over
- * keep-alive sockets to 127.0.0.1:`port`; the latency of every answered one.
- */
-async function driveCheckIns(port: number, tokens: string[], seconds: number): Promise<Load> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
-  const checkIn = (token: string) =>
-    new Promise<number>((resolve, reject) => {
-      const req = request(
-        { host: '127.0.0.1', port, method: 'POST', path: `/heartbeats/${token}`, agent, timeout: 10_000 },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.end();
-    });
-  const latencies: number[] = [];
-  let firstSecondMax = 0;
-  let failed = 0;
-  let sent = 0;
-  const inFlight = new Set<Promise<void>>();
-  const perTick = Math.max(1, Math.round((RATE * TICK_MS) / 1000));
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  for (let tick = 0; ; tick++) {
-    const at = started + tick * TICK_MS;
-    if (at >= deadline) break;
-    const wait = at - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    for (let i = 0; i < perTick; i++) {
-      const token = tokens[sent++ % tokens.length]!;
-      const sentAt = performance.now();
-      const call: Promise<void> = checkIn(token).then(
-        (status) => {
-          const latency = performance.now() - sentAt;
-          if (status === 200) latencies.push(latency);
-          else failed++;
-          if (sentAt - started < 1000) firstSecondMax = Math.max(firstSecondMax, latency);
-        },
-        () => {
-          failed++;
-        },
-      );
-      inFlight.add(call);
-      void call.finally(() => inFlight.delete(call));
-    }
+/** The slowest stretches of a load, when BENCH_TIMELINE=1: where in the sweep's cycle the tail falls. */
+function printTimeline(label: string, load: CheckInLoadResult): void {
+  if (process.env.BENCH_TIMELINE !== '1') return;
+  for (const window of load.slowWindows) {
+    process.stdout.write(
+      `${label} 100 ms from ${new Date(window.at).toISOString()} (${window.at % 5000} ms into the 5 s sweep cycle): ` +
+        `n=${window.count} p50=${ms(window.p50)}ms max=${ms(window.max)}ms\n`,
+    );
   }
-  await Promise.all(inFlight);
-  const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
-  return { sent, latencies, failed, elapsed, firstSecondMax };
+}
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in hundredths of a second. */
+const CLOCK_TICKS = 100;
+
+/** CPU time (user + system) a process has used so far, in clock ticks. */
+function cpuTicks(pid: number | undefined): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
 }
 
 /** A bare Node HTTP server in a child process, answering `OK` at once: the floor of the load. */
@@ -245,12 +228,29 @@ async function main() {
         `select token from heartbeats tablesample system (2) where status = 'healthy' limit 20000`,
       )
     ).rows.map((row) => row.token);
+    const scratch = await mkdtemp(join(tmpdir(), 'slipway-bench-'));
+    const tokensFile = join(scratch, 'tokens.json');
+    await writeFile(tokensFile, JSON.stringify(tokens));
     const dueTimer = setInterval(() => void makeDue(LOAD_DUE).catch(() => undefined), 10_000);
     void makeDue(LOAD_DUE).catch(() => undefined);
-    // Warm-up at the full rate, not measured: sockets opened, the route compiled, pools grown.
-    const warmUp = await driveCheckIns(port, tokens, WARMUP_SECONDS);
-    const load = await driveCheckIns(port, tokens, SECONDS);
+    // Each load starts with a warm-up at the full rate, not measured: connections opened, the
+    // route compiled, pools grown.
+    const serviceCpu = cpuTicks(service.child.pid);
+    const loadStarted = new Date();
+    const load = await driveCheckIns(port, tokensFile);
+    // Over the warm-up and the load both: the service's share of a core while it answers.
+    const serviceCpuShare =
+      ((cpuTicks(service.child.pid) - serviceCpu) * 1000) /
+      CLOCK_TICKS /
+      (Date.now() - loadStarted.getTime());
     clearInterval(dueTimer);
+    // The answers were the service's: every heartbeat the load pinged has a check-in from it.
+    const checkedIn = await db.query<{ n: number }>(
+      'select count(*)::int as n from heartbeats where last_check_in_at >= $1',
+      [loadStarted],
+    );
+    if (checkedIn.rows[0]!.n < new Set(tokens).size)
+      throw new Error(`${checkedIn.rows[0]!.n} heartbeats checked in, ${new Set(tokens).size} pinged`);
     const swept = await db.query<{ n: number }>(
       `select count(*)::int as n from notification_events where type = 'heartbeat.missing'`,
     );
@@ -260,27 +260,28 @@ async function main() {
     await service.exited;
     service = undefined;
     const bare = await startBareServer();
-    let floor: Load;
+    let floor: CheckInLoadResult;
     try {
-      await driveCheckIns(bare.port, tokens, WARMUP_SECONDS);
-      floor = await driveCheckIns(bare.port, tokens, SECONDS);
+      floor = await driveCheckIns(bare.port, tokensFile);
     } finally {
       bare.child.kill('SIGTERM');
+      await rm(scratch, { recursive: true, force: true });
     }
-    const p99 = percentile(load.latencies, 99);
-    const floorP99 = percentile(floor.latencies, 99);
+    printTimeline('checkins', load);
+    printTimeline('floor', floor);
     process.stdout.write(
-      `checkins sent=${load.sent} answered=${load.latencies.length} failed=${load.failed} in ${load.elapsed.toFixed(1)} s ` +
-        `(after ${WARMUP_SECONDS} s of warm-up at the same rate, whose first second answered within ${ms(warmUp.firstSecondMax)}ms); ` +
-        `p50=${ms(percentile(load.latencies, 50))}ms p99=${ms(p99)}ms max=${ms(load.latencies.reduce((a, b) => Math.max(a, b), 0))}ms; ` +
-        `alerts the service's sweep wrote meanwhile: ${swept.rows[0]!.n} (${LOAD_DUE} made due every 10 s)\n`,
+      `checkins sent=${load.sent} answered=${load.answered} failed=${load.failed} in ${load.elapsed.toFixed(1)} s ` +
+        `(after ${WARMUP_SECONDS} s of warm-up at the same rate, whose first second answered within ${ms(load.firstSecondMax)}ms); ` +
+        `p50=${ms(load.p50)}ms p99=${ms(load.p99)}ms max=${ms(load.max)}ms; ` +
+        `alerts the service's sweep wrote meanwhile: ${swept.rows[0]!.n} (${LOAD_DUE} made due every 10 s); ` +
+        `CPU: service ${(serviceCpuShare * 100).toFixed(0)}% of a core, load generator ${((load.cpuMs / 1000 / load.elapsed) * 100).toFixed(0)}%\n`,
     );
     process.stdout.write(
-      `checkins floor (a bare HTTP server, same load): answered=${floor.latencies.length} failed=${floor.failed} ` +
-        `p50=${ms(percentile(floor.latencies, 50))}ms p99=${ms(floorP99)}ms; ratio of p99s=${(p99 / floorP99).toFixed(2)}\n`,
+      `checkins floor (a bare HTTP server, same load): answered=${floor.answered} failed=${floor.failed} ` +
+        `p50=${ms(floor.p50)}ms p99=${ms(floor.p99)}ms; ratio of p99s=${(load.p99 / floor.p99).toFixed(2)}\n`,
     );
     process.stdout.write(
-      `checkins rate=${Math.round(load.latencies.length / load.elapsed)}/s p99=${ms(p99)}ms\n`,
+      `checkins rate=${Math.round(load.answered / load.elapsed)}/s p99=${ms(load.p99)}ms\n`,
     );
     process.stdout.write(`sweep total=${TOTAL} due=${DUE} ms=${ms(median(busy))}\n`);
   } finally {
