@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, openSync } from 'node:fs';
+import { existsSync, fstatSync, openSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -88,44 +88,69 @@ async function ensureLoginUser(): Promise<string> {
   return TEST_USER;
 }
 
+/** Ports this process has handed to an sshd: two hosts started at once never probe the same one. */
+const handedOut = new Set<number>();
+
 async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() =>
+          typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+        );
+      });
     });
-  });
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
-/** Resolves when the port answers with an SSH banner. */
-async function waitForBanner(port: number, child: ChildProcess, logPath: string): Promise<void> {
+/**
+ * Resolves when this sshd says it listens on the port and the port answers with an SSH banner.
+ * The banner alone is not enough: when another process (another sshd) holds the port, it is that
+ * one that answers, while ours fails to bind and exits; a test would then talk to a host with
+ * another host's key and files.
+ */
+async function waitForListening(
+  port: number,
+  child: ChildProcess,
+  logPath: string,
+  logFrom: number,
+): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
+  const listening = `Server listening on 127.0.0.1 port ${port}.`;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      const log = await readFile(logPath, 'utf8').catch(() => '');
-      throw new Error(`sshd exited with ${child.exitCode} while starting on port ${port}:\n${log}`);
+    // Only what this sshd wrote: a restarted host appends to the log of the one before.
+    const log = (await readFile(logPath).catch(() => Buffer.alloc(0))).subarray(logFrom).toString('utf8');
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `sshd exited with ${child.exitCode ?? child.signalCode} while starting on port ${port}:\n${log}`,
+      );
     }
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.setTimeout(1000);
-      socket.once('data', (data) => {
-        socket.destroy();
-        resolve(data.toString('latin1').startsWith('SSH-'));
-      });
-      socket.once('error', () => resolve(false));
-      socket.once('timeout', () => {
-        socket.destroy();
-        resolve(false);
-      });
-    });
-    if (ok) return;
+    if (log.includes(listening) && (await answersWithBanner(port))) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`sshd did not answer on port ${port} within ${START_TIMEOUT_MS} ms`);
+}
+
+function answersWithBanner(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(1000);
+    socket.once('data', (data) => {
+      socket.destroy();
+      resolve(data.toString('latin1').startsWith('SSH-'));
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
 }
 
 function sshdConfig(dir: string, port: number, user: string): string {
@@ -158,13 +183,14 @@ process.once('exit', () => {
 async function startSshd(dir: string, port: number): Promise<ChildProcess> {
   const logPath = join(dir, 'sshd.log');
   const log = openSync(logPath, 'a');
+  const logFrom = fstatSync(log).size;
   const child = spawn(SSHD_PATH, ['-D', '-e', '-f', join(dir, 'sshd_config')], {
     stdio: ['ignore', log, log],
   });
   running.add(child);
   child.once('exit', () => running.delete(child));
   try {
-    await waitForBanner(port, child, logPath);
+    await waitForListening(port, child, logPath, logFrom);
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
