@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, fstatSync, openSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fingerprintOfPublicKeyLine } from '../../src/engine/fingerprint.js';
 import { generateProjectKeyPair } from '../../src/engine/keys.js';
 import type { PlanServer } from '../../src/engine/plan.js';
+import { freePort as probeFreePort } from '../support/service-process.js';
 import { runCommand } from './run-command.js';
 
 /**
@@ -93,16 +94,7 @@ const handedOut = new Set<number>();
 
 async function freePort(): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() =>
-          typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-        );
-      });
-    });
+    const port = await probeFreePort();
     if (handedOut.has(port)) continue;
     handedOut.add(port);
     return port;
