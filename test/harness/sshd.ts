@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fingerprintOfPublicKeyLine } from '../../src/engine/fingerprint.js';
 import { generateProjectKeyPair } from '../../src/engine/keys.js';
 import type { PlanServer } from '../../src/engine/plan.js';
-import { freePort as probeFreePort } from '../support/service-process.js';
+import { freePort } from '../support/service-process.js';
 import { runCommand } from './run-command.js';
 
 /**
@@ -87,18 +87,6 @@ async function ensureLoginUser(): Promise<string> {
   // A locked password ("!") makes sshd without PAM refuse the account even for key logins; "*" is "no password".
   await runCommand('usermod', ['-p', '*', TEST_USER]);
   return TEST_USER;
-}
-
-/** Ports this process has handed to an sshd: two hosts started at once never probe the same one. */
-const handedOut = new Set<number>();
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await probeFreePort();
-    if (handedOut.has(port)) continue;
-    handedOut.add(port);
-    return port;
-  }
 }
 
 /**
