@@ -5,15 +5,17 @@
  * latency, not as a lower rate. A check-in is `POST /heartbeats/<token>` with no body, over
  * keep-alive HTTP/1.1 connections to 127.0.0.1, one request at a time on each (no pipelining: a
  * connection is taken from the idle ones, or opened, when a check-in is due), as a pool of `curl`
- * keep-alive clients would send them; past MAX_CONNECTIONS busy ones, a check-in waits for one. Requests and responses are bytes on a socket rather than
- * node:http objects: at 10,000 a second the generator's own work (and its garbage collections)
- * would otherwise be a large part of what is measured, on a machine it shares with the service.
+ * keep-alive clients would send them; past MAX_CONNECTIONS busy ones, a check-in waits for one.
+ * Requests and responses are bytes on a socket rather than node:http objects: at 10,000 a second
+ * the generator's own work (and its garbage collections) would otherwise be a large part of what
+ * is measured, on a machine it shares with the service.
  *
- * Usage: tsx test/bench/check-in-load.ts <port> <rate per second> <warm-up seconds> <seconds> <tokens file>
- * (the tokens file: a JSON array of heartbeat tokens, used in turn). A latency is timed from the
- * moment the check-in is handed to a connection (or, with all of them busy, queued for one) to the
- * moment its whole response has been read. Prints one JSON
- * line: CheckInLoadResult.
+ * Usage: tsx test/bench/check-in-load.ts <port> <rate per second> <warm-up seconds> <seconds> <tokens file> [new]
+ * (the tokens file: a JSON array of heartbeat tokens, used in turn). With `new`, every check-in
+ * opens a connection of its own and asks for it to be closed, as a crontab's plain `curl` does.
+ * A latency is timed from the moment the check-in is handed to a connection (or, with all of them
+ * busy, queued for one) to the moment its whole response has been read. Prints one JSON line:
+ * CheckInLoadResult.
  */
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -79,7 +81,6 @@ class Connection {
   }
 
   close(): void {
-    this.closed = true;
     this.socket.destroy();
   }
 
@@ -110,8 +111,9 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 async function main(): Promise<void> {
-  const [portArg = '', rateArg = '10000', warmUpArg = '5', secondsArg = '30', tokensFile = ''] =
+  const [portArg = '', rateArg = '10000', warmUpArg = '5', secondsArg = '30', tokensFile = '', mode = ''] =
     process.argv.slice(2);
+  const newConnections = mode === 'new';
   const port = Number(portArg);
   const rate = Number(rateArg);
   const warmUpMs = Number(warmUpArg) * 1000;
@@ -119,7 +121,8 @@ async function main(): Promise<void> {
   const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as string[];
   const requests = tokens.map((token) =>
     Buffer.from(
-      `POST /heartbeats/${token} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 0\r\n\r\n`,
+      `POST /heartbeats/${token} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 0\r\n` +
+        `${newConnections ? 'Connection: close\r\n' : ''}\r\n`,
       'latin1',
     ),
   );
@@ -156,7 +159,10 @@ async function main(): Promise<void> {
       outstanding--;
     } else if (pending.sentAt - started < 1000) firstSecondMax = Math.max(firstSecondMax, latency);
     const waiting = queued.shift();
-    if (waiting) connection.send(waiting.request, waiting.pending);
+    if (newConnections) {
+      connection.close();
+      if (waiting) dispatch(waiting.request, waiting.pending);
+    } else if (waiting) connection.send(waiting.request, waiting.pending);
     else idle.push(connection);
   };
   const onLost = (connection: Connection, pending: Pending | null) => {
@@ -167,9 +173,11 @@ async function main(): Promise<void> {
       failed++;
       outstanding--;
     }
+    const waiting = queued.shift();
+    if (waiting) dispatch(waiting.request, waiting.pending);
   };
   const dispatch = (request: Buffer, pending: Pending) => {
-    let connection = idle.pop();
+    let connection = newConnections ? undefined : idle.pop();
     while (connection && !connection.usable) connection = idle.pop();
     if (connection) return connection.send(request, pending);
     if (open >= MAX_CONNECTIONS) return void queued.push({ request, pending });

@@ -14,6 +14,7 @@
  * Run: npm run bench:heartbeats   (BENCH_DATABASE_URL=postgres://… to choose the server;
  * default: the PostgreSQL at 127.0.0.1:5432, where a scratch database is created and dropped;
  * BENCH_TOTAL, BENCH_DUE, BENCH_LOAD_DUE, BENCH_RATE, BENCH_SECONDS, BENCH_WARMUP_SECONDS to scale it;
+ * BENCH_CONNECTIONS=new for a new connection per check-in, as a crontab's plain `curl` makes;
  * BENCH_CPU_PROF=<dir> to profile the service; BENCH_TIMELINE=1 to print each 100 ms whose slowest
  * check-in took over 50 ms)
  * The last line reads: sweep total=1000000 due=10000 ms=<ms>
@@ -46,6 +47,8 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const SWEEP_REPS = Number(process.env.BENCH_REPS ?? 5);
 /** During the check-in load, this many heartbeats are made due every 10 s, so each sweep has work. */
 const LOAD_DUE = Number(process.env.BENCH_LOAD_DUE ?? 1000);
+/** `new`: every check-in on a connection of its own, as a plain `curl` sends it; else keep-alive. */
+const CONNECTIONS = process.env.BENCH_CONNECTIONS === 'new' ? 'new' : 'keep-alive';
 const silent = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
 
 function median(values: number[]): number {
@@ -73,6 +76,7 @@ async function driveCheckIns(port: number, tokensFile: string): Promise<CheckInL
       String(WARMUP_SECONDS),
       String(SECONDS),
       tokensFile,
+      CONNECTIONS,
     ],
     { maxBuffer: 16 * 1024 * 1024 },
   );
@@ -159,6 +163,12 @@ async function main() {
     await db.query('vacuum analyze heartbeats');
     process.stdout.write(`filled ${TOTAL} heartbeats in ${ms((performance.now() - filling) / 1000)} s\n`);
 
+    const commits = async () =>
+      (
+        await db.query<{ n: string }>(
+          'select xact_commit::text as n from pg_stat_database where datname = current_database()',
+        )
+      ).rows.map((row) => Number(row.n))[0]!;
     const makeDue = async (count: number) => {
       await db.query(
         // Locked in id order, as the service's check-ins lock theirs: they wait, never deadlock.
@@ -236,8 +246,12 @@ async function main() {
     // Each load starts with a warm-up at the full rate, not measured: connections opened, the
     // route compiled, pools grown.
     const serviceCpu = cpuTicks(service.child.pid);
+    const commitsBefore = await commits();
     const loadStarted = new Date();
     const load = await driveCheckIns(port, tokensFile);
+    // Every transaction of the database in that time (check-ins, sweeps, queue polling, this bench's).
+    const commitsPerSecond =
+      ((await commits()) - commitsBefore) / ((Date.now() - loadStarted.getTime()) / 1000);
     // Over the warm-up and the load both: the service's share of a core while it answers.
     const serviceCpuShare =
       ((cpuTicks(service.child.pid) - serviceCpu) * 1000) /
@@ -270,11 +284,12 @@ async function main() {
     printTimeline('checkins', load);
     printTimeline('floor', floor);
     process.stdout.write(
-      `checkins sent=${load.sent} answered=${load.answered} failed=${load.failed} in ${load.elapsed.toFixed(1)} s ` +
+      `checkins (${CONNECTIONS} connections) sent=${load.sent} answered=${load.answered} failed=${load.failed} in ${load.elapsed.toFixed(1)} s ` +
         `(after ${WARMUP_SECONDS} s of warm-up at the same rate, whose first second answered within ${ms(load.firstSecondMax)}ms); ` +
         `p50=${ms(load.p50)}ms p99=${ms(load.p99)}ms max=${ms(load.max)}ms; ` +
         `alerts the service's sweep wrote meanwhile: ${swept.rows[0]!.n} (${LOAD_DUE} made due every 10 s); ` +
-        `CPU: service ${(serviceCpuShare * 100).toFixed(0)}% of a core, load generator ${((load.cpuMs / 1000 / load.elapsed) * 100).toFixed(0)}%\n`,
+        `CPU: service ${(serviceCpuShare * 100).toFixed(0)}% of a core, load generator ${((load.cpuMs / 1000 / load.elapsed) * 100).toFixed(0)}%; ` +
+        `${Math.round(commitsPerSecond)} database commits a second\n`,
     );
     process.stdout.write(
       `checkins floor (a bare HTTP server, same load): answered=${floor.answered} failed=${floor.failed} ` +
