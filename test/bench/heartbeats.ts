@@ -9,7 +9,7 @@
  *    and the latency percentiles; then the same load against a bare Node HTTP server (the floor).
  *    The load comes from test/bench/check-in-load.ts in a process of its own: sent from this
  *    process with node:http it took ~43% of a core and its pauses were most of the tail it
- *    measured (the floor's p99 2.8–16.5 ms, against 1.0–1.4 ms from its own process).
+ *    measured (the floor's p99 2.8–16.5 ms, against 1.0–1.5 ms from its own process).
  *
  * Run: npm run bench:heartbeats   (BENCH_DATABASE_URL=postgres://… to choose the server;
  * default: the PostgreSQL at 127.0.0.1:5432, where a scratch database is created and dropped;
