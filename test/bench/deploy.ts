@@ -514,75 +514,63 @@ async function deploymentTimes(db: pg.Pool, id: string) {
   return { queuedAt: at(d!.queued_at), startedAt: at(d!.started_at), steps };
 }
 
-/** The service's stages before the first connect and after the last step, with the servers' between. */
-function addStages(
-  rows: ReturnType<typeof stageRows>,
-  timed: Timed,
-  times: { queuedAt: number; startedAt: number; firstConnect: number; lastStep: number },
+const finishedLast = (steps: StepTimes[]) => Math.max(...steps.map((step) => at(step.finished_at)));
+const named = (steps: StepTimes[], name: string) => steps.filter((step) => step.name === name);
+
+/**
+ * The p50 stages of each deployment, from its own rows: the service's before the first connect
+ * and after the last step, and between them the servers' stages that `servers` reads off the steps.
+ */
+async function stageTable(
+  db: pg.Pool,
+  deployments: Timed[],
   request: string,
-  servers: [string, number][],
-): void {
-  rows.add(request, times.queuedAt - timed.requestedAt);
-  rows.add('queue pickup', times.startedAt - times.queuedAt);
-  rows.add('claim + plan', times.firstConnect - times.startedAt);
-  for (const [stage, ms] of servers) rows.add(stage, ms);
-  rows.add('step bookkeeping after the last server ended', timed.observedAt - times.lastStep);
-  rows.add('run (request → finished seen)', timed.observedAt - timed.requestedAt);
-}
-
-/** A rollback's stages, from its own rows: connect every server, then check and switch them all. */
-async function rollbackStages(db: pg.Pool, rollbacks: Timed[]): Promise<string[]> {
-  const rows = stageRows();
-  for (const timed of rollbacks) {
-    const { queuedAt, startedAt, steps } = await deploymentTimes(db, timed.id);
-    const connects = steps.filter((step) => step.name === 'Connect');
-    const firstConnect = Math.min(...connects.map((step) => at(step.started_at)));
-    const connected = Math.max(...connects.map((step) => at(step.finished_at)));
-    const lastStep = Math.max(...steps.map((step) => at(step.finished_at)));
-    addStages(
-      rows,
-      timed,
-      { queuedAt, startedAt, firstConnect, lastStep },
-      'request (API, target, enqueue)',
-      [
-        ['connect', connected - firstConnect],
-        ['check + switch', lastStep - connected],
-      ],
-    );
-  }
-  return rows.table(rollbacks.length);
-}
-
-/** The stages of each deployment, from its own rows, as the issue's table has them. */
-async function stages(db: pg.Pool, deployments: Timed[]): Promise<string[]> {
+  servers: (steps: StepTimes[], firstConnect: number, lastStep: number) => [string, number][],
+): Promise<string[]> {
   const rows = stageRows();
   for (const timed of deployments) {
     const { queuedAt, startedAt, steps } = await deploymentTimes(db, timed.id);
-    const of = (name: string) => steps.filter((step) => step.name === name);
-    const max = (list: StepTimes[]) => Math.max(...list.map((step) => at(step.finished_at)));
-    const prepare = steps.filter(
-      (step) => !['Activate new release', 'Purge old releases'].includes(step.name),
-    );
-    const firstConnect = Math.min(...of('Connect').map((step) => at(step.started_at)));
-    const prepared = max(prepare);
-    const activated = max(of('Activate new release'));
-    const purged = max(of('Purge old releases'));
-    const lastStep = max(steps);
-    const firstActivate = Math.min(...of('Activate new release').map((step) => at(step.started_at)));
-    addStages(
-      rows,
-      timed,
-      { queuedAt, startedAt, firstConnect, lastStep },
-      'request (API, resolve ref, enqueue)',
-      [
-        ['connect + prepare', prepared - firstConnect],
-        ['barrier + activate', activated - prepared],
-        ['  of which: last prepared → first activation started', firstActivate - prepared],
-        ['purge', purged - activated],
-      ],
-    );
+    const firstConnect = Math.min(...named(steps, 'Connect').map((step) => at(step.started_at)));
+    const lastStep = finishedLast(steps);
+    rows.add(request, queuedAt - timed.requestedAt);
+    rows.add('queue pickup', startedAt - queuedAt);
+    rows.add('claim + plan', firstConnect - startedAt);
+    for (const [stage, ms] of servers(steps, firstConnect, lastStep)) rows.add(stage, ms);
+    rows.add('step bookkeeping after the last server ended', timed.observedAt - lastStep);
+    rows.add('run (request → finished seen)', timed.observedAt - timed.requestedAt);
   }
   return rows.table(deployments.length);
+}
+
+/** A rollback's stages: connect every server, then check and switch them all. */
+function rollbackStages(db: pg.Pool, rollbacks: Timed[]): Promise<string[]> {
+  return stageTable(db, rollbacks, 'request (API, target, enqueue)', (steps, firstConnect, lastStep) => {
+    const connected = finishedLast(named(steps, 'Connect'));
+    return [
+      ['connect', connected - firstConnect],
+      ['check + switch', lastStep - connected],
+    ];
+  });
+}
+
+/** A deploy's stages, as the issue's table has them. */
+function stages(db: pg.Pool, deployments: Timed[]): Promise<string[]> {
+  return stageTable(db, deployments, 'request (API, resolve ref, enqueue)', (steps, firstConnect) => {
+    const prepared = finishedLast(
+      steps.filter((step) => !['Activate new release', 'Purge old releases'].includes(step.name)),
+    );
+    const activated = finishedLast(named(steps, 'Activate new release'));
+    const purged = finishedLast(named(steps, 'Purge old releases'));
+    const firstActivate = Math.min(
+      ...named(steps, 'Activate new release').map((step) => at(step.started_at)),
+    );
+    return [
+      ['connect + prepare', prepared - firstConnect],
+      ['barrier + activate', activated - prepared],
+      ['  of which: last prepared → first activation started', firstActivate - prepared],
+      ['purge', purged - activated],
+    ];
+  });
 }
 
 await main();
