@@ -71,10 +71,6 @@ class Connection {
     socket.on('close', lost);
   }
 
-  get usable(): boolean {
-    return !this.closed;
-  }
-
   send(request: Buffer, pending: Pending): void {
     this.inFlight = pending;
     this.socket.write(request);
@@ -177,8 +173,8 @@ async function main(): Promise<void> {
     if (waiting) dispatch(waiting.request, waiting.pending);
   };
   const dispatch = (request: Buffer, pending: Pending) => {
-    let connection = newConnections ? undefined : idle.pop();
-    while (connection && !connection.usable) connection = idle.pop();
+    // Idle connections are all open: a lost one leaves the list as it closes (onLost).
+    const connection = newConnections ? undefined : idle.pop();
     if (connection) return connection.send(request, pending);
     if (open >= MAX_CONNECTIONS) return void queued.push({ request, pending });
     open++;

@@ -263,8 +263,9 @@ async function main() {
       'select count(*)::int as n from heartbeats where last_check_in_at >= $1',
       [loadStarted],
     );
-    if (checkedIn.rows[0]!.n < new Set(tokens).size)
-      throw new Error(`${checkedIn.rows[0]!.n} heartbeats checked in, ${new Set(tokens).size} pinged`);
+    const pinged = new Set(tokens).size;
+    if (checkedIn.rows[0]!.n < pinged)
+      throw new Error(`${checkedIn.rows[0]!.n} heartbeats checked in, ${pinged} pinged`);
     const swept = await db.query<{ n: number }>(
       `select count(*)::int as n from notification_events where type = 'heartbeat.missing'`,
     );
