@@ -64,6 +64,25 @@ describe.skipIf(skipSshSuites)('SshTransport (real OpenSSH)', () => {
     expect(after - before).toBe(1);
   }, 60_000);
 
+  it('keeps what a script writes to stderr last, and in the order it was written', async () => {
+    const t = transport(ssh.hosts[0]!.hostKeyFingerprint);
+    try {
+      // A failing install prints its reason on stderr just before it exits; sshd reads stdout and
+      // stderr from two pipes, so the exit line (on stdout) could overtake the last of stderr.
+      for (let i = 0; i < 20; i++) {
+        const { exitCode, output } = await t.exec(
+          `echo "start ${i}"; head -c 200000 /dev/zero | tr '\\0' e >&2; echo "middle ${i}"; echo "reason ${i}" >&2; exit 3`,
+        );
+        expect(exitCode).toBe(3);
+        // 200,000 characters would drown a failure's message: the run of e's is counted instead.
+        const shown = output.replace(/e+/, (run) => `<${run.length} e>`);
+        expect(shown).toBe(`start ${i}\n<200000 e>middle ${i}\nreason ${i}\n`);
+      }
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
   it('hands bash the whole script in one read, counted in bytes, not one read(2) per byte', async () => {
     const t = transport(ssh.hosts[0]!.hostKeyFingerprint);
     try {

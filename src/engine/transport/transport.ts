@@ -1,7 +1,8 @@
 /**
  * How the engine runs a script on a server. A script is bash source sent on stdin to a bash
  * running SCRIPT_READER (stdin keeps it off process lists and out of ARG_MAX limits); output is
- * stdout and stderr interleaved as received. Calls on one transport run one after another.
+ * the script's stdout and stderr as one stream, in the order it wrote them (the readers send the
+ * script's stderr into its stdout). Calls on one transport run one after another.
  */
 
 export interface ExecOptions {
@@ -21,7 +22,7 @@ export interface ExecOptions {
 
 export interface ExecResult {
   exitCode: number;
-  /** Interleaved stdout and stderr, capped to the last TRANSPORT_OUTPUT_CAP characters. */
+  /** Stdout and stderr in the order written, capped to the last TRANSPORT_OUTPUT_CAP characters. */
   output: string;
 }
 
@@ -54,17 +55,21 @@ const READ_SCRIPT = 'LC_ALL=C IFS= read -r -N "$__sw_n" __sw_s || exit 97';
  * calls for a prepare script, on every server of every deploy. The count is in bytes: LC_ALL=C
  * applies to that read alone. A script cut short (the connection lost while sending it) runs
  * nothing, and stdin closed before a length is a quiet exit 0. The script is never exported, so
- * the commands it starts do not see it.
+ * the commands it starts do not see it. The script's stderr (its syntax errors too) goes into its
+ * stdout: one pipe keeps the order in which a script wrote its lines.
  */
-export const SCRIPT_READER = `IFS= read -r __sw_n || exit 0; ${READ_SCRIPT}; unset __sw_n; eval "$__sw_s"`;
+export const SCRIPT_READER = `IFS= read -r __sw_n || exit 0; ${READ_SCRIPT}; unset __sw_n; eval "$__sw_s" 2>&1`;
 
 /**
  * The same reading in a loop, for a session that runs many scripts: each header line is
  * `<length> <exit token>`; each script runs in a subshell with stdin from /dev/null (nothing of
  * it reaches the next, and nothing reads the scripts still to come), then its exit code is
- * printed behind its token. The token is not exported, and unset inside the subshell.
+ * printed behind its token. The token is not exported, and unset inside the subshell. The
+ * subshell's stderr goes into its stdout: sshd reads the two from separate pipes and sends them
+ * on separate streams, so the exit line (on stdout) could overtake the last of stderr — a failed
+ * install's reason, lost from the step's output.
  */
-export const SCRIPT_LOOP = `while IFS=' ' read -r __sw_n __sw_k; do ${READ_SCRIPT}; ( unset __sw_n __sw_k; eval "$__sw_s" ) </dev/null; printf '%s %s\\n' "$__sw_k" "$?"; done`;
+export const SCRIPT_LOOP = `while IFS=' ' read -r __sw_n __sw_k; do ${READ_SCRIPT}; ( unset __sw_n __sw_k; eval "$__sw_s" ) </dev/null 2>&1; printf '%s %s\\n' "$__sw_k" "$?"; done`;
 
 /** What is written to a reader's stdin for `script`: its header line, then the framed script. */
 export function scriptMessage(script: string, exitToken?: string): string {
