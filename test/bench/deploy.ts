@@ -19,7 +19,7 @@
  * The last line reads: deploy e2e N=20 steady slipway=<s>s floor=<s>s ratio=<r>
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -40,6 +40,7 @@ import { createFixtureRepository } from '../harness/git-fixture.js';
 import { runCommand } from '../harness/run-command.js';
 import { startSshHosts } from '../harness/sshd.js';
 import { freePort, waitForStatus } from '../support/service-process.js';
+import { machineCpuMs, processCpuMs } from './cpu-time.js';
 import {
   type FloorDeploy,
   type FloorHost,
@@ -435,22 +436,6 @@ async function main(): Promise<void> {
   for (const line of cpuLines) console.log(line);
   console.log('\nthrough the running service (REST request → finished):');
   for (const line of e2e) console.log(line);
-}
-
-const CLOCK_TICK_MS = 10; // USER_HZ is 100 on Linux
-
-/** CPU time the whole machine has spent busy (all cores, every state but idle and iowait), in ms. */
-async function machineCpuMs(): Promise<number> {
-  const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
-  const [user, nice, system, , , irq, softirq, steal] = cpu!.trim().split(/\s+/).slice(1).map(Number);
-  return (user! + nice! + system! + irq! + softirq! + steal!) * CLOCK_TICK_MS;
-}
-
-/** CPU time (user + system) one process has used, in ms. */
-async function processCpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
 }
 
 /** Pushes one new commit to the fixture repository's `main`; returns its sha. */

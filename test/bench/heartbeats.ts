@@ -21,7 +21,6 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +34,7 @@ import { startJobQueue, stopJobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/logger.js';
 import { freePort, waitForStatus } from '../support/service-process.js';
 import type { CheckInLoadResult } from './check-in-load.js';
+import { processCpuMs } from './cpu-time.js';
 import { startService } from './service-under-test.js';
 
 const run = promisify(execFile);
@@ -92,16 +92,6 @@ function printTimeline(label: string, load: CheckInLoadResult): void {
         `n=${window.count} p50=${ms(window.p50)}ms max=${ms(window.max)}ms\n`,
     );
   }
-}
-
-/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in hundredths of a second. */
-const CLOCK_TICKS = 100;
-
-/** CPU time (user + system) a process has used so far, in clock ticks. */
-function cpuTicks(pid: number | undefined): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
 }
 
 /** A bare Node HTTP server in a child process, answering `OK` at once: the floor of the load. */
@@ -245,7 +235,7 @@ async function main() {
     void makeDue(LOAD_DUE).catch(() => undefined);
     // Each load starts with a warm-up at the full rate, not measured: connections opened, the
     // route compiled, pools grown.
-    const serviceCpu = cpuTicks(service.child.pid);
+    const serviceCpu = await processCpuMs(service.child.pid!);
     const commitsBefore = await commits();
     const loadStarted = new Date();
     const load = await driveCheckIns(port, tokensFile);
@@ -254,9 +244,7 @@ async function main() {
       ((await commits()) - commitsBefore) / ((Date.now() - loadStarted.getTime()) / 1000);
     // Over the warm-up and the load both: the service's share of a core while it answers.
     const serviceCpuShare =
-      ((cpuTicks(service.child.pid) - serviceCpu) * 1000) /
-      CLOCK_TICKS /
-      (Date.now() - loadStarted.getTime());
+      ((await processCpuMs(service.child.pid!)) - serviceCpu) / (Date.now() - loadStarted.getTime());
     clearInterval(dueTimer);
     // The answers were the service's: every heartbeat the load pinged has a check-in from it.
     const checkedIn = await db.query<{ n: number }>(
