@@ -72,20 +72,22 @@ export class HeartbeatCheckIns {
       .execute<{ id: string; token: string }[]>(
         // A row another transaction holds (the sweep moving it to missing, another batch) is
         // skipped: its check-in takes the full path, which waits for that row alone and then sees
-        // what became of it, instead of the whole batch waiting behind the sweep. Rows are locked
-        // in id order, as every multi-row writer here locks them.
+        // what became of it, instead of the whole batch waiting behind the sweep. Never waiting,
+        // the batch cannot deadlock, so its rows need no lock order. The update finds each row
+        // by the ctid of the version it locked (which no one can replace before this commits),
+        // not by a second descent of the primary key: a third of the statement's page reads at
+        // a million heartbeats.
         `with locked as (
-           select h.id from heartbeats h
+           select h.ctid from heartbeats h
             where h.token in (select value from jsonb_array_elements_text(?::jsonb))
               and h.cron is null and h.status <> 'missing'
-            order by h.id
               for update skip locked
          )
          update heartbeats h
             set status = 'healthy', last_check_in_at = now(), updated_at = now(),
                 next_due_at = now() + make_interval(mins => h.interval_minutes + h.grace_minutes)
            from locked
-          where h.id = locked.id
+          where h.ctid = locked.ctid
           returning h.id, h.token`,
         [JSON.stringify(tokens)],
       );
