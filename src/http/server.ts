@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { isSlipwayError, type SlipwayErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { DeferredRequestLogger } from './deferred-request-logger.js';
 import type { Metrics } from './metrics.js';
 
 export const STATUS_BY_CODE: Partial<Record<SlipwayErrorCode, number>> = {
@@ -26,14 +27,17 @@ export function createHttpServer(options: { logger: Logger; metrics: Metrics }):
     loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request lines would drown the log (heartbeat pings, health probes); metrics count them.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (logger, bindings, options) => new DeferredRequestLogger(logger, bindings, options),
     bodyLimit: 1024 * 1024,
     trustProxy: true,
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request for two counter updates.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     options.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
     options.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => {
