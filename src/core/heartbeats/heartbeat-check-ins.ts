@@ -75,8 +75,8 @@ export class HeartbeatCheckIns {
         // what became of it, instead of the whole batch waiting behind the sweep. Never waiting,
         // the batch cannot deadlock, so its rows need no lock order. The update finds each row
         // by the ctid of the version it locked (which no one can replace before this commits),
-        // not by a second descent of the primary key: a third of the statement's page reads at
-        // a million heartbeats.
+        // not by a second descent of the primary key: 28% of the statement's page reads at a
+        // million heartbeats (EXPLAIN (ANALYZE, BUFFERS), 40 tokens: 160 of 578 buffers).
         `with locked as (
            select h.ctid from heartbeats h
             where h.token in (select value from jsonb_array_elements_text(?::jsonb))
